@@ -1,0 +1,56 @@
+// The training checkpoint: one file with everything a run needs to continue bit for bit: G, D,
+// both Adam states, progress counters, the configuration, the fixed sample noise, the RNG states
+// (CPU and, when used, CUDA; the data order is derived from seed and epoch) and a format version.
+// Written atomically (atomic_file.h). Loading validates the format and the network sizes and
+// reports any problem as one acgan::Error line naming the file.
+#pragma once
+
+#include <torch/optim/adam.h>
+#include <torch/types.h>
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "acgan/models.h"
+#include "acgan/train_options.h"
+
+namespace acgan {
+
+constexpr int64_t kCheckpointFormatVersion = 1;
+
+// Where a run stands.
+struct Progress {
+  int64_t epoch = 0;  // epochs completed
+  int64_t batch = 0;  // batches completed in the current (incomplete) epoch
+  int64_t step = 0;   // training steps completed in total
+};
+
+// The whole state of a run, as trained and as checkpointed.
+struct TrainingState {
+  TrainingState(const TrainOptions& options, const torch::Device& device);
+
+  Generator g;
+  Discriminator d;
+  std::unique_ptr<torch::optim::Adam> opt_g, opt_d;
+  torch::Tensor grid_z;  // (100, nz) fixed noise for the sample grids
+  Progress progress;
+};
+
+// The hyperparameters a checkpoint records, by flag name ("nz", "lr", ...), as text.
+using ConfigMap = std::map<std::string, std::string>;
+ConfigMap config_of(const TrainOptions& options);
+
+void save_checkpoint(const std::string& path, const TrainingState& state,
+                     const TrainOptions& options);
+
+// Reads the configuration only (to check flags before building networks).
+ConfigMap read_checkpoint_config(const std::string& path);
+
+// Loads `path` into `state` (built with the checkpoint's nz), including the RNG states.
+void load_checkpoint(const std::string& path, TrainingState& state);
+
+// A Generator from a full checkpoint or from a gen.pt state dict (nz taken from the file).
+Generator load_generator(const std::string& path);
+
+}  // namespace acgan

@@ -1,0 +1,30 @@
+// User-facing errors. Every failure a user can cause (a bad flag, a bad file, a full disk) is
+// thrown as one of these with a one-line message that names the flag or file, what was expected,
+// what was found and, where there is one, how to fix it. main() prints it and exits non-zero;
+// nothing else catches them. Programming errors stay c10::Error / std::logic_error and are reported
+// as such.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+namespace acgan {
+
+// Exit codes of the acgan binary.
+constexpr int kExitOk = 0;
+constexpr int kExitFailure =
+    1;                         // runtime failure: bad data, bad checkpoint, write error, divergence
+constexpr int kExitUsage = 2;  // bad command line
+
+class Error : public std::runtime_error {
+ public:
+  explicit Error(const std::string& message) : std::runtime_error(message) {}
+};
+
+// A bad command line: exit code 2.
+class UsageError : public Error {
+ public:
+  explicit UsageError(const std::string& message) : Error(message) {}
+};
+
+}  // namespace acgan

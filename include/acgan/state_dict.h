@@ -1,0 +1,32 @@
+// State dicts: a network's parameters and buffers by name, the form the original script saved
+// (gen.pt / disc.pt) and golden.pt holds. Loading checks every name, shape and dtype and reports a
+// mismatch with the file it came from, instead of LibTorch's silent reshape.
+#pragma once
+
+#include <ATen/core/Dict.h>
+#include <torch/nn/module.h>
+
+#include <string>
+
+namespace acgan {
+
+using StateDict = c10::Dict<std::string, torch::Tensor>;
+
+// Every parameter and buffer of `module`, by its dotted name (conv1.0.weight, ...).
+StateDict state_dict(const torch::nn::Module& module);
+
+// Copies `state` into `module`. Every parameter and buffer must be present with the same shape;
+// keys are read as `prefix + name`. Throws acgan::Error naming `source` otherwise.
+void load_state_dict(torch::nn::Module& module, const c10::impl::GenericDict& state,
+                     const std::string& source, const std::string& prefix = "");
+
+// torch.save-compatible files: a dict of tensors that Python's torch.load reads, written
+// atomically.
+void save_state_dict_file(const torch::nn::Module& module, const std::string& path);
+// Reads a dict of tensors written by save_state_dict_file or Python's torch.save(dict).
+c10::impl::GenericDict load_tensor_dict_file(const std::string& path);
+
+// True when every parameter and buffer is finite.
+bool all_finite(const torch::nn::Module& module);
+
+}  // namespace acgan

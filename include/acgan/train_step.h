@@ -1,0 +1,54 @@
+// One ACGAN training step, exactly as the golden reference (../shared/golden/make_golden.py) runs
+// it:
+//   D step: BCE(D_src(x), 1) + CE(D_cls(x), y), backward; fake = G(z, c) detached:
+//           BCE(D_src(fake), 0) + CE(D_cls(fake), c), backward; one Adam step on the summed
+//           gradients.
+//   G step: on the same fake, BCE(D_src(fake), 1) + CE(D_cls(fake), c), backward; one Adam step.
+// During the G step D's parameters are frozen, so the backward pass skips D's weight gradients that
+// nobody reads (the result is unchanged: D's optimizer zeroes them before its next use).
+//
+// The statistics come back as one small tensor on the training device, so a CUDA loop can keep them
+// there and read them only when it logs (no host synchronisation per step).
+#pragma once
+
+#include <torch/optim/optimizer.h>
+#include <torch/types.h>
+
+#include "acgan/models.h"
+
+namespace acgan {
+
+// The noise and classes G is fed: z (B, nz) ~ N(0, 1) with the one-hot class in its first 10
+// entries.
+struct Noise {
+  torch::Tensor z;  // (B, nz) float
+  torch::Tensor c;  // (B) int64 in 0..9
+};
+
+// Draws c ~ U{0..9} and z ~ N(0, 1) from the device's default generator, then writes one_hot(c).
+Noise make_noise(int64_t batch, int64_t nz, const torch::Device& device);
+// Noise for given classes (B) int64: z ~ N(0, 1), one_hot(c) in the first 10 entries.
+Noise make_noise_for(const torch::Tensor& classes, int64_t nz);
+// The fixed sample-grid noise: `per_class` rows of noise for each class 0..9, in class order.
+Noise make_grid_noise(int64_t per_class, int64_t nz, const torch::Device& device);
+
+// Indices into the tensor returned by train_step.
+enum StepStat : int64_t {
+  kLossDReal,  // BCE + CE of D on the real batch
+  kLossDFake,  // BCE + CE of D on the detached fake batch
+  kLossG,      // BCE(., 1) + CE of D on the fake batch, as G sees it
+  kAccReal,    // % of the real batch whose class D gets right
+  kAccFake,    // % of the fake batch whose class (c) D gets right
+  kDx,         // mean D_src(x)
+  kDGz1,       // mean D_src(G(z)) in the D step
+  kDGz2,       // mean D_src(G(z)) in the G step
+  kNumStepStats
+};
+
+// real (B, 3, 32, 32) in [-1, 1], labels (B) int64; G and D in train mode. Returns (kNumStepStats)
+// float on the device, detached.
+torch::Tensor train_step(GeneratorImpl& g, DiscriminatorImpl& d, torch::optim::Optimizer& opt_g,
+                         torch::optim::Optimizer& opt_d, const torch::Tensor& real,
+                         const torch::Tensor& labels, const Noise& noise);
+
+}  // namespace acgan

@@ -1,0 +1,232 @@
+// Checkpoint writing and reading. See include/acgan/checkpoint.h.
+#include "acgan/checkpoint.h"
+
+#include <ATen/Context.h>
+#include <fmt/format.h>
+#include <torch/torch.h>
+
+#include <sstream>
+
+#include "acgan/atomic_file.h"
+#include "acgan/error.h"
+#include "acgan/state_dict.h"
+#include "acgan/train_step.h"
+
+namespace acgan {
+namespace {
+
+constexpr const char* kMagic = "acgan-checkpoint";
+constexpr int64_t kGridPerClass = 10;
+
+std::string first_line(const std::string& what) { return what.substr(0, what.find('\n')); }
+
+std::string encode_config(const ConfigMap& config) {
+  std::string text;
+  for (const auto& [key, value] : config) text += key + "=" + value + "\n";
+  return text;
+}
+
+ConfigMap decode_config(const std::string& text) {
+  ConfigMap config;
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) {
+    const auto eq = line.find('=');
+    if (eq != std::string::npos) config[line.substr(0, eq)] = line.substr(eq + 1);
+  }
+  return config;
+}
+
+c10::IValue cpu_state(const torch::nn::Module& module) {
+  c10::Dict<std::string, torch::Tensor> dict;
+  for (const auto& item : state_dict(module)) dict.insert(item.key(), item.value().detach().cpu());
+  return dict;
+}
+
+// Opens `path` as an acgan checkpoint, mapping its tensors to `device`; throws a one-line Error
+// saying what the file is when it is not one.
+torch::serialize::InputArchive open_checkpoint(const std::string& path,
+                                               const torch::Device& device) {
+  const std::string bytes = read_file(path);
+  torch::serialize::InputArchive archive;
+  try {
+    std::istringstream stream(bytes);
+    archive.load_from(stream, device);
+  } catch (const std::exception& e) {
+    bool is_state_dict = false;
+    try {
+      is_state_dict =
+          torch::pickle_load(std::vector<char>(bytes.begin(), bytes.end())).isGenericDict();
+    } catch (const std::exception&) {
+    }
+    if (is_state_dict) {
+      throw Error(path +
+                  ": a bare network state dict (like gen.pt / disc.pt), not a training "
+                  "checkpoint; pass outdir/checkpoint.pt or a checkpoints/epoch_NNN.pt file");
+    }
+    throw Error(path + ": not a readable acgan checkpoint (truncated or another format: " +
+                first_line(e.what()) + ")");
+  }
+  c10::IValue magic;
+  if (!archive.try_read("magic", magic) || !magic.isString() || magic.toStringRef() != kMagic) {
+    throw Error(path + ": not an acgan checkpoint (no acgan header)");
+  }
+  c10::IValue version;
+  if (!archive.try_read("format_version", version) || !version.isInt()) {
+    throw Error(path + ": acgan checkpoint without a format version");
+  }
+  if (version.toInt() != kCheckpointFormatVersion) {
+    throw Error(path + ": checkpoint format version " + std::to_string(version.toInt()) +
+                ", this acgan reads version " + std::to_string(kCheckpointFormatVersion) +
+                "; use the acgan release that wrote it");
+  }
+  return archive;
+}
+
+c10::impl::GenericDict read_dict(torch::serialize::InputArchive& archive, const std::string& key,
+                                 const std::string& path) {
+  c10::IValue value;
+  if (!archive.try_read(key, value) || !value.isGenericDict()) {
+    throw Error(path + ": checkpoint lacks '" + key + "'; the file is damaged");
+  }
+  return value.toGenericDict();
+}
+
+ConfigMap read_config(torch::serialize::InputArchive& archive, const std::string& path) {
+  c10::IValue text;
+  if (!archive.try_read("config", text) || !text.isString()) {
+    throw Error(path + ": checkpoint lacks its configuration; the file is damaged");
+  }
+  return decode_config(text.toStringRef());
+}
+
+int64_t config_int(const ConfigMap& config, const std::string& key, const std::string& path) {
+  const auto it = config.find(key);
+  try {
+    if (it != config.end()) return std::stoll(it->second);
+  } catch (const std::exception&) {
+  }
+  throw Error(path + ": checkpoint configuration has no valid '" + key + "'");
+}
+
+void set_generator_state(const torch::Device& device, const torch::Tensor& state) {
+  at::Generator generator = at::globalContext().defaultGenerator(device);  // a shared handle
+  std::lock_guard<std::mutex> lock(generator.mutex());
+  generator.set_state(state.cpu());
+}
+
+}  // namespace
+
+TrainingState::TrainingState(const TrainOptions& options, const torch::Device& device)
+    : g(options.nz), d(DiscriminatorOptions().dropout(options.dropout)) {
+  dcgan_init(*g);
+  dcgan_init(*d);
+  g->to(device);
+  d->to(device);
+  const auto adam = torch::optim::AdamOptions(options.lr).betas({options.beta1, 0.999});
+  opt_g = std::make_unique<torch::optim::Adam>(g->parameters(), adam);
+  opt_d = std::make_unique<torch::optim::Adam>(d->parameters(), adam);
+  grid_z = make_grid_noise(kGridPerClass, options.nz, device).z;
+}
+
+ConfigMap config_of(const TrainOptions& options) {
+  return {{"nz", std::to_string(options.nz)},
+          {"batch_size", std::to_string(options.batch_size)},
+          {"lr", fmt::format("{}", options.lr)},
+          {"beta1", fmt::format("{}", options.beta1)},
+          {"seed", std::to_string(options.seed)},
+          {"subset", std::to_string(options.subset)},
+          {"dropout", fmt::format("{}", options.dropout)},
+          {"num_epochs", std::to_string(options.num_epochs)}};
+}
+
+void save_checkpoint(const std::string& path, const TrainingState& state,
+                     const TrainOptions& options) {
+  torch::serialize::OutputArchive archive;
+  archive.write("magic", c10::IValue(std::string(kMagic)));
+  archive.write("format_version", c10::IValue(kCheckpointFormatVersion));
+  archive.write("config", c10::IValue(encode_config(config_of(options))));
+  const auto& p = state.progress;
+  archive.write("progress", torch::tensor({p.epoch, p.batch, p.step}, torch::kLong));
+  archive.write("G", cpu_state(*state.g));
+  archive.write("D", cpu_state(*state.d));
+  torch::serialize::OutputArchive opt_g, opt_d;
+  state.opt_g->save(opt_g);
+  state.opt_d->save(opt_d);
+  archive.write("opt_G", opt_g);
+  archive.write("opt_D", opt_d);
+  archive.write("grid_z", state.grid_z.cpu());
+  archive.write("rng_cpu", at::globalContext().defaultGenerator(torch::kCPU).get_state());
+  const auto device = state.grid_z.device();
+  if (device.is_cuda()) {
+    archive.write("rng_cuda", at::globalContext().defaultGenerator(device).get_state());
+  }
+  std::ostringstream bytes;
+  archive.save_to(bytes);
+  write_file_atomic(path, bytes.str());
+}
+
+ConfigMap read_checkpoint_config(const std::string& path) {
+  auto archive = open_checkpoint(path, torch::kCPU);
+  return read_config(archive, path);
+}
+
+void load_checkpoint(const std::string& path, TrainingState& state) {
+  const auto device = state.grid_z.device();
+  auto archive = open_checkpoint(path, device);
+  const auto config = read_config(archive, path);
+  if (config_int(config, "nz", path) != state.g->nz()) {
+    throw Error(path + ": written with --nz " + config.at("nz") + ", this run has --nz " +
+                std::to_string(state.g->nz()));
+  }
+  load_state_dict(*state.g, read_dict(archive, "G", path), path + " (generator)");
+  load_state_dict(*state.d, read_dict(archive, "D", path), path + " (discriminator)");
+  try {
+    torch::serialize::InputArchive opt_g, opt_d;
+    archive.read("opt_G", opt_g);
+    archive.read("opt_D", opt_d);
+    state.opt_g->load(opt_g);
+    state.opt_d->load(opt_d);
+  } catch (const c10::Error& e) {
+    throw Error(path + ": optimizer state unreadable (" + first_line(e.what_without_backtrace()) +
+                ")");
+  }
+  torch::Tensor progress, grid_z, rng_cpu;
+  if (!archive.try_read("progress", progress) || progress.numel() != 3 ||
+      !archive.try_read("grid_z", grid_z) || !archive.try_read("rng_cpu", rng_cpu)) {
+    throw Error(path +
+                ": checkpoint lacks its progress, sample noise or RNG state; the file is damaged");
+  }
+  progress = progress.cpu();
+  state.progress = {progress[0].item<int64_t>(), progress[1].item<int64_t>(),
+                    progress[2].item<int64_t>()};
+  state.grid_z = grid_z.to(device);
+  set_generator_state(torch::kCPU, rng_cpu);
+  torch::Tensor rng_cuda;
+  if (device.is_cuda() && archive.try_read("rng_cuda", rng_cuda))
+    set_generator_state(device, rng_cuda);
+}
+
+Generator load_generator(const std::string& path) {
+  try {
+    auto archive = open_checkpoint(path, torch::kCPU);
+    const auto config = read_config(archive, path);
+    Generator g(config_int(config, "nz", path));
+    load_state_dict(*g, read_dict(archive, "G", path), path + " (generator)");
+    return g;
+  } catch (const Error& e) {
+    // Not a full checkpoint: accept a generator state dict (gen.pt) instead.
+    if (std::string(e.what()).find("bare network state dict") == std::string::npos) throw;
+  }
+  const auto dict = load_tensor_dict_file(path);
+  const auto fc1 = dict.find("fc1.weight");
+  if (fc1 == dict.end() || !fc1->value().isTensor() || fc1->value().toTensor().dim() != 2) {
+    throw Error(path +
+                ": neither an acgan checkpoint nor a generator state dict (no fc1.weight; "
+                "is it disc.pt?)");
+  }
+  Generator g(fc1->value().toTensor().size(1));
+  load_state_dict(*g, dict, path);
+  return g;
+}
+
+}  // namespace acgan

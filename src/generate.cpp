@@ -1,0 +1,82 @@
+// Sampling from a trained generator. See include/acgan/generate.h.
+#include "acgan/generate.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <sstream>
+
+#include "acgan/atomic_file.h"
+#include "acgan/checkpoint.h"
+#include "acgan/cifar10.h"
+#include "acgan/error.h"
+#include "acgan/image_grid.h"
+#include "acgan/runtime.h"
+#include "acgan/train_step.h"
+
+namespace acgan {
+
+std::vector<int64_t> parse_classes(const std::string& text) {
+  std::vector<int64_t> classes;
+  if (text.empty()) {
+    for (int64_t k = 0; k < kNumClasses; ++k) classes.push_back(k);
+    return classes;
+  }
+  const auto& names = cifar10_class_names();
+  std::istringstream items(text);
+  for (std::string item; std::getline(items, item, ',');) {
+    const auto name = std::find(names.begin(), names.end(), item);
+    if (name != names.end()) {
+      classes.push_back(name - names.begin());
+      continue;
+    }
+    size_t used = 0;
+    int64_t k = -1;
+    try {
+      k = std::stoll(item, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    if (used != item.size() || item.empty() || k < 0 || k >= kNumClasses) {
+      throw UsageError(
+          "--classes: expected class numbers 0..9 or names (airplane, automobile, bird, "
+          "cat, deer, dog, frog, horse, ship, truck), got '" +
+          item + "'");
+    }
+    classes.push_back(k);
+  }
+  return classes;
+}
+
+void generate(const GenerateOptions& options) {
+  if (options.n <= 0)
+    throw UsageError("--n: expected a positive number of samples per class, got " +
+                     std::to_string(options.n));
+  const auto classes = parse_classes(options.classes);
+  const auto device = resolve_device(options.device);
+  Generator g = load_generator(options.checkpoint);
+  g->to(device);
+  g->eval();
+  torch::NoGradGuard no_grad;
+  torch::manual_seed(static_cast<uint64_t>(options.seed));
+  auto c = torch::tensor(classes, torch::kLong).to(device).repeat_interleave(options.n);
+  const auto images = g->forward(make_noise_for(c, g->nz()).z).cpu();  // (classes * n, 3, 32, 32)
+  const auto parent = std::filesystem::path(options.out).parent_path();
+  if (!parent.empty()) ensure_writable_dir(parent.string(), "--out " + options.out);
+  save_grid_png(options.out, images, options.n);
+  spdlog::info("wrote {}: {} rows (classes {}) of {} samples", options.out, classes.size(),
+               fmt::join(classes, ","), options.n);
+  if (options.individual_dir.empty()) return;
+  ensure_writable_dir(options.individual_dir, "--individual " + options.individual_dir);
+  const auto& names = cifar10_class_names();
+  for (int64_t i = 0; i < images.size(0); ++i) {
+    const auto name = fmt::format("{}_{:03d}.png", names[classes[i / options.n]], i % options.n);
+    write_file_atomic((std::filesystem::path(options.individual_dir) / name).string(),
+                      encode_png(make_grid(images.narrow(0, i, 1), 1, 0)));
+  }
+  spdlog::info("wrote {} individual samples to {}", images.size(0), options.individual_dir);
+}
+
+}  // namespace acgan

@@ -1,0 +1,39 @@
+// Signal handlers for a graceful stop. See include/acgan/stop_signal.h.
+#include "acgan/stop_signal.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <csignal>
+
+namespace acgan {
+namespace {
+
+std::atomic<int> g_stop_signal{0};
+
+extern "C" void on_stop_signal(int sig) {
+  if (g_stop_signal.exchange(sig) != 0) _exit(128 + sig);  // second signal: leave now
+  static const char message[] =
+      "\nacgan: stopping after this step and writing a checkpoint (signal again to quit at once)\n";
+  (void)!write(STDERR_FILENO, message, sizeof(message) - 1);
+}
+
+}  // namespace
+
+void install_stop_handlers() {
+  g_stop_signal = 0;
+  struct sigaction action {};
+  action.sa_handler = on_stop_signal;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
+}
+
+void restore_default_handlers() {
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
+}
+
+int stop_requested() { return g_stop_signal.load(); }
+
+}  // namespace acgan

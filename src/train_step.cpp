@@ -1,0 +1,76 @@
+// The ACGAN step. See include/acgan/train_step.h.
+#include "acgan/train_step.h"
+
+#include <torch/torch.h>
+
+namespace F = torch::nn::functional;
+
+namespace acgan {
+namespace {
+
+// BCE on D's source probability plus CE on its class logits: the ACGAN discriminator loss term.
+torch::Tensor source_class_loss(const torch::Tensor& source, const torch::Tensor& logits,
+                                float target_source, const torch::Tensor& classes) {
+  return F::binary_cross_entropy(source, torch::full_like(source, target_source)) +
+         F::cross_entropy(logits, classes);
+}
+
+torch::Tensor accuracy_percent(const torch::Tensor& logits, const torch::Tensor& classes) {
+  return logits.argmax(1).eq(classes).to(torch::kFloat).mean() * 100;
+}
+
+void set_requires_grad(torch::nn::Module& module, bool value) {
+  for (auto& p : module.parameters()) p.requires_grad_(value);
+}
+
+}  // namespace
+
+Noise make_noise_for(const torch::Tensor& classes, int64_t nz) {
+  auto z = torch::randn({classes.size(0), nz}, torch::TensorOptions().device(classes.device()));
+  z.narrow(1, 0, kNumClasses).copy_(F::one_hot(classes, kNumClasses));
+  return {z, classes};
+}
+
+Noise make_noise(int64_t batch, int64_t nz, const torch::Device& device) {
+  auto c = torch::randint(0, kNumClasses, {batch},
+                          torch::TensorOptions().dtype(torch::kLong).device(device));
+  return make_noise_for(c, nz);
+}
+
+Noise make_grid_noise(int64_t per_class, int64_t nz, const torch::Device& device) {
+  auto c = torch::arange(kNumClasses, torch::TensorOptions().dtype(torch::kLong).device(device))
+               .repeat_interleave(per_class);
+  return make_noise_for(c, nz);
+}
+
+torch::Tensor train_step(GeneratorImpl& g, DiscriminatorImpl& d, torch::optim::Optimizer& opt_g,
+                         torch::optim::Optimizer& opt_d, const torch::Tensor& real,
+                         const torch::Tensor& labels, const Noise& noise) {
+  // D step: real batch, then the detached fake; both backward passes accumulate into one Adam step.
+  opt_d.zero_grad();
+  auto [src_real, cls_real] = d.forward(real);  // (B), (B, 10)
+  auto loss_d_real = source_class_loss(src_real, cls_real, 1.0f, labels);
+  loss_d_real.backward();
+
+  auto fake = g.forward(noise.z);  // (B, 3, 32, 32)
+  auto [src_fake, cls_fake] = d.forward(fake.detach());
+  auto loss_d_fake = source_class_loss(src_fake, cls_fake, 0.0f, noise.c);
+  loss_d_fake.backward();
+  opt_d.step();
+
+  // G step on the same fake; D is frozen so only G's gradients are computed.
+  opt_g.zero_grad();
+  set_requires_grad(d, false);
+  auto [src_g, cls_g] = d.forward(fake);
+  auto loss_g = source_class_loss(src_g, cls_g, 1.0f, noise.c);
+  loss_g.backward();
+  set_requires_grad(d, true);
+  opt_g.step();
+
+  torch::NoGradGuard no_grad;
+  return torch::stack({loss_d_real.detach(), loss_d_fake.detach(), loss_g.detach(),
+                       accuracy_percent(cls_real, labels), accuracy_percent(cls_fake, noise.c),
+                       src_real.mean(), src_fake.mean(), src_g.mean()});
+}
+
+}  // namespace acgan

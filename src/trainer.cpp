@@ -1,0 +1,355 @@
+// The training job. See include/acgan/trainer.h.
+#include "acgan/trainer.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <torch/cuda.h>
+#include <torch/torch.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+
+#include "acgan/atomic_file.h"
+#include "acgan/checkpoint.h"
+#include "acgan/cifar10.h"
+#include "acgan/epoch_batches.h"
+#include "acgan/error.h"
+#include "acgan/image_grid.h"
+#include "acgan/metrics_log.h"
+#include "acgan/progress_reporter.h"
+#include "acgan/runtime.h"
+#include "acgan/state_dict.h"
+#include "acgan/stop_signal.h"
+#include "acgan/train_step.h"
+
+namespace fs = std::filesystem;
+
+namespace acgan {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// Temporaries left by a process killed mid-write (atomic_file.h): never mistaken for real files,
+// but not worth keeping either.
+void remove_stale_temporaries(const OutputPaths& paths) {
+  for (const auto& dir : {paths.outdir, paths.checkpoints_dir, paths.images_dir}) {
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(dir, ec)) {
+      if (entry.path().filename().string().find(".tmp.") != std::string::npos)
+        fs::remove(entry.path(), ec);
+    }
+  }
+}
+
+// On --resume: hyperparameters come from the checkpoint; an explicit flag that contradicts it is an
+// error, except num_epochs, which may be raised or lowered.
+void adopt_checkpoint_config(TrainOptions& options, const ConfigMap& saved,
+                             const std::string& path) {
+  const ConfigMap current = config_of(options);
+  for (const auto& [key, value] : saved) {
+    if (key == "num_epochs") {
+      if (options.given.count(key) && value != current.at(key)) {
+        spdlog::info("num_epochs: the checkpoint's run had {}, training now to {}", value,
+                     options.num_epochs);
+      } else {
+        options.num_epochs = std::stoll(value);
+      }
+      continue;
+    }
+    if (options.given.count(key) && current.count(key) && current.at(key) != value) {
+      throw UsageError("--" + key + " " + current.at(key) + " contradicts the checkpoint " + path +
+                       " (" + key + " " + value + "); leave the flag out to continue that run");
+    }
+    if (key == "nz")
+      options.nz = std::stoll(value);
+    else if (key == "batch_size")
+      options.batch_size = std::stoll(value);
+    else if (key == "lr")
+      options.lr = std::stod(value);
+    else if (key == "beta1")
+      options.beta1 = std::stod(value);
+    else if (key == "seed")
+      options.seed = std::stoll(value);
+    else if (key == "subset")
+      options.subset = std::stoll(value);
+    else if (key == "dropout")
+      options.dropout = std::stod(value);
+  }
+}
+
+Cifar10 load_training_data(const TrainOptions& options, const torch::Device& device) {
+  Cifar10 full(options.root_dir, Split::kTrain);
+  const auto available = static_cast<int64_t>(*full.size());
+  if (options.subset > available) {
+    throw UsageError("--subset " + std::to_string(options.subset) + ": the training set has only " +
+                     std::to_string(available) + " images");
+  }
+  return (options.subset > 0 ? full.head(options.subset) : full).to(device);
+}
+
+// 10 real images of each class (the first ones in data order), one class a row.
+torch::Tensor real_examples(const Cifar10& data, int64_t per_class) {
+  std::vector<torch::Tensor> rows;
+  const auto labels = data.labels().cpu();
+  for (int64_t k = 0; k < kNumClasses; ++k) {
+    auto idx = labels.eq(k).nonzero().view({-1});
+    idx = idx.narrow(0, 0, std::min(per_class, idx.size(0)));
+    auto images = idx.numel() > 0 ? data.batch(idx).data.cpu() : torch::empty({0, 3, 32, 32});
+    // Classes missing from a small subset leave their row's cells black (-1).
+    rows.push_back(torch::cat({images, torch::full({per_class - idx.size(0), 3, 32, 32}, -1.0f)}));
+  }
+  return torch::cat(rows);
+}
+
+class TrainingRun {
+ public:
+  TrainingRun(TrainOptions options, const torch::Device& device, Cifar10 data,
+              const std::string& resume_from)
+      : options_(std::move(options)),
+        paths_(options_.outdir),
+        device_(device),
+        data_(std::move(data)),
+        state_(options_, device),
+        batches_(batches_per_epoch(*data_.size(), options_.batch_size)) {
+    if (!resume_from.empty()) load_checkpoint(resume_from, state_);
+  }
+
+  int run();
+
+ private:
+  bool train_epoch();  // false when stopped by a signal
+  void flush_stats(bool log);
+  void end_epoch(double seconds, int64_t images);
+  void write_checkpoint(bool keep_copy);
+  void write_samples();
+  double eta_seconds() const;
+
+  TrainOptions options_;
+  OutputPaths paths_;
+  torch::Device device_;
+  Cifar10 data_;
+  TrainingState state_;
+  int64_t batches_;
+  std::unique_ptr<MetricsLog> metrics_;
+  std::unique_ptr<ProgressReporter> reporter_;
+
+  // Step statistics not yet written: kept on the device so CUDA runs do not synchronise per step.
+  std::vector<torch::Tensor> pending_stats_;
+  std::vector<std::array<int64_t, 3>> pending_index_;  // epoch, iteration, step
+  int64_t window_images_ = 0;
+  Clock::time_point window_start_ = Clock::now();
+  int64_t run_steps_ = 0;
+  Clock::time_point run_start_ = Clock::now();
+};
+
+double TrainingRun::eta_seconds() const {
+  if (run_steps_ == 0) return NAN;
+  const int64_t total = options_.num_epochs * batches_;
+  return seconds_since(run_start_) / run_steps_ * static_cast<double>(total - state_.progress.step);
+}
+
+void TrainingRun::flush_stats(bool log) {
+  if (pending_stats_.empty()) return;
+  const auto stats = torch::stack(pending_stats_).cpu();  // (rows, kNumStepStats): one sync
+  const double rate = window_images_ / std::max(seconds_since(window_start_), 1e-9);
+  for (int64_t r = 0; r < stats.size(0); ++r) {
+    const auto& [epoch, iteration, step] = pending_index_[r];
+    const auto row = stats[r];
+    const auto losses = row.narrow(0, kLossDReal, 3);
+    if (!torch::isfinite(losses).all().item<bool>()) {
+      metrics_->flush();
+      reporter_->clear();
+      throw Error(fmt::format(
+          "training diverged at step {} (epoch {}, iteration {}): Loss_D={} Loss_G={}; stopped "
+          "without writing a checkpoint, so {} still holds the last good state (try a lower --lr)",
+          step, epoch, iteration, row[kLossDReal].item<float>() + row[kLossDFake].item<float>(),
+          row[kLossG].item<float>(), paths_.checkpoint));
+    }
+    metrics_->append(epoch, iteration, step, row, rate);
+  }
+  metrics_->flush();
+  if (log) {
+    const auto& [epoch, iteration, step] = pending_index_.back();
+    reporter_->on_log(epoch, iteration, stats[stats.size(0) - 1], rate, eta_seconds());
+  }
+  pending_stats_.clear();
+  pending_index_.clear();
+  window_images_ = 0;
+  window_start_ = Clock::now();
+}
+
+bool TrainingRun::train_epoch() {
+  auto& p = state_.progress;
+  const auto order = epoch_order(options_.seed, p.epoch, *data_.size());
+  EpochBatches batches(data_, order, options_.batch_size, p.batch, options_.num_workers);
+  const auto epoch_start = Clock::now();
+  int64_t epoch_images = 0;
+  while (auto batch = batches.next()) {
+    const int64_t b = batch->data.size(0);
+    const auto noise = make_noise(b, options_.nz, device_);
+    auto stats = train_step(*state_.g, *state_.d, *state_.opt_g, *state_.opt_d, batch->data,
+                            batch->target, noise);
+    pending_stats_.push_back(stats);
+    pending_index_.push_back({p.epoch, p.batch, p.step + 1});
+    window_images_ += b;
+    epoch_images += b;
+    const int64_t iteration = p.batch;
+    ++p.batch;
+    ++p.step;
+    ++run_steps_;
+    if (iteration % options_.log_every == 0) flush_stats(/*log=*/true);
+    reporter_->on_step(p.epoch, iteration, eta_seconds());
+    if (stop_requested() != 0) return false;
+  }
+  flush_stats(/*log=*/false);
+  end_epoch(seconds_since(epoch_start), epoch_images);
+  return true;
+}
+
+void TrainingRun::end_epoch(double seconds, int64_t images) {
+  auto& p = state_.progress;
+  reporter_->on_epoch_end(p.epoch, seconds, images / std::max(seconds, 1e-9));
+  ++p.epoch;
+  p.batch = 0;
+  if (p.epoch % options_.sample_every == 0 || p.epoch == options_.num_epochs) write_samples();
+  write_checkpoint(p.epoch % options_.checkpoint_every == 0 || p.epoch == options_.num_epochs);
+}
+
+void TrainingRun::write_samples() {
+  torch::NoGradGuard no_grad;
+  state_.g->eval();
+  const auto images = state_.g->forward(state_.grid_z);  // (100, 3, 32, 32)
+  state_.g->train();
+  save_grid_png(paths_.epoch_grid(state_.progress.epoch), images,
+                state_.grid_z.size(0) / kNumClasses);
+}
+
+void TrainingRun::write_checkpoint(bool keep_copy) {
+  if (!all_finite(*state_.g) || !all_finite(*state_.d)) {
+    throw Error(
+        fmt::format("training diverged before step {}: the weights hold NaN or Inf; stopped "
+                    "without writing a checkpoint, so {} still holds the last good state",
+                    state_.progress.step, paths_.checkpoint));
+  }
+  save_checkpoint(paths_.checkpoint, state_, options_);
+  if (keep_copy)
+    fs::copy_file(paths_.checkpoint, paths_.epoch_checkpoint(state_.progress.epoch),
+                  fs::copy_options::overwrite_existing);
+  save_state_dict_file(*state_.g, paths_.generator);
+  save_state_dict_file(*state_.d, paths_.discriminator);
+}
+
+int TrainingRun::run() {
+  auto& p = state_.progress;
+  metrics_ = std::make_unique<MetricsLog>(paths_.metrics, p.step);
+  reporter_ =
+      std::make_unique<ProgressReporter>(isatty(STDOUT_FILENO) != 0, options_.num_epochs, batches_);
+  if (!fs::exists(paths_.real_grid()))
+    save_grid_png(paths_.real_grid(), real_examples(data_, 10), 10);
+  if (p.epoch >= options_.num_epochs) {
+    spdlog::info(
+        "nothing to do: the run has already trained {} of {} epochs (raise --num_epochs to go on)",
+        p.epoch, options_.num_epochs);
+    return kExitOk;
+  }
+  spdlog::info("training epochs {}..{} from step {} ({} iterations an epoch)", p.epoch + 1,
+               options_.num_epochs, p.step, batches_);
+  const auto start = Clock::now();
+  state_.g->train();
+  state_.d->train();
+  install_stop_handlers();
+  while (p.epoch < options_.num_epochs) {
+    if (!train_epoch()) {
+      const int sig = stop_requested();
+      flush_stats(/*log=*/false);
+      reporter_->clear();
+      write_checkpoint(/*keep_copy=*/false);
+      restore_default_handlers();
+      spdlog::info("stopped at epoch {}, iteration {} (step {}); checkpoint written to {}", p.epoch,
+                   p.batch, p.step, paths_.checkpoint);
+      spdlog::info("resume with: acgan --root_dir {} --outdir {} --resume", options_.root_dir,
+                   options_.outdir);
+      return 128 + sig;
+    }
+  }
+  restore_default_handlers();
+  spdlog::info("done: {} epochs, {} steps in {}", p.epoch, p.step,
+               format_duration(seconds_since(start)));
+  spdlog::info(
+      "outputs in {}: metrics.csv, images/ (sample grids), checkpoint.pt, checkpoints/, gen.pt, "
+      "disc.pt",
+      options_.outdir);
+  return kExitOk;
+}
+
+}  // namespace
+
+OutputPaths::OutputPaths(const std::string& dir)
+    : outdir(dir),
+      checkpoint((fs::path(dir) / "checkpoint.pt").string()),
+      checkpoints_dir((fs::path(dir) / "checkpoints").string()),
+      images_dir((fs::path(dir) / "images").string()),
+      metrics((fs::path(dir) / "metrics.csv").string()),
+      generator((fs::path(dir) / "gen.pt").string()),
+      discriminator((fs::path(dir) / "disc.pt").string()) {}
+
+std::string OutputPaths::epoch_checkpoint(int64_t epoch) const {
+  return (fs::path(checkpoints_dir) / fmt::format("epoch_{:03d}.pt", epoch)).string();
+}
+std::string OutputPaths::epoch_grid(int64_t epoch) const {
+  return (fs::path(images_dir) / fmt::format("epoch_{:03d}.png", epoch)).string();
+}
+std::string OutputPaths::real_grid() const {
+  return (fs::path(images_dir) / "real_samples.png").string();
+}
+
+int train(TrainOptions options) {
+  validate(options);
+  const auto device = resolve_device(options.device);
+  const int threads = configure_threads(options.threads);
+  const auto blas = configure_blas();
+  const OutputPaths paths(options.outdir);
+  ensure_writable_dir(paths.outdir, "--outdir " + options.outdir);
+
+  std::string resume_from;
+  if (options.resume) {
+    resume_from = options.resume_path.empty() ? paths.checkpoint : options.resume_path;
+    if (!fs::exists(resume_from)) {
+      throw UsageError("--resume: no checkpoint at " + resume_from +
+                       "; start a new run without --resume");
+    }
+    adopt_checkpoint_config(options, read_checkpoint_config(resume_from), resume_from);
+  } else if (fs::exists(paths.checkpoint) && !options.overwrite) {
+    throw UsageError("--outdir " + options.outdir +
+                     " already holds a run (checkpoint.pt); continue it with "
+                     "--resume or start afresh with --overwrite");
+  }
+  ensure_writable_dir(paths.checkpoints_dir, "--outdir " + options.outdir);
+  ensure_writable_dir(paths.images_dir, "--outdir " + options.outdir);
+  remove_stale_temporaries(paths);
+  if (options.seed < 0) {
+    options.seed = std::chrono::system_clock::now().time_since_epoch().count() % 1000000007;
+  }
+
+  spdlog::info("acgan {} | device {} | {} threads | BLAS: {}{}", ACGAN_VERSION, device.str(),
+               threads, blas.kind, blas.library.empty() ? "" : " (" + blas.library + ")");
+  if (!blas.advice.empty()) spdlog::warn("{}", blas.advice);
+  const auto load_start = Clock::now();
+  Cifar10 data = load_training_data(options, device);
+  spdlog::info("data: {} training images from {} ({:.1f} s) | batch {} | {} workers", *data.size(),
+               options.root_dir, seconds_since(load_start), options.batch_size,
+               device.is_cpu() ? options.num_workers : 0);
+  spdlog::info("run: seed {} | nz {} | lr {} | beta1 {} | {} epochs | outdir {}", options.seed,
+               options.nz, options.lr, options.beta1, options.num_epochs, options.outdir);
+  torch::manual_seed(static_cast<uint64_t>(options.seed));
+  TrainingRun run(options, device, std::move(data), resume_from);
+  if (!resume_from.empty()) spdlog::info("resumed from {}", resume_from);
+  return run.run();
+}
+
+}  // namespace acgan
