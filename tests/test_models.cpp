@@ -1,0 +1,110 @@
+// The networks: shapes, parameter counts, the original's state_dict names, DCGAN initialisation.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "acgan/error.h"
+#include "acgan/models.h"
+#include "acgan/state_dict.h"
+
+using acgan::Discriminator;
+using acgan::Generator;
+
+TEST(ModelsTest, GeneratorShapeAndParameterCount) {
+  Generator g(110);
+  EXPECT_EQ(acgan::count_parameters(*g), 1594227);  // the seed README's table
+  auto out = g->forward(torch::randn({4, 110}));
+  EXPECT_EQ(out.sizes(), (std::vector<int64_t>{4, 3, 32, 32}));
+  EXPECT_LE(out.abs().max().item<float>(), 1.0f);  // Tanh
+  EXPECT_EQ(acgan::count_parameters(*Generator(64)), 1594227 - 384 * (110 - 64));
+}
+
+TEST(ModelsTest, DiscriminatorShapesAndParameterCount) {
+  Discriminator d;
+  EXPECT_EQ(acgan::count_parameters(*d), 1664875);
+  auto [source, logits] = d->forward(torch::randn({5, 3, 32, 32}));
+  EXPECT_EQ(source.sizes(), (std::vector<int64_t>{5}));
+  EXPECT_EQ(logits.sizes(), (std::vector<int64_t>{5, 10}));
+  EXPECT_TRUE((source > 0).all().item<bool>() && (source < 1).all().item<bool>());  // Sigmoid
+}
+
+TEST(ModelsTest, NamesAreTheOriginalStateDictKeys) {
+  const std::vector<std::string> g_keys = {"fc1.weight",
+                                           "fc1.bias",
+                                           "conv1.0.weight",
+                                           "conv1.0.bias",
+                                           "conv1.1.weight",
+                                           "conv1.1.bias",
+                                           "conv2.0.weight",
+                                           "conv2.0.bias",
+                                           "conv2.1.weight",
+                                           "conv2.1.bias",
+                                           "conv3.0.weight",
+                                           "conv3.0.bias",
+                                           "conv3.1.weight",
+                                           "conv3.1.bias",
+                                           "conv4.0.weight",
+                                           "conv4.0.bias",
+                                           "conv1.1.running_mean",
+                                           "conv1.1.running_var",
+                                           "conv1.1.num_batches_tracked",
+                                           "conv2.1.running_mean",
+                                           "conv2.1.running_var",
+                                           "conv2.1.num_batches_tracked",
+                                           "conv3.1.running_mean",
+                                           "conv3.1.running_var",
+                                           "conv3.1.num_batches_tracked"};
+  std::vector<std::string> keys;
+  for (const auto& item : acgan::state_dict(*Generator(110))) keys.push_back(item.key());
+  EXPECT_EQ(keys, g_keys);
+
+  std::set<std::string> d_keys;
+  for (const auto& item : acgan::state_dict(*Discriminator())) d_keys.insert(item.key());
+  for (const char* key : {"conv1.0.weight", "conv1.0.bias", "conv2.1.running_mean",
+                          "conv6.0.weight", "conv6.1.num_batches_tracked", "fc_source.0.weight",
+                          "fc_source.0.bias", "fc_class.0.weight", "fc_class.0.bias"}) {
+    EXPECT_EQ(d_keys.count(key), 1u) << key;
+  }
+  EXPECT_EQ(d_keys.count("conv1.1.weight"), 0u);  // no BatchNorm in D's first block
+  // 6 convs (12) + 5 BatchNorms (5 x 5 entries) + 2 heads (4).
+  EXPECT_EQ(d_keys.size(), 12u + 25u + 4u);
+}
+
+TEST(ModelsTest, DcganInitialisationStatistics) {
+  torch::manual_seed(0);
+  Generator g(110);
+  Discriminator d;
+  acgan::dcgan_init(*g);
+  acgan::dcgan_init(*d);
+  // conv1 of G has 1.18 M weights: mean and std within a few standard errors of N(0, 0.02).
+  const auto w = g->conv1[0]->as<torch::nn::ConvTranspose2d>()->weight;
+  EXPECT_NEAR(w.mean().item<double>(), 0.0, 1e-4);
+  EXPECT_NEAR(w.std().item<double>(), 0.02, 2e-4);
+  EXPECT_EQ(g->conv1[0]->as<torch::nn::ConvTranspose2d>()->bias.abs().max().item<float>(), 0.0f);
+  const auto bn = d->conv6[1]->as<torch::nn::BatchNorm2d>();
+  EXPECT_NEAR(bn->weight.mean().item<double>(), 1.0, 0.02 * 4 / std::sqrt(512.0));  // 4 sigma
+  EXPECT_EQ(bn->bias.abs().max().item<float>(), 0.0f);
+  // Linear layers keep the default: uniform within +-1/sqrt(fan_in), not N(0, 0.02).
+  const auto fc = d->fc_class[0]->as<torch::nn::Linear>()->weight;
+  EXPECT_LE(fc.abs().max().item<double>(), 1.0 / std::sqrt(8192.0));
+  EXPECT_GT(fc.abs().max().item<double>(), 0.9 / std::sqrt(8192.0));
+}
+
+TEST(ModelsTest, NzMustExceedTheNumberOfClasses) {
+  EXPECT_THROW(Generator(10), acgan::UsageError);
+  EXPECT_THROW(Generator(0), acgan::UsageError);
+  EXPECT_NO_THROW(Generator(11));
+}
+
+TEST(ModelsTest, DropoutOptionTurnsDiscriminatorDeterministic) {
+  Discriminator d(acgan::DiscriminatorOptions().dropout(0.0));
+  d->train();
+  auto x = torch::randn({4, 3, 32, 32});
+  auto [a, la] = d->forward(x);
+  auto [b, lb] = d->forward(x);
+  EXPECT_TRUE(torch::equal(la, lb));
+  Discriminator noisy;
+  noisy->train();
+  auto [c, lc] = noisy->forward(x);
+  auto [e, le] = noisy->forward(x);
+  EXPECT_FALSE(torch::equal(lc, le));
+}

@@ -1,0 +1,86 @@
+// Test helpers. See test_support.h.
+#include "test_support.h"
+
+#include <sys/wait.h>
+#include <torch/torch.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <filesystem>
+
+#include "acgan/cifar10.h"
+
+namespace fs = std::filesystem;
+
+namespace acgan::testing {
+
+TempDir::TempDir() {
+  std::string pattern = (fs::temp_directory_path() / "acgan_test_XXXXXX").string();
+  if (!mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
+  path_ = pattern;
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  fs::permissions(path_, fs::perms::owner_all, fs::perm_options::add, ec);
+  fs::remove_all(path_, ec);
+}
+
+SyntheticSet make_synthetic(int64_t n, uint64_t seed) {
+  auto generator = at::make_generator<at::CPUGeneratorImpl>(seed);
+  auto images = torch::randint(0, 256, {n, 3, 32, 32}, generator, torch::kLong).to(torch::kUInt8);
+  auto labels = torch::arange(n, torch::kLong).remainder(10);
+  return {images, labels};
+}
+
+SyntheticSet write_synthetic_cifar(const std::string& dir, int64_t n_per_file) {
+  fs::create_directories(dir);
+  std::vector<torch::Tensor> images, labels;
+  for (int i = 1; i <= 5; ++i) {
+    auto set = make_synthetic(n_per_file, i);
+    write_cifar10_file(dir + "/data_batch_" + std::to_string(i) + ".bin", set.images, set.labels);
+    images.push_back(set.images);
+    labels.push_back(set.labels);
+  }
+  auto test = make_synthetic(n_per_file, 99);
+  write_cifar10_file(dir + "/test_batch.bin", test.images, test.labels);
+  return {torch::cat(images), torch::cat(labels)};
+}
+
+std::string golden_path() {
+  const std::string path = std::string(ACGAN_SOURCE_DIR) + "/../shared/golden/golden.pt";
+  return fs::exists(path) ? path : "";
+}
+
+std::string acgan_binary() { return ACGAN_BINARY; }
+
+CommandResult run_acgan(const std::vector<std::string>& args) {
+  int pipe_fds[2];
+  if (pipe(pipe_fds) != 0) throw std::runtime_error("pipe failed");
+  const pid_t pid = fork();
+  if (pid == 0) {
+    dup2(pipe_fds[1], STDOUT_FILENO);
+    dup2(pipe_fds[1], STDERR_FILENO);
+    close(pipe_fds[0]);
+    close(pipe_fds[1]);
+    std::vector<char*> argv;
+    const std::string binary = acgan_binary();
+    argv.push_back(const_cast<char*>(binary.c_str()));
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    execv(binary.c_str(), argv.data());
+    _exit(127);
+  }
+  close(pipe_fds[1]);
+  CommandResult result;
+  char buffer[4096];
+  for (ssize_t n; (n = read(pipe_fds[0], buffer, sizeof(buffer))) > 0;)
+    result.output.append(buffer, n);
+  close(pipe_fds[0]);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return result;
+}
+
+}  // namespace acgan::testing

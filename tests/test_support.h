@@ -1,0 +1,51 @@
+// Helpers shared by the tests: scratch directories, small CIFAR-10 files in the official binary
+// layout, the golden reference file, and running the acgan binary as a user would.
+#pragma once
+
+#include <torch/types.h>
+
+#include <string>
+#include <vector>
+
+namespace acgan::testing {
+
+// A fresh directory under the system temp dir, removed when the object dies.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+struct SyntheticSet {
+  torch::Tensor images;  // (N, 3, 32, 32) uint8
+  torch::Tensor labels;  // (N) int64
+};
+
+// n images with labels i % 10 and pixels that identify (image, channel, row, column); seeded.
+SyntheticSet make_synthetic(int64_t n, uint64_t seed = 0);
+
+// Writes data_batch_1..5.bin (n_per_file records each) and test_batch.bin into dir; returns what it
+// wrote to the training files, in order.
+SyntheticSet write_synthetic_cifar(const std::string& dir, int64_t n_per_file);
+
+// ../shared/golden/golden.pt seen from the project root, or "" when absent.
+std::string golden_path();
+
+// Path of the built acgan binary.
+std::string acgan_binary();
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string output;  // stdout and stderr together
+};
+// Runs the acgan binary with `args` (no shell), capturing its output.
+CommandResult run_acgan(const std::vector<std::string>& args);
+
+}  // namespace acgan::testing
