@@ -1,0 +1,177 @@
+// Checkpoints: a round trip restores everything a run needs; every kind of bad file gives one line
+// naming it; a failed write keeps the previous file whole.
+#include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <torch/torch.h>
+
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+
+#include "acgan/atomic_file.h"
+#include "acgan/checkpoint.h"
+#include "acgan/error.h"
+#include "acgan/state_dict.h"
+#include "acgan/train_step.h"
+#include "test_support.h"
+
+namespace fs = std::filesystem;
+using acgan::TrainingState;
+using acgan::TrainOptions;
+using acgan::testing::TempDir;
+
+namespace {
+
+TrainOptions small_options() {
+  TrainOptions o;
+  o.nz = 20;
+  o.batch_size = 4;
+  o.seed = 3;
+  return o;
+}
+
+// One training step on random data, so that Adam has state to save.
+torch::Tensor step(TrainingState& s, int64_t nz) {
+  auto x = torch::rand({4, 3, 32, 32}) * 2 - 1;
+  auto y = torch::randint(0, 10, {4}, torch::kLong);
+  return acgan::train_step(*s.g, *s.d, *s.opt_g, *s.opt_d, x, y,
+                           acgan::make_noise(4, nz, torch::kCPU));
+}
+
+template <typename Fn>
+std::string error_of(Fn fn) {
+  try {
+    fn();
+  } catch (const acgan::Error& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
+TEST(CheckpointTest, RoundTripContinuesBitForBit) {
+  TempDir dir;
+  const auto options = small_options();
+  torch::manual_seed(1);
+  TrainingState a(options, torch::kCPU);
+  step(a, options.nz);
+  a.progress = {3, 2, 17};
+  acgan::save_checkpoint(dir / "c.pt", a, options);
+  const auto next_a = step(a, options.nz);  // continues from the saved RNG state
+
+  torch::manual_seed(99);  // a different state everywhere, all of it to be overwritten
+  TrainingState b(options, torch::kCPU);
+  acgan::load_checkpoint(dir / "c.pt", b);
+  EXPECT_EQ(b.progress.epoch, 3);
+  EXPECT_EQ(b.progress.batch, 2);
+  EXPECT_EQ(b.progress.step, 17);
+  EXPECT_TRUE(torch::equal(a.grid_z, b.grid_z));
+  const auto next_b = step(b, options.nz);
+  EXPECT_TRUE(torch::equal(next_a, next_b)) << next_a << next_b;
+  for (const auto& item : acgan::state_dict(*a.g)) {
+    EXPECT_TRUE(torch::equal(item.value(), acgan::state_dict(*b.g).at(item.key()))) << item.key();
+  }
+  for (const auto& item : acgan::state_dict(*a.d)) {
+    EXPECT_TRUE(torch::equal(item.value(), acgan::state_dict(*b.d).at(item.key()))) << item.key();
+  }
+  EXPECT_EQ(acgan::read_checkpoint_config(dir / "c.pt").at("nz"), "20");
+}
+
+TEST(CheckpointTest, TruncatedAndRandomFilesAreNamedErrors) {
+  TempDir dir;
+  const auto options = small_options();
+  TrainingState s(options, torch::kCPU);
+  acgan::save_checkpoint(dir / "c.pt", s, options);
+  const auto bytes = acgan::read_file(dir / "c.pt");
+  for (size_t cut : {size_t{0}, size_t{100}, bytes.size() / 2, bytes.size() - 10}) {
+    acgan::write_file_atomic(dir / "cut.pt", bytes.substr(0, cut));
+    const auto msg = error_of([&] { acgan::load_checkpoint(dir / "cut.pt", s); });
+    EXPECT_NE(msg.find(dir / "cut.pt"), std::string::npos) << cut << ": " << msg;
+    EXPECT_NE(msg.find("not a readable acgan checkpoint"), std::string::npos) << cut << ": " << msg;
+    EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
+  }
+  std::string noise(5000, '\0');
+  for (size_t i = 0; i < noise.size(); ++i) noise[i] = static_cast<char>((i * 7919) % 251);
+  acgan::write_file_atomic(dir / "noise.pt", noise);
+  EXPECT_NE(error_of([&] { acgan::load_checkpoint(dir / "noise.pt", s); }).find("not a readable"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] { acgan::load_checkpoint(dir / "absent.pt", s); }).find("cannot open"),
+            std::string::npos);
+}
+
+TEST(CheckpointTest, StateDictIsNotACheckpoint) {
+  TempDir dir;
+  const auto options = small_options();
+  TrainingState s(options, torch::kCPU);
+  acgan::save_state_dict_file(*s.g, dir / "gen.pt");
+  const auto msg = error_of([&] { acgan::load_checkpoint(dir / "gen.pt", s); });
+  EXPECT_NE(msg.find("bare network state dict"), std::string::npos) << msg;
+}
+
+TEST(CheckpointTest, OtherNzIsRefused) {
+  TempDir dir;
+  auto options = small_options();
+  TrainingState s(options, torch::kCPU);
+  acgan::save_checkpoint(dir / "c.pt", s, options);
+  options.nz = 30;
+  TrainingState other(options, torch::kCPU);
+  const auto msg = error_of([&] { acgan::load_checkpoint(dir / "c.pt", other); });
+  EXPECT_NE(msg.find("--nz 20"), std::string::npos) << msg;
+}
+
+TEST(CheckpointTest, OtherFormatVersionIsRefused) {
+  TempDir dir;
+  torch::serialize::OutputArchive archive;
+  archive.write("magic", c10::IValue(std::string("acgan-checkpoint")));
+  archive.write("format_version", c10::IValue(int64_t{99}));
+  archive.save_to(dir / "future.pt");
+  TrainingState s(small_options(), torch::kCPU);
+  const auto msg = error_of([&] { acgan::load_checkpoint(dir / "future.pt", s); });
+  EXPECT_NE(msg.find("format version 99"), std::string::npos) << msg;
+  torch::serialize::OutputArchive foreign;
+  foreign.write("weights", torch::ones({2}));
+  foreign.save_to(dir / "foreign.pt");
+  EXPECT_NE(error_of([&] {
+              acgan::load_checkpoint(dir / "foreign.pt", s);
+            }).find("not an acgan checkpoint"),
+            std::string::npos);
+}
+
+TEST(CheckpointTest, GeneratorLoadsFromCheckpointAndFromGenPt) {
+  TempDir dir;
+  const auto options = small_options();
+  TrainingState s(options, torch::kCPU);
+  acgan::save_checkpoint(dir / "c.pt", s, options);
+  acgan::save_state_dict_file(*s.g, dir / "gen.pt");
+  acgan::save_state_dict_file(*s.d, dir / "disc.pt");
+  for (const auto& file : {dir / "c.pt", dir / "gen.pt"}) {
+    auto g = acgan::load_generator(file);
+    EXPECT_EQ(g->nz(), 20);
+    EXPECT_TRUE(torch::equal(g->fc1->weight, s.g->fc1->weight)) << file;
+  }
+  EXPECT_NE(error_of([&] { acgan::load_generator(dir / "disc.pt"); }).find("disc.pt"),
+            std::string::npos);
+}
+
+TEST(AtomicFileTest, FailedWriteKeepsThePreviousFile) {
+  TempDir dir;
+  const auto path = dir / "checkpoint.pt";
+  acgan::write_file_atomic(path, "previous");
+  // A file size limit makes write() fail with EFBIG (as a full disk fails with ENOSPC).
+  rlimit old{};
+  getrlimit(RLIMIT_FSIZE, &old);
+  auto old_handler = std::signal(SIGXFSZ, SIG_IGN);
+  rlimit small = old;
+  small.rlim_cur = 1000;
+  setrlimit(RLIMIT_FSIZE, &small);
+  const auto msg = error_of([&] { acgan::write_file_atomic(path, std::string(5000, 'x')); });
+  setrlimit(RLIMIT_FSIZE, &old);
+  std::signal(SIGXFSZ, old_handler);
+  EXPECT_NE(msg.find(path), std::string::npos) << msg;
+  EXPECT_NE(msg.find("previous file kept"), std::string::npos) << msg;
+  EXPECT_EQ(acgan::read_file(path), "previous");
+  int files = 0;
+  for (const auto& entry : fs::directory_iterator(dir.path())) files += entry.is_regular_file();
+  EXPECT_EQ(files, 1) << "temporary file left behind";
+}
+
+}  // namespace

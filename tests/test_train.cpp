@@ -1,0 +1,208 @@
+// The training job end to end on a small synthetic data set: every output, exact resume,
+// refusal to overwrite a run, flags that contradict a checkpoint, and `generate`.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <sstream>
+
+#include "acgan/atomic_file.h"
+#include "acgan/checkpoint.h"
+#include "acgan/error.h"
+#include "acgan/generate.h"
+#include "acgan/image_grid.h"
+#include "acgan/state_dict.h"
+#include "acgan/trainer.h"
+#include "test_support.h"
+
+namespace fs = std::filesystem;
+using acgan::TrainOptions;
+using acgan::testing::TempDir;
+
+namespace {
+
+class TrainTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    data_ = new TempDir();
+    acgan::testing::write_synthetic_cifar(data_->path(), 40);  // 200 training images
+  }
+  static void TearDownTestSuite() {
+    delete data_;
+    data_ = nullptr;
+  }
+
+  // 200 images, batch 20: 10 steps an epoch.
+  static TrainOptions options(const std::string& outdir, int64_t epochs) {
+    TrainOptions o;
+    o.root_dir = data_->path();
+    o.outdir = outdir;
+    o.batch_size = 20;
+    o.num_epochs = epochs;
+    o.log_every = 4;
+    o.seed = 7;
+    o.threads = 2;
+    o.num_workers = 0;
+    return o;
+  }
+
+  static std::vector<std::string> csv_rows(const std::string& path) {
+    std::istringstream in(acgan::read_file(path));
+    std::vector<std::string> rows;
+    for (std::string line; std::getline(in, line);) rows.push_back(line);
+    return rows;
+  }
+  // A row without its last column (images/s, which depends on the machine's speed).
+  static std::string without_rate(const std::string& row) { return row.substr(0, row.rfind(',')); }
+
+  static TempDir* data_;
+};
+TempDir* TrainTest::data_ = nullptr;
+
+TEST_F(TrainTest, FullRunWritesEveryOutput) {
+  TempDir out;
+  auto o = options(out.path(), 2);
+  o.checkpoint_every = 1;
+  o.num_workers = 2;
+  ASSERT_EQ(acgan::train(o), 0);
+  for (const char* file :
+       {"metrics.csv", "checkpoint.pt", "gen.pt", "disc.pt", "images/real_samples.png",
+        "images/epoch_001.png", "images/epoch_002.png", "checkpoints/epoch_001.pt",
+        "checkpoints/epoch_002.pt"}) {
+    EXPECT_TRUE(fs::exists(out / file)) << file;
+  }
+  const auto rows = csv_rows(out / "metrics.csv");
+  ASSERT_EQ(rows.size(), 1u + 20u);
+  for (size_t i = 1; i < rows.size(); ++i) {
+    std::istringstream fields(rows[i]);
+    std::vector<double> v;
+    for (std::string f; std::getline(fields, f, ',');) v.push_back(std::stod(f));
+    ASSERT_EQ(v.size(), 11u);
+    EXPECT_EQ(v[0], (i - 1) / 10);            // epoch
+    EXPECT_EQ(v[1], (i - 1) % 10);            // iteration
+    EXPECT_EQ(v[2], static_cast<double>(i));  // step
+    EXPECT_GT(v[3], 0);                       // loss_d
+    EXPECT_GE(v[5], 0);                       // acc_real
+    EXPECT_LE(v[5], 100);
+    EXPECT_GT(v[7], 0);  // D(x) is a probability
+    EXPECT_LT(v[7], 1);
+    EXPECT_GT(v[10], 0);  // images/s
+  }
+  const auto grid = acgan::read_png(out / "images/epoch_002.png");
+  EXPECT_EQ(grid.sizes(), (std::vector<int64_t>{342, 342, 3}));
+  const auto real = acgan::read_png(out / "images/real_samples.png");
+  // Synthetic labels are i % 10, so row k holds images k, k + 10, ...: the first cell of row 3 is
+  // image 3.
+  auto first_of_row3 = real.narrow(0, 3 * 34 + 2, 32).narrow(1, 2, 32).permute({2, 0, 1});
+  const auto set = acgan::testing::make_synthetic(40, 1);
+  EXPECT_TRUE(torch::equal(first_of_row3, set.images[3]));
+  const auto g = acgan::load_generator(out / "gen.pt");
+  EXPECT_EQ(g->nz(), 110);
+  TrainOptions fresh_options = o;
+  acgan::TrainingState state(fresh_options, torch::kCPU);
+  acgan::load_checkpoint(out / "checkpoints/epoch_001.pt", state);
+  EXPECT_EQ(state.progress.epoch, 1);
+  EXPECT_EQ(state.progress.step, 10);
+}
+
+TEST_F(TrainTest, StoppedAndResumedRunIsBitIdentical) {
+  TempDir straight, resumed;
+  auto a = options(straight.path(), 2);
+  a.num_workers = 2;  // the data order must not depend on the workers either
+  ASSERT_EQ(acgan::train(a), 0);
+
+  auto first = options(resumed.path(), 1);
+  ASSERT_EQ(acgan::train(first), 0);
+  auto second = options(resumed.path(), 2);
+  second.resume = true;
+  second.given = {"num_epochs"};
+  ASSERT_EQ(acgan::train(second), 0);
+
+  for (const char* file : {"gen.pt", "disc.pt"}) {
+    const auto x = acgan::load_tensor_dict_file(straight / file);
+    const auto y = acgan::load_tensor_dict_file(resumed / file);
+    ASSERT_EQ(x.size(), y.size());
+    for (const auto& item : x) {
+      EXPECT_TRUE(torch::equal(item.value().toTensor(), y.at(item.key()).toTensor()))
+          << file << " " << item.key().toStringRef();
+    }
+  }
+  const auto rows_a = csv_rows(straight / "metrics.csv"),
+             rows_b = csv_rows(resumed / "metrics.csv");
+  ASSERT_EQ(rows_a.size(), rows_b.size());
+  for (size_t i = 0; i < rows_a.size(); ++i)
+    EXPECT_EQ(without_rate(rows_a[i]), without_rate(rows_b[i])) << i;
+  EXPECT_EQ(acgan::read_file(straight / "images/epoch_002.png"),
+            acgan::read_file(resumed / "images/epoch_002.png"));
+}
+
+TEST_F(TrainTest, RefusesToOverwriteARunWithoutResumeOrOverwrite) {
+  TempDir out;
+  ASSERT_EQ(acgan::train(options(out.path(), 1)), 0);
+  try {
+    acgan::train(options(out.path(), 1));
+    FAIL() << "expected UsageError";
+  } catch (const acgan::UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("--resume"), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("--overwrite"), std::string::npos);
+  }
+  auto again = options(out.path(), 1);
+  again.overwrite = true;
+  EXPECT_EQ(acgan::train(again), 0);
+}
+
+TEST_F(TrainTest, ResumeRejectsContradictingFlagsAndTakesTheRest) {
+  TempDir out;
+  ASSERT_EQ(acgan::train(options(out.path(), 1)), 0);
+  auto o = options(out.path(), 1);
+  o.resume = true;
+  o.nz = 64;
+  o.given = {"nz"};
+  EXPECT_THROW(acgan::train(o), acgan::UsageError);
+  // Nothing given: everything comes from the checkpoint, which is done already.
+  auto done = options(out.path(), 5);
+  done.resume = true;
+  done.lr = 0.5;  // not given: the checkpoint's lr is used, no error
+  EXPECT_EQ(acgan::train(done), 0);
+  EXPECT_EQ(csv_rows(out / "metrics.csv").size(), 1u + 10u);  // nothing trained twice
+}
+
+TEST_F(TrainTest, SubsetLargerThanTheDataIsAUsageError) {
+  TempDir out;
+  auto o = options(out.path(), 1);
+  o.subset = 201;
+  EXPECT_THROW(acgan::train(o), acgan::UsageError);
+}
+
+TEST_F(TrainTest, GenerateWritesOneRowPerRequestedClass) {
+  TempDir out;
+  ASSERT_EQ(acgan::train(options(out.path(), 1)), 0);
+  acgan::GenerateOptions g;
+  g.checkpoint = out / "checkpoint.pt";
+  g.classes = "0,cat,truck";
+  g.n = 4;
+  g.out = out / "grid.png";
+  g.individual_dir = out / "each";
+  acgan::generate(g);
+  EXPECT_EQ(acgan::read_png(g.out).sizes(), (std::vector<int64_t>{3 * 34 + 2, 4 * 34 + 2, 3}));
+  EXPECT_TRUE(fs::exists(out / "each/cat_003.png"));
+  EXPECT_TRUE(fs::exists(out / "each/truck_000.png"));
+  EXPECT_EQ(std::distance(fs::directory_iterator(out / "each"), fs::directory_iterator()), 12);
+  // Same seed, same samples, from the full checkpoint or from gen.pt.
+  g.checkpoint = out / "gen.pt";
+  g.out = out / "grid2.png";
+  g.individual_dir.clear();
+  acgan::generate(g);
+  EXPECT_EQ(acgan::read_file(out / "grid.png"), acgan::read_file(out / "grid2.png"));
+}
+
+TEST(GenerateTest, ParsesClassNumbersAndNames) {
+  EXPECT_EQ(acgan::parse_classes("0,3,9"), (std::vector<int64_t>{0, 3, 9}));
+  EXPECT_EQ(acgan::parse_classes("cat,dog,1"), (std::vector<int64_t>{3, 5, 1}));
+  EXPECT_EQ(acgan::parse_classes("").size(), 10u);
+  EXPECT_THROW(acgan::parse_classes("10"), acgan::UsageError);
+  EXPECT_THROW(acgan::parse_classes("cats"), acgan::UsageError);
+  EXPECT_THROW(acgan::parse_classes("1,,2"), acgan::UsageError);
+}
+
+}  // namespace
