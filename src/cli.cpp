@@ -85,6 +85,8 @@ int run_cli(int argc, char** argv) {
       "acgan: train an Auxiliary Classifier GAN (Odena, Olah, Shlens 2017) on CIFAR-10\n"
       "and generate class-conditioned images. Without a subcommand it trains.",
       "acgan"};
+  // As argparse, which the original script used: a flag given twice takes its last value.
+  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   app.set_version_flag("--version", std::string("acgan ") + ACGAN_VERSION);
   app.require_subcommand(0, 1);
   TrainOptions train_options;

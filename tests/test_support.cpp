@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdlib>
 #include <filesystem>
 
@@ -54,33 +55,61 @@ std::string golden_path() {
 
 std::string acgan_binary() { return ACGAN_BINARY; }
 
-CommandResult run_acgan(const std::vector<std::string>& args) {
+AcganProcess::AcganProcess(const std::vector<std::string>& args) {
   int pipe_fds[2];
   if (pipe(pipe_fds) != 0) throw std::runtime_error("pipe failed");
-  const pid_t pid = fork();
-  if (pid == 0) {
+  std::vector<char*> argv;
+  const std::string binary = acgan_binary();
+  argv.push_back(const_cast<char*>(binary.c_str()));
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  pid_ = fork();
+  if (pid_ == 0) {
     dup2(pipe_fds[1], STDOUT_FILENO);
     dup2(pipe_fds[1], STDERR_FILENO);
     close(pipe_fds[0]);
     close(pipe_fds[1]);
-    std::vector<char*> argv;
-    const std::string binary = acgan_binary();
-    argv.push_back(const_cast<char*>(binary.c_str()));
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
     execv(binary.c_str(), argv.data());
     _exit(127);
   }
   close(pipe_fds[1]);
-  CommandResult result;
+  fd_ = pipe_fds[0];
+}
+
+AcganProcess::~AcganProcess() {
+  if (pid_ > 0) {
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+  }
+  if (fd_ >= 0) close(fd_);
+}
+
+bool AcganProcess::read_until(const std::string& needle) {
   char buffer[4096];
-  for (ssize_t n; (n = read(pipe_fds[0], buffer, sizeof(buffer))) > 0;)
-    result.output.append(buffer, n);
-  close(pipe_fds[0]);
+  while (output_.find(needle) == std::string::npos) {
+    const ssize_t n = read(fd_, buffer, sizeof(buffer));
+    if (n <= 0) return false;
+    output_.append(buffer, static_cast<size_t>(n));
+  }
+  return true;
+}
+
+void AcganProcess::send_signal(int sig) { kill(pid_, sig); }
+
+CommandResult AcganProcess::wait() {
+  char buffer[4096];
+  for (ssize_t n; (n = read(fd_, buffer, sizeof(buffer))) > 0;) {
+    output_.append(buffer, static_cast<size_t>(n));
+  }
   int status = 0;
-  waitpid(pid, &status, 0);
+  waitpid(pid_, &status, 0);
+  pid_ = -1;
+  CommandResult result;
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  result.output = output_;
   return result;
 }
+
+CommandResult run_acgan(const std::vector<std::string>& args) { return AcganProcess(args).wait(); }
 
 }  // namespace acgan::testing

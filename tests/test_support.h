@@ -48,4 +48,22 @@ struct CommandResult {
 // Runs the acgan binary with `args` (no shell), capturing its output.
 CommandResult run_acgan(const std::vector<std::string>& args);
 
+// The acgan binary running in the background, its output read through a pipe: lets a test act
+// at a moment the program itself announces (a log line), never after a guessed delay.
+class AcganProcess {
+ public:
+  explicit AcganProcess(const std::vector<std::string>& args);
+  ~AcganProcess();
+  // Reads output until it contains `needle` (true) or the program closes its output (false).
+  bool read_until(const std::string& needle);
+  void send_signal(int sig);
+  // Reads the rest and waits for the exit.
+  CommandResult wait();
+
+ private:
+  int pid_ = -1;
+  int fd_ = -1;
+  std::string output_;
+};
+
 }  // namespace acgan::testing

@@ -1,0 +1,219 @@
+// The acgan binary as a user runs it: help, version, exit codes, one-line errors for every bad flag
+// and bad file, and a graceful stop on Ctrl-C that resumes without losing or repeating a step.
+#include <gtest/gtest.h>
+
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "acgan/atomic_file.h"
+#include "acgan/checkpoint.h"
+#include "test_support.h"
+
+namespace fs = std::filesystem;
+using acgan::testing::run_acgan;
+using acgan::testing::TempDir;
+
+namespace {
+
+// The one line acgan prints on error (the last line of its output).
+std::string error_line(const std::string& output) {
+  const auto at = output.rfind("acgan: error: ");
+  return at == std::string::npos ? "(no error line) " + output : output.substr(at);
+}
+
+class CliTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    data_ = new TempDir();
+    acgan::testing::write_synthetic_cifar(data_->path(), 20);  // 100 training images
+  }
+  static void TearDownTestSuite() {
+    delete data_;
+    data_ = nullptr;
+  }
+  static std::vector<std::string> train_args(const std::string& outdir) {
+    return {"--root_dir", data_->path(), "--outdir",      outdir, "--batch_size", "10",
+            "--seed",     "5",           "--num_workers", "0",    "--log_every",  "1"};
+  }
+  static TempDir* data_;
+};
+TempDir* CliTest::data_ = nullptr;
+
+TEST(CliBasicsTest, HelpShowsTheOriginalFlagsWithTheirTexts) {
+  const auto r = run_acgan({"--help"});
+  EXPECT_EQ(r.exit_code, 0);
+  for (const char* text : {"--root_dir",    "path to dataset",
+                           "--num_workers", "number of data loading workers",
+                           "--batch_size",  "input batch size",
+                           "--nz",          "size of the latent z vector",
+                           "--num_epochs",  "number of epochs to train for",
+                           "--lr",          "learning rate, default=0.0002",
+                           "--beta1",       "beta1 for adam. default=0.5",
+                           "--outdir",      "folder to output images and model checkpoints",
+                           "INT=200",       "INT=100",
+                           "INT=110",       "summary",
+                           "generate"}) {
+    EXPECT_NE(r.output.find(text), std::string::npos) << text;
+  }
+}
+
+TEST(CliBasicsTest, VersionAndUsageErrors) {
+  const auto version = run_acgan({"--version"});
+  EXPECT_EQ(version.exit_code, 0);
+  EXPECT_NE(version.output.find("acgan 0."), std::string::npos);
+  const auto unknown = run_acgan({"--bogus"});
+  EXPECT_EQ(unknown.exit_code, 2);
+  EXPECT_NE(unknown.output.find("--bogus"), std::string::npos);
+  const auto malformed = run_acgan({"--batch_size", "ten"});
+  EXPECT_EQ(malformed.exit_code, 2);
+  EXPECT_NE(malformed.output.find("--batch_size"), std::string::npos);
+}
+
+TEST(CliBasicsTest, SummaryPrintsBothTotals) {
+  const auto r = run_acgan({"summary"});
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_NE(r.output.find("Total params: 1,594,227"), std::string::npos);
+  EXPECT_NE(r.output.find("Total params: 1,664,875"), std::string::npos);
+  EXPECT_EQ(run_acgan({"summary", "--nz", "10"}).exit_code, 2);
+}
+
+// Every bad flag value: exit 2 before any work, one line naming the flag.
+TEST_F(CliTest, BadFlagValuesAreUsageErrors) {
+  TempDir out;
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"--batch_size", "0"}, "--batch_size"},
+      {{"--batch_size", "-5"}, "--batch_size"},
+      {{"--num_epochs", "-1"}, "--num_epochs"},
+      {{"--lr", "0"}, "--lr"},
+      {{"--lr", "-0.1"}, "--lr"},
+      {{"--lr", "nan"}, "--lr"},
+      {{"--lr", "inf"}, "--lr"},
+      {{"--beta1", "1"}, "--beta1"},
+      {{"--beta1", "-0.5"}, "--beta1"},
+      {{"--nz", "10"}, "--nz"},
+      {{"--nz", "0"}, "--nz"},
+      {{"--num_workers", "-1"}, "--num_workers"},
+      {{"--device", "tpu"}, "--device"},
+      {{"--device", "cuda:x"}, "--device"},
+      {{"--subset", "101"}, "--subset"},
+      {{"--log_every", "0"}, "--log_every"},
+      {{"--sample_every", "0"}, "--sample_every"},
+      {{"--checkpoint_every", "-2"}, "--checkpoint_every"},
+      {{"--threads", "-1"}, "--threads"},
+      {{"--dropout", "1"}, "--dropout"},
+      {{"--resume"}, "--resume"},
+  };
+  for (const auto& [flags, name] : cases) {
+    auto args = train_args(out.path());
+    args.insert(args.end(), flags.begin(), flags.end());
+    const auto r = run_acgan(args);
+    EXPECT_EQ(r.exit_code, 2) << flags[0] << ": " << r.output;
+    const auto line = error_line(r.output);
+    EXPECT_NE(line.find(name), std::string::npos) << line;
+    EXPECT_EQ(line.find('\n'), line.size() - 1) << "not one line: " << line;
+  }
+  EXPECT_FALSE(fs::exists(out / "checkpoint.pt"));
+}
+
+TEST_F(CliTest, CudaWithoutAGpuIsAUsageError) {
+#ifdef ACGAN_EXPECT_CUDA
+  GTEST_SKIP() << "this build has CUDA";
+#endif
+  TempDir out;
+  auto args = train_args(out.path());
+  args.insert(args.end(), {"--device", "cuda"});
+  const auto r = run_acgan(args);
+  if (r.output.find("only") != std::string::npos || r.exit_code == 0)
+    GTEST_SKIP() << "a GPU is present";
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(error_line(r.output).find("no CUDA GPU"), std::string::npos) << r.output;
+}
+
+TEST_F(CliTest, UnwritableOutdirIsNamed) {
+  TempDir out;
+  std::ofstream(out / "file") << "x";
+  auto args = train_args(out / "file/sub");
+  const auto r = run_acgan(args);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(error_line(r.output).find("file/sub"), std::string::npos) << r.output;
+}
+
+TEST_F(CliTest, BadDataFilesThroughTheBinary) {
+  TempDir out, data;
+  acgan::testing::write_synthetic_cifar(data.path(), 3);
+  fs::resize_file(data / "data_batch_2.bin", 3073 * 2 + 5);
+  auto args = train_args(out.path());
+  args[1] = data.path();
+  auto r = run_acgan(args);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(error_line(r.output).find("data_batch_2.bin"), std::string::npos) << r.output;
+  args[1] = (data / "absent");
+  r = run_acgan(args);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(error_line(r.output).find("absent"), std::string::npos) << r.output;
+}
+
+TEST_F(CliTest, CtrlCWritesACheckpointAndResumeLosesNoStep) {
+  TempDir out;
+  auto args = train_args(out.path());
+  args.insert(args.end(), {"--num_epochs", "2"});  // 10 steps an epoch, 20 in all
+  acgan::testing::AcganProcess run(args);
+  ASSERT_TRUE(run.read_until("[0/2][3/10]")) << "training never logged step 4";
+  run.send_signal(SIGINT);
+  const auto stopped = run.wait();
+  ASSERT_EQ(stopped.exit_code, 130) << stopped.output;
+  EXPECT_NE(stopped.output.find("--resume"), std::string::npos);
+  acgan::TrainOptions options;
+  options.batch_size = 10;
+  acgan::TrainingState state(options, torch::kCPU);
+  acgan::load_checkpoint(out / "checkpoint.pt", state);
+  const int64_t stopped_at = state.progress.step;
+  EXPECT_GE(stopped_at, 4);
+  EXPECT_LT(stopped_at, 20);
+
+  auto resume = args;
+  resume.push_back("--resume");
+  const auto finished = run_acgan(resume);
+  ASSERT_EQ(finished.exit_code, 0) << finished.output;
+  std::istringstream csv(acgan::read_file(out / "metrics.csv"));
+  std::string line;
+  std::getline(csv, line);
+  int64_t expected_step = 1;
+  while (std::getline(csv, line)) {
+    std::istringstream fields(line);
+    std::string epoch, iteration, step;
+    std::getline(fields, epoch, ',');
+    std::getline(fields, iteration, ',');
+    std::getline(fields, step, ',');
+    EXPECT_EQ(std::stoll(step), expected_step++) << line;
+  }
+  EXPECT_EQ(expected_step, 21) << "steps 1..20, each exactly once";
+  EXPECT_TRUE(fs::exists(out / "images/epoch_002.png"));
+}
+
+TEST_F(CliTest, GenerateFromTheBinary) {
+  TempDir out;
+  auto args = train_args(out.path());
+  args.insert(args.end(), {"--num_epochs", "1"});
+  ASSERT_EQ(run_acgan(args).exit_code, 0);
+  auto r = run_acgan({"generate", "--checkpoint", out / "gen.pt", "--class", "horse", "--n", "5",
+                      "--out", out / "horses.png"});
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(fs::exists(out / "horses.png"));
+  r = run_acgan({"generate", "--checkpoint", out / "gen.pt", "--classes", "unicorn"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(error_line(r.output).find("unicorn"), std::string::npos);
+  r = run_acgan({"generate", "--checkpoint", out / "metrics.csv"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(error_line(r.output).find("metrics.csv"), std::string::npos) << r.output;
+  // A resume from a gen.pt is refused with a hint.
+  auto resume = args;
+  resume.insert(resume.end(), {"--resume", out / "gen.pt"});
+  r = run_acgan(resume);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(error_line(r.output).find("bare network state dict"), std::string::npos) << r.output;
+}
+
+}  // namespace
