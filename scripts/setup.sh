@@ -40,8 +40,6 @@ for link in libblas.so.3 liblapack.so.3 libopenblas.so.0; do
   fi
 done
 
-build_tests=OFF
-[[ "${1:-}" == "--tests" ]] && build_tests=ON
 # shellcheck disable=SC2086
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DACGAN_BUILD_TESTS=$build_tests ${ACGAN_CMAKE_ARGS:-} >/dev/null
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release ${ACGAN_CMAKE_ARGS:-} >/dev/null
 cmake --build build

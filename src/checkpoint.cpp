@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <torch/torch.h>
 
+#include <optional>
 #include <sstream>
 
 #include "acgan/atomic_file.h"
@@ -207,6 +208,7 @@ void load_checkpoint(const std::string& path, TrainingState& state) {
 }
 
 Generator load_generator(const std::string& path) {
+  std::string checkpoint_error;
   try {
     auto archive = open_checkpoint(path, torch::kCPU);
     const auto config = read_config(archive, path);
@@ -214,18 +216,24 @@ Generator load_generator(const std::string& path) {
     load_state_dict(*g, read_dict(archive, "G", path), path + " (generator)");
     return g;
   } catch (const Error& e) {
-    // Not a full checkpoint: accept a generator state dict (gen.pt) instead.
-    if (std::string(e.what()).find("bare network state dict") == std::string::npos) throw;
+    checkpoint_error = e.what();
   }
-  const auto dict = load_tensor_dict_file(path);
-  const auto fc1 = dict.find("fc1.weight");
-  if (fc1 == dict.end() || !fc1->value().isTensor() || fc1->value().toTensor().dim() != 2) {
+  // Not a full checkpoint: accept a generator state dict (gen.pt) instead.
+  std::optional<c10::impl::GenericDict> dict;
+  try {
+    dict = load_tensor_dict_file(path);
+  } catch (const Error& e) {
+    if (std::string(e.what()).find("OrderedDict") != std::string::npos) throw;
+    throw Error(checkpoint_error);
+  }
+  const auto fc1 = dict->find("fc1.weight");
+  if (fc1 == dict->end() || !fc1->value().isTensor() || fc1->value().toTensor().dim() != 2) {
     throw Error(path +
                 ": neither an acgan checkpoint nor a generator state dict (no fc1.weight; "
                 "is it disc.pt?)");
   }
   Generator g(fc1->value().toTensor().size(1));
-  load_state_dict(*g, dict, path);
+  load_state_dict(*g, *dict, path);
   return g;
 }
 

@@ -64,7 +64,16 @@ c10::impl::GenericDict load_tensor_dict_file(const std::string& path) {
   try {
     value = torch::pickle_load(std::vector<char>(bytes.begin(), bytes.end()));
   } catch (const std::exception& e) {
-    throw Error(path + ": not a readable tensor file (" + first_line(e.what()) + ")");
+    const std::string what = e.what();
+    if (what.find("Expected GenericDict but got None") != std::string::npos) {
+      // LibTorch 1.13's unpickler cannot rebuild collections.OrderedDict, which state_dict()
+      // returns.
+      throw Error(path +
+                  ": a state_dict saved by Python (an OrderedDict), which LibTorch cannot read; "
+                  "convert it once: python3 -c \"import torch; torch.save(dict(torch.load('" +
+                  path + "')), '" + path + "')\"");
+    }
+    throw Error(path + ": not a readable tensor file (" + first_line(what) + ")");
   }
   if (!value.isGenericDict())
     throw Error(path + ": expected a dict of tensors, found " + value.tagKind());

@@ -175,3 +175,26 @@ TEST(AtomicFileTest, FailedWriteKeepsThePreviousFile) {
 }
 
 }  // namespace
+
+namespace {
+
+std::string fixture(const std::string& name) {
+  return std::string(ACGAN_SOURCE_DIR) + "/tests/data/" + name;
+}
+
+TEST(StateDictFileTest, ReadsADictSavedByPythonTorch) {
+  const auto dict = acgan::load_tensor_dict_file(fixture("python_dict.pt"));
+  ASSERT_EQ(dict.size(), 2u);
+  EXPECT_TRUE(torch::equal(dict.at("fc1.bias").toTensor(), torch::tensor({0.0f, 1.0f})));
+  EXPECT_EQ(dict.at("fc1.weight").toTensor().sizes(), (std::vector<int64_t>{2, 3}));
+}
+
+TEST(StateDictFileTest, PythonOrderedDictGetsAConversionHint) {
+  const auto path = fixture("python_ordered_dict.pt");
+  const auto msg = error_of([&] { acgan::load_tensor_dict_file(path); });
+  EXPECT_NE(msg.find("OrderedDict"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("torch.save(dict(torch.load("), std::string::npos) << msg;
+  EXPECT_NE(error_of([&] { acgan::load_generator(path); }).find("OrderedDict"), std::string::npos);
+}
+
+}  // namespace
