@@ -39,6 +39,7 @@ void ProgressReporter::on_log(int64_t epoch, int64_t iteration, const torch::Ten
                               double images_per_second, double eta_seconds) {
   const auto s = stats.accessor<float, 1>();
   last_stats_ = stats_text(stats) + fmt::format("  Acc_fake: {:.2f}", s[kAccFake]);
+  last_rate_ = images_per_second;
   if (live_) {
     draw(epoch, iteration, eta_seconds);
     return;
@@ -53,8 +54,9 @@ void ProgressReporter::draw(int64_t epoch, int64_t iteration, double eta_seconds
   const int filled = static_cast<int>(done * kWidth);
   std::string bar(static_cast<size_t>(filled), '#');
   bar.resize(kWidth, '.');
-  fmt::print(stdout, "\r\033[K[{}/{}][{}/{}] [{}] {}  ETA {}", epoch, num_epochs_, iteration + 1,
-             batches_per_epoch_, bar, last_stats_, format_duration(eta_seconds));
+  fmt::print(stdout, "\r\033[K[{}/{}][{}/{}] [{}] {}  {:.0f} img/s  ETA {}", epoch, num_epochs_,
+             iteration + 1, batches_per_epoch_, bar, last_stats_, last_rate_,
+             format_duration(eta_seconds));
   std::fflush(stdout);
   bar_visible_ = true;
   last_draw_ = std::chrono::steady_clock::now();

@@ -33,6 +33,7 @@ class ProgressReporter {
   bool live_;
   int64_t num_epochs_, batches_per_epoch_;
   std::string last_stats_;
+  double last_rate_ = 0;
   bool bar_visible_ = false;
   std::chrono::steady_clock::time_point last_draw_{};
 };
