@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -19,6 +21,18 @@ namespace {
 
 [[noreturn]] void fail(const std::string& path, const std::string& what, int err) {
   throw Error(path + ": " + what + ": " + std::strerror(err));
+}
+
+// Fault injection for the reliability tests: ACGAN_FAULT_KILL_IN_WRITE=N makes the Nth atomic write
+// of this process SIGKILL it halfway through writing its temporary file. Unset, it costs one
+// getenv.
+bool should_die_in_this_write() {
+  static const long target = [] {
+    const char* value = std::getenv("ACGAN_FAULT_KILL_IN_WRITE");
+    return value ? std::strtol(value, nullptr, 10) : 0L;
+  }();
+  static long count = 0;
+  return target > 0 && ++count == target;
 }
 
 void fsync_dir(const std::string& path) {
@@ -36,6 +50,10 @@ void write_file_atomic(const std::string& path, std::string_view bytes) {
   const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) fail(path, "cannot create " + tmp, errno);
   size_t done = 0;
+  if (should_die_in_this_write()) {
+    (void)!::write(fd, bytes.data(), bytes.size() / 2);
+    ::raise(SIGKILL);
+  }
   while (done < bytes.size()) {
     const ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
     if (n < 0 && errno == EINTR) continue;

@@ -140,8 +140,7 @@ ConfigMap config_of(const TrainOptions& options) {
           {"num_epochs", std::to_string(options.num_epochs)}};
 }
 
-void save_checkpoint(const std::string& path, const TrainingState& state,
-                     const TrainOptions& options) {
+std::string checkpoint_bytes(const TrainingState& state, const TrainOptions& options) {
   torch::serialize::OutputArchive archive;
   archive.write("magic", c10::IValue(std::string(kMagic)));
   archive.write("format_version", c10::IValue(kCheckpointFormatVersion));
@@ -163,7 +162,12 @@ void save_checkpoint(const std::string& path, const TrainingState& state,
   }
   std::ostringstream bytes;
   archive.save_to(bytes);
-  write_file_atomic(path, bytes.str());
+  return bytes.str();
+}
+
+void save_checkpoint(const std::string& path, const TrainingState& state,
+                     const TrainOptions& options) {
+  write_file_atomic(path, checkpoint_bytes(state, options));
 }
 
 ConfigMap read_checkpoint_config(const std::string& path) {

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
+#include <csignal>
 #include <cstdio>
 #include <iostream>
 
@@ -81,6 +82,9 @@ int report(const std::string& message, int code) {
 }  // namespace
 
 int run_cli(int argc, char** argv) {
+  // Past a file size limit (ulimit -f) write() should fail with EFBIG, which we report with the
+  // path, instead of the default SIGXFSZ killing the process mid-write.
+  std::signal(SIGXFSZ, SIG_IGN);
   CLI::App app{
       "acgan: train an Auxiliary Classifier GAN (Odena, Olah, Shlens 2017) on CIFAR-10\n"
       "and generate class-conditioned images. Without a subcommand it trains.",

@@ -46,18 +46,24 @@ void remove_stale_temporaries(const OutputPaths& paths) {
   }
 }
 
-// On --resume: hyperparameters come from the checkpoint; an explicit flag that contradicts it is an
-// error, except num_epochs, which may be raised or lowered.
+// On --resume: hyperparameters come from the checkpoint. An explicit flag that contradicts it is an
+// error, except num_epochs, lr and beta1, which may change (after a divergence, say) and are
+// logged; nz, batch_size, seed, subset and dropout would change the network or the data order
+// mid-run.
 void adopt_checkpoint_config(TrainOptions& options, const ConfigMap& saved,
                              const std::string& path) {
   const ConfigMap current = config_of(options);
   for (const auto& [key, value] : saved) {
-    if (key == "num_epochs") {
+    if (key == "num_epochs" || key == "lr" || key == "beta1") {
       if (options.given.count(key) && value != current.at(key)) {
-        spdlog::info("num_epochs: the checkpoint's run had {}, training now to {}", value,
-                     options.num_epochs);
-      } else {
+        spdlog::info("{}: the checkpoint's run had {}, continuing with {}", key, value,
+                     current.at(key));
+      } else if (key == "num_epochs") {
         options.num_epochs = std::stoll(value);
+      } else if (key == "lr") {
+        options.lr = std::stod(value);
+      } else {
+        options.beta1 = std::stod(value);
       }
       continue;
     }
@@ -69,10 +75,6 @@ void adopt_checkpoint_config(TrainOptions& options, const ConfigMap& saved,
       options.nz = std::stoll(value);
     else if (key == "batch_size")
       options.batch_size = std::stoll(value);
-    else if (key == "lr")
-      options.lr = std::stod(value);
-    else if (key == "beta1")
-      options.beta1 = std::stod(value);
     else if (key == "seed")
       options.seed = std::stoll(value);
     else if (key == "subset")
@@ -116,7 +118,16 @@ class TrainingRun {
         data_(std::move(data)),
         state_(options_, device),
         batches_(batches_per_epoch(*data_.size(), options_.batch_size)) {
-    if (!resume_from.empty()) load_checkpoint(resume_from, state_);
+    if (!resume_from.empty()) {
+      load_checkpoint(resume_from, state_);
+      // The restored Adam states carry the checkpoint's lr and betas; apply this run's.
+      for (auto* optimizer : {state_.opt_g.get(), state_.opt_d.get()}) {
+        for (auto& group : optimizer->param_groups()) {
+          auto& adam = static_cast<torch::optim::AdamOptions&>(group.options());
+          adam.lr(options_.lr).betas({options_.beta1, std::get<1>(adam.betas())});
+        }
+      }
+    }
   }
 
   int run();
@@ -128,6 +139,8 @@ class TrainingRun {
   void write_checkpoint(bool keep_copy);
   void write_samples();
   double eta_seconds() const;
+  [[noreturn]] void throw_diverged(const std::string& what);
+  std::string kept_state_note() const;
 
   TrainOptions options_;
   OutputPaths paths_;
@@ -153,6 +166,20 @@ double TrainingRun::eta_seconds() const {
   return seconds_since(run_start_) / run_steps_ * static_cast<double>(total - state_.progress.step);
 }
 
+std::string TrainingRun::kept_state_note() const {
+  return fs::exists(paths_.checkpoint)
+             ? "stopped without writing a checkpoint, so " + paths_.checkpoint +
+                   " still holds the last good state (resume it with a lower --lr)"
+             : "stopped before any checkpoint was written (start again with a lower --lr)";
+}
+
+void TrainingRun::throw_diverged(const std::string& what) {
+  reporter_->clear();
+  const auto& p = state_.progress;
+  throw Error(fmt::format("training diverged at step {} (epoch {}, iteration {}): {}; {}",
+                          p.step + 1, p.epoch, p.batch, what, kept_state_note()));
+}
+
 void TrainingRun::flush_stats(bool log) {
   if (pending_stats_.empty()) return;
   const auto stats = torch::stack(pending_stats_).cpu();  // (rows, kNumStepStats): one sync
@@ -165,10 +192,9 @@ void TrainingRun::flush_stats(bool log) {
       metrics_->flush();
       reporter_->clear();
       throw Error(fmt::format(
-          "training diverged at step {} (epoch {}, iteration {}): Loss_D={} Loss_G={}; stopped "
-          "without writing a checkpoint, so {} still holds the last good state (try a lower --lr)",
-          step, epoch, iteration, row[kLossDReal].item<float>() + row[kLossDFake].item<float>(),
-          row[kLossG].item<float>(), paths_.checkpoint));
+          "training diverged at step {} (epoch {}, iteration {}): Loss_D={} Loss_G={}; {}", step,
+          epoch, iteration, row[kLossDReal].item<float>() + row[kLossDFake].item<float>(),
+          row[kLossG].item<float>(), kept_state_note()));
     }
     metrics_->append(epoch, iteration, step, row, rate);
   }
@@ -192,8 +218,17 @@ bool TrainingRun::train_epoch() {
   while (auto batch = batches.next()) {
     const int64_t b = batch->data.size(0);
     const auto noise = make_noise(b, options_.nz, device_);
-    auto stats = train_step(*state_.g, *state_.d, *state_.opt_g, *state_.opt_d, batch->data,
-                            batch->target, noise);
+    torch::Tensor stats;
+    try {
+      stats = train_step(*state_.g, *state_.d, *state_.opt_g, *state_.opt_d, batch->data,
+                         batch->target, noise);
+    } catch (const c10::Error&) {
+      // BCE rejects D outputs that are NaN: that is divergence, not a bug, when the weights are
+      // gone.
+      if (!all_finite(*state_.g) || !all_finite(*state_.d))
+        throw_diverged("D's outputs became NaN");
+      throw;
+    }
     pending_stats_.push_back(stats);
     pending_index_.push_back({p.epoch, p.batch, p.step + 1});
     window_images_ += b;
@@ -231,17 +266,17 @@ void TrainingRun::write_samples() {
 
 void TrainingRun::write_checkpoint(bool keep_copy) {
   if (!all_finite(*state_.g) || !all_finite(*state_.d)) {
-    throw Error(
-        fmt::format("training diverged before step {}: the weights hold NaN or Inf; stopped "
-                    "without writing a checkpoint, so {} still holds the last good state",
-                    state_.progress.step, paths_.checkpoint));
+    throw Error(fmt::format("training diverged before step {}: the weights hold NaN or Inf; {}",
+                            state_.progress.step, kept_state_note()));
   }
-  save_checkpoint(paths_.checkpoint, state_, options_);
-  if (keep_copy)
-    fs::copy_file(paths_.checkpoint, paths_.epoch_checkpoint(state_.progress.epoch),
-                  fs::copy_options::overwrite_existing);
+  // Serialized once, every file written atomically. checkpoint.pt goes last: it is the commit
+  // point. A kill before it leaves the previous checkpoint, from which the resumed run redoes this
+  // work bit for bit and rewrites every file; after it, every other file is already current.
+  const std::string bytes = checkpoint_bytes(state_, options_);
+  if (keep_copy) write_file_atomic(paths_.epoch_checkpoint(state_.progress.epoch), bytes);
   save_state_dict_file(*state_.g, paths_.generator);
   save_state_dict_file(*state_.d, paths_.discriminator);
+  write_file_atomic(paths_.checkpoint, bytes);
 }
 
 int TrainingRun::run() {

@@ -1,6 +1,7 @@
 // Test helpers. See test_support.h.
 #include "test_support.h"
 
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <torch/torch.h>
 #include <unistd.h>
@@ -55,7 +56,8 @@ std::string golden_path() {
 
 std::string acgan_binary() { return ACGAN_BINARY; }
 
-AcganProcess::AcganProcess(const std::vector<std::string>& args) {
+AcganProcess::AcganProcess(const std::vector<std::string>& args,
+                           const std::vector<std::string>& env, long file_size_limit) {
   int pipe_fds[2];
   if (pipe(pipe_fds) != 0) throw std::runtime_error("pipe failed");
   std::vector<char*> argv;
@@ -69,6 +71,11 @@ AcganProcess::AcganProcess(const std::vector<std::string>& args) {
     dup2(pipe_fds[1], STDERR_FILENO);
     close(pipe_fds[0]);
     close(pipe_fds[1]);
+    for (const auto& assignment : env) putenv(const_cast<char*>(assignment.c_str()));
+    if (file_size_limit > 0) {
+      rlimit limit{static_cast<rlim_t>(file_size_limit), static_cast<rlim_t>(file_size_limit)};
+      setrlimit(RLIMIT_FSIZE, &limit);
+    }
     execv(binary.c_str(), argv.data());
     _exit(127);
   }
@@ -94,6 +101,21 @@ bool AcganProcess::read_until(const std::string& needle) {
   return true;
 }
 
+bool AcganProcess::read_until_more(const std::string& needle, int count) {
+  size_t from = output_.size();
+  for (int seen = 0; seen < count; ++seen) {
+    char buffer[4096];
+    size_t at;
+    while ((at = output_.find(needle, from)) == std::string::npos) {
+      const ssize_t n = read(fd_, buffer, sizeof(buffer));
+      if (n <= 0) return false;
+      output_.append(buffer, static_cast<size_t>(n));
+    }
+    from = at + needle.size();
+  }
+  return true;
+}
+
 void AcganProcess::send_signal(int sig) { kill(pid_, sig); }
 
 CommandResult AcganProcess::wait() {
@@ -110,6 +132,9 @@ CommandResult AcganProcess::wait() {
   return result;
 }
 
-CommandResult run_acgan(const std::vector<std::string>& args) { return AcganProcess(args).wait(); }
+CommandResult run_acgan(const std::vector<std::string>& args, const std::vector<std::string>& env,
+                        long file_size_limit) {
+  return AcganProcess(args, env, file_size_limit).wait();
+}
 
 }  // namespace acgan::testing

@@ -46,16 +46,21 @@ struct CommandResult {
   std::string output;  // stdout and stderr together
 };
 // Runs the acgan binary with `args` (no shell), capturing its output.
-CommandResult run_acgan(const std::vector<std::string>& args);
+CommandResult run_acgan(const std::vector<std::string>& args,
+                        const std::vector<std::string>& env = {}, long file_size_limit = 0);
 
 // The acgan binary running in the background, its output read through a pipe: lets a test act
 // at a moment the program itself announces (a log line), never after a guessed delay.
 class AcganProcess {
  public:
-  explicit AcganProcess(const std::vector<std::string>& args);
+  // `env`: extra NAME=VALUE variables; `file_size_limit`: RLIMIT_FSIZE in bytes (0: none).
+  explicit AcganProcess(const std::vector<std::string>& args,
+                        const std::vector<std::string>& env = {}, long file_size_limit = 0);
   ~AcganProcess();
   // Reads output until it contains `needle` (true) or the program closes its output (false).
   bool read_until(const std::string& needle);
+  // Reads output until `needle` occurs `count` times after what was read so far.
+  bool read_until_more(const std::string& needle, int count);
   void send_signal(int sig);
   // Reads the rest and waits for the exit.
   CommandResult wait();

@@ -41,6 +41,9 @@ struct TrainingState {
 using ConfigMap = std::map<std::string, std::string>;
 ConfigMap config_of(const TrainOptions& options);
 
+// The serialized checkpoint (to write it to several places without serializing twice).
+std::string checkpoint_bytes(const TrainingState& state, const TrainOptions& options);
+// checkpoint_bytes + write_file_atomic.
 void save_checkpoint(const std::string& path, const TrainingState& state,
                      const TrainOptions& options);
 
