@@ -206,3 +206,26 @@ TEST(GenerateTest, ParsesClassNumbersAndNames) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST_F(TrainTest, ResumeMayLowerTheLearningRate) {
+  TempDir out;
+  ASSERT_EQ(acgan::train(options(out.path(), 1)), 0);
+  auto o = options(out.path(), 2);
+  o.resume = true;
+  o.lr = 1e-4;
+  o.beta1 = 0.25;
+  o.given = {"lr", "beta1", "num_epochs"};
+  ASSERT_EQ(acgan::train(o), 0);
+  EXPECT_EQ(acgan::read_checkpoint_config(out / "checkpoint.pt").at("lr"), "0.0001");
+  acgan::TrainingState state(o, torch::kCPU);
+  acgan::load_checkpoint(out / "checkpoint.pt", state);
+  for (auto* optimizer : {state.opt_g.get(), state.opt_d.get()}) {
+    const auto& adam = static_cast<const torch::optim::AdamOptions&>(optimizer->param_groups()[0].options());
+    EXPECT_DOUBLE_EQ(adam.lr(), 1e-4);
+    EXPECT_DOUBLE_EQ(std::get<0>(adam.betas()), 0.25);
+  }
+}
+
+}  // namespace
