@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include "acgan/error.h"
+#include "acgan/fast_ops.h"
 
 namespace nn = torch::nn;
 
@@ -86,10 +87,10 @@ GeneratorImpl::GeneratorImpl(int64_t nz) : nz_(nz) {
 
 torch::Tensor GeneratorImpl::forward(const torch::Tensor& z) {
   auto x = fc1->forward(z.view({-1, nz_})).view({-1, 384, 1, 1});  // (N, 384, 1, 1)
-  x = conv1->forward(x);                                           // (N, 192, 4, 4)
-  x = conv2->forward(x);                                           // (N, 96, 8, 8)
-  x = conv3->forward(x);                                           // (N, 48, 16, 16)
-  return conv4->forward(x);                                        // (N, 3, 32, 32)
+  x = forward_block(*conv1, x);                                    // (N, 192, 4, 4)
+  x = forward_block(*conv2, x);                                    // (N, 96, 8, 8)
+  x = forward_block(*conv3, x);                                    // (N, 48, 16, 16)
+  return forward_block(*conv4, x);                                 // (N, 3, 32, 32)
 }
 
 DiscriminatorImpl::DiscriminatorImpl(const DiscriminatorOptions& options) {
@@ -105,12 +106,12 @@ DiscriminatorImpl::DiscriminatorImpl(const DiscriminatorOptions& options) {
 }
 
 std::tuple<torch::Tensor, torch::Tensor> DiscriminatorImpl::forward(const torch::Tensor& x) {
-  auto h = conv1->forward(x);  // (N, 16, 16, 16)
-  h = conv2->forward(h);       // (N, 32, 16, 16)
-  h = conv3->forward(h);       // (N, 64, 8, 8)
-  h = conv4->forward(h);       // (N, 128, 8, 8)
-  h = conv5->forward(h);       // (N, 256, 4, 4)
-  h = conv6->forward(h);       // (N, 512, 4, 4)
+  auto h = forward_block(*conv1, x);  // (N, 16, 16, 16)
+  h = forward_block(*conv2, h);       // (N, 32, 16, 16)
+  h = forward_block(*conv3, h);       // (N, 64, 8, 8)
+  h = forward_block(*conv4, h);       // (N, 128, 8, 8)
+  h = forward_block(*conv5, h);       // (N, 256, 4, 4)
+  h = forward_block(*conv6, h);       // (N, 512, 4, 4)
   h = h.view({-1, kFeatures});
   return {fc_source->forward(h).view({-1}), fc_class->forward(h)};  // (N), (N, 10)
 }

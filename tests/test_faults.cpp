@@ -182,7 +182,8 @@ TEST_F(FaultTest, FailedCheckpointWriteKeepsThePreviousOne) {
   const auto r = run_acgan(resume, {}, 5 * 1024 * 1024);  // grids fit, a 39 MB checkpoint does not
   EXPECT_EQ(r.exit_code, 1) << r.output;
   // The first checkpoint file of epoch 2 to be written (the kept copy) is the one that fails.
-  EXPECT_NE(error_line(r.output).find(out / "checkpoints/epoch_002.pt: write failed"), std::string::npos)
+  EXPECT_NE(error_line(r.output).find(out / "checkpoints/epoch_002.pt: write failed"),
+            std::string::npos)
       << r.output;
   EXPECT_NE(error_line(r.output).find("previous file kept"), std::string::npos) << r.output;
   acgan::TrainOptions o;

@@ -2,7 +2,10 @@
 // on the same weights and inputs (../shared/golden, see its README), number for number.
 //
 // Tolerances: outputs and losses are float32 computations of the same kernels in a possibly
-// different order, so they agree to ~1e-5 relative. Gradients pass through more reductions: 1e-4.
+// different order, so they agree to ~1e-5 relative. Gradients pass through more reductions, and
+// G's transposed convolutions run on oneDNN (fast_ops.h), summing in another order than PyTorch's
+// slow_conv_transpose2d: 1e-4 relative, plus 1e-5 of the tensor's largest magnitude for elements
+// near zero (measured: 4.7e-7 absolute on D conv1's gradient, whose largest element is ~0.1).
 // Post-Adam weights: Adam's first step moves each weight by ~lr * g / (|g| + eps), i.e. by about lr
 // whatever |g|, so a weight whose gradient is within rounding of zero may move by anything in
 // [-lr, lr]. Two cases follow:
@@ -10,8 +13,8 @@
 //    (BatchNorm subtracts the channel mean), so theirs is rounding noise in both implementations
 //    and their step is +-lr at random. We assert the gradient is ~0, each moved by at most lr, and
 //    the running_mean that sees them in the G step's D pass differs by at most momentum * 2 lr.
-//  - Every other weight: atol 2e-6 (1 % of lr); a few in a million, whose gradient is near zero,
-//    may differ by up to 2 lr (measured: at most 11 of 1.18 M, by 1.8e-5).
+//  - Every other weight: atol 2e-6 (1 % of lr); a few in 100,000, whose gradient is near zero,
+//    may differ by up to 2 lr (measured: at most 11 of 1.18 M, by 1.8e-5; 3 of 295 k).
 #include <gtest/gtest.h>
 #include <torch/csrc/jit/serialization/pickle.h>
 #include <torch/torch.h>
@@ -117,13 +120,16 @@ TEST_F(GoldenTest, OneTrainingStepMatchesPyTorch) {
     expect_close(stats[index], at(key), 1e-5, 1e-6, key);
   }
   // D's gradients after its two backward passes (the G step leaves them alone: D is frozen there).
-  expect_close(d->conv1[0]->as<torch::nn::Conv2d>()->weight.grad(), at("grad.D.conv1.0.weight"),
-               1e-4, 1e-7, "grad D conv1");
-  expect_close(d->fc_class[0]->as<torch::nn::Linear>()->weight.grad(),
-               at("grad.D.fc_class.0.weight"), 1e-4, 1e-7, "grad D fc_class");
-  expect_close(g->conv4[0]->as<torch::nn::ConvTranspose2d>()->weight.grad(),
-               at("grad.G.conv4.0.weight"), 1e-4, 1e-7, "grad G conv4");
-  expect_close(g->fc1->weight.grad(), at("grad.G.fc1.weight"), 1e-4, 1e-7, "grad G fc1");
+  auto expect_grad_close = [&](const torch::Tensor& ours, const std::string& key) {
+    const auto ref = at(key);
+    expect_close(ours, ref, 1e-4, 1e-5 * ref.abs().max().item<double>(), key);
+  };
+  expect_grad_close(d->conv1[0]->as<torch::nn::Conv2d>()->weight.grad(), "grad.D.conv1.0.weight");
+  expect_grad_close(d->fc_class[0]->as<torch::nn::Linear>()->weight.grad(),
+                    "grad.D.fc_class.0.weight");
+  expect_grad_close(g->conv4[0]->as<torch::nn::ConvTranspose2d>()->weight.grad(),
+                    "grad.G.conv4.0.weight");
+  expect_grad_close(g->fc1->weight.grad(), "grad.G.fc1.weight");
 
   // Every weight and buffer after the step (BatchNorm running stats: three D passes, one G pass).
   constexpr double kLr = 2e-4, kMomentum = 0.1;
@@ -153,7 +159,7 @@ TEST_F(GoldenTest, OneTrainingStepMatchesPyTorch) {
         expect_close(ours, at(key), 0, 2 * kLr, key + " (bound)");
         const auto off =
             ((ours - at(key)).abs() > 2e-6 + 1e-5 * at(key).abs()).sum().item<int64_t>();
-        EXPECT_LE(off, std::max<int64_t>(2, ours.numel() / 100000))
+        EXPECT_LE(off, std::max<int64_t>(3, ours.numel() / 50000))
             << key << ": " << off << " elements off";
       }
     }

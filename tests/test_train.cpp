@@ -222,7 +222,8 @@ TEST_F(TrainTest, ResumeMayLowerTheLearningRate) {
   acgan::TrainingState state(o, torch::kCPU);
   acgan::load_checkpoint(out / "checkpoint.pt", state);
   for (auto* optimizer : {state.opt_g.get(), state.opt_d.get()}) {
-    const auto& adam = static_cast<const torch::optim::AdamOptions&>(optimizer->param_groups()[0].options());
+    const auto& adam =
+        static_cast<const torch::optim::AdamOptions&>(optimizer->param_groups()[0].options());
     EXPECT_DOUBLE_EQ(adam.lr(), 1e-4);
     EXPECT_DOUBLE_EQ(std::get<0>(adam.betas()), 0.25);
   }

@@ -1,0 +1,159 @@
+// acgan_bench: training throughput of acgan's step on real CIFAR-10, timed the way
+// bench/pytorch_step.py times PyTorch eager (steady state, whole step including batch assembly and
+// noise), plus the step's exact FLOP count and this machine's float32 matmul peak, as one JSON
+// line. scripts/bench.sh runs both and prints the comparison.
+#include <fmt/format.h>
+#include <sys/resource.h>
+#include <torch/cuda.h>
+#include <torch/torch.h>
+#include <CLI/CLI.hpp>
+
+#include <chrono>
+
+#include "acgan/checkpoint.h"
+#include "acgan/cifar10.h"
+#include "acgan/epoch_batches.h"
+#include "acgan/models.h"
+#include "acgan/runtime.h"
+#include "acgan/train_step.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Multiply-accumulates of one forward pass for one example, from the traced layer shapes.
+struct ForwardMacs {
+  double total = 0;
+  double first_layer = 0;  // its input gradient is never needed (the input is data or noise)
+};
+
+ForwardMacs forward_macs(const std::vector<acgan::LayerRecord>& rows, int64_t input_elements) {
+  ForwardMacs macs;
+  double in_elements = static_cast<double>(input_elements);
+  int64_t in_channels = 0;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const auto& r = rows[i];
+    double out_elements = 1;
+    for (auto d : r.out_shape) out_elements *= static_cast<double>(d);
+    const double out_channels = static_cast<double>(r.out_shape[0]);
+    const double weights = static_cast<double>(r.params) - out_channels;  // minus the bias
+    double layer = 0;
+    if (r.type == "Conv2d" || r.type == "Linear") {
+      layer = out_elements * weights / out_channels;  // each output: Cin * k * k (or in) MACs
+    } else if (r.type == "ConvTranspose2d") {
+      layer = in_elements * weights / static_cast<double>(in_channels);  // each input: Cout * k * k
+    }
+    if (i == 0) macs.first_layer = layer;
+    macs.total += layer;
+    if (r.type != "Sigmoid" || i + 1 == rows.size()) {
+      in_elements = out_elements;
+      in_channels = r.out_shape[0];
+    }
+  }
+  return macs;
+}
+
+// FLOPs of one ACGAN step at `batch` as PyTorch eager runs it: D three times forward and backward
+// (weight gradients each time; input gradients except D's first layer on the real and detached
+// passes), G forward and backward. Element-wise work (BatchNorm, activations, Adam) not counted.
+double step_flops(int64_t nz, int64_t batch) {
+  acgan::Generator g(nz);
+  acgan::Discriminator d;
+  // D's two heads both read the 8192 features; trace_layers lists fc_source then fc_class.
+  const auto fd = forward_macs(acgan::trace_layers(*d), 3 * 32 * 32);
+  const auto fg = forward_macs(acgan::trace_layers(*g), nz);
+  const double d_macs = 3 * fd.total + 3 * fd.total + (2 * (fd.total - fd.first_layer) + fd.total);
+  const double g_macs = fg.total + fg.total + (fg.total - fg.first_layer);
+  return 2.0 * (d_macs + g_macs) * static_cast<double>(batch);
+}
+
+double matmul_peak_gflops(const torch::Device& device) {
+  const int64_t n = 2048;
+  auto a = torch::randn({n, n}, torch::TensorOptions().device(device));
+  auto b = torch::randn({n, n}, torch::TensorOptions().device(device));
+  double best = 0;
+  for (int i = 0; i < 8; ++i) {
+    if (device.is_cuda()) torch::cuda::synchronize();
+    const auto t = Clock::now();
+    auto c = torch::mm(a, b);
+    if (device.is_cuda()) torch::cuda::synchronize();
+    c.sum().item<float>();
+    const double s = std::chrono::duration<double>(Clock::now() - t).count();
+    best = std::max(best, 2.0 * n * n * n / s / 1e9);
+  }
+  return best;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"acgan_bench: acgan's training-step throughput on real CIFAR-10 (JSON line)"};
+  std::string root_dir = "./", device_spec = "cpu";
+  int64_t batch_size = 100, threads = 2, warmup = 3, steps = 20, repeats = 1;
+  double t0 = 0;
+  bool matmul = false;
+  app.add_option("--root_dir", root_dir)->required();
+  app.add_option("--batch_size", batch_size);
+  app.add_option("--threads", threads);
+  app.add_option("--warmup", warmup);
+  app.add_option("--steps", steps);
+  app.add_option("--repeats", repeats);
+  app.add_option("--device", device_spec);
+  app.add_option("--t0", t0, "launch time (epoch seconds) for time-to-first-step");
+  app.add_flag("--matmul", matmul, "also measure the float32 matmul peak");
+  CLI11_PARSE(app, argc, argv);
+
+  const auto device = acgan::resolve_device(device_spec);
+  acgan::configure_threads(threads);
+  acgan::configure_blas();
+  torch::manual_seed(0);
+  const auto data = acgan::Cifar10(root_dir, acgan::Split::kTrain).to(device);
+  acgan::TrainOptions options;
+  options.batch_size = batch_size;
+  acgan::TrainingState state(options, device);
+  state.g->train();
+  state.d->train();
+  const int64_t n = *data.size();
+  const auto order = acgan::epoch_order(0, 0, n);
+  int64_t cursor = 0;
+  auto step = [&] {
+    if (cursor + batch_size > n) cursor = 0;
+    const auto batch = data.batch(order.narrow(0, cursor, batch_size));
+    cursor += batch_size;
+    const auto noise = acgan::make_noise(batch_size, options.nz, device);
+    return acgan::train_step(*state.g, *state.d, *state.opt_g, *state.opt_d, batch.data,
+                             batch.target, noise);
+  };
+  auto sync = [&] {
+    if (device.is_cuda()) torch::cuda::synchronize();
+  };
+  step();
+  sync();
+  const double now =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  const double first_step = t0 > 0 ? now - t0 : -1;
+  for (int64_t i = 0; i < warmup; ++i) step();
+  std::vector<double> rates;
+  for (int64_t r = 0; r < repeats; ++r) {
+    sync();
+    const auto t = Clock::now();
+    torch::Tensor stats;
+    for (int64_t i = 0; i < steps; ++i) stats = step();
+    stats[0].item<float>();
+    sync();
+    rates.push_back(static_cast<double>(steps * batch_size) /
+                    std::chrono::duration<double>(Clock::now() - t).count());
+  }
+  auto sorted = rates;
+  std::sort(sorted.begin(), sorted.end());
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  fmt::print(
+      "{{\"impl\": \"acgan\", \"batch_size\": {}, \"threads\": {}, \"images_per_s\": {:.2f}, "
+      "\"repeats\": [{:.2f}], \"first_step_s\": {:.3f}, \"peak_rss_mb\": {:.1f}, "
+      "\"step_gflop\": {:.3f}, \"matmul_peak_gflops\": {:.1f}}}\n",
+      batch_size, torch::get_num_threads(), sorted[sorted.size() / 2], fmt::join(rates, ", "),
+      first_step, usage.ru_maxrss / 1024.0, step_flops(options.nz, batch_size) / 1e9,
+      matmul ? matmul_peak_gflops(device) : 0.0);
+  return 0;
+}
