@@ -3,6 +3,8 @@
 
 #include <torch/torch.h>
 
+#include "acgan/fast_ops.h"
+
 namespace F = torch::nn::functional;
 
 namespace acgan {
@@ -60,11 +62,12 @@ torch::Tensor train_step(GeneratorImpl& g, DiscriminatorImpl& d, torch::optim::O
 
   // G step on the same fake; D is frozen so only G's gradients are computed.
   opt_g.zero_grad();
-  set_requires_grad(d, false);
+  const bool freeze = fast_paths().freeze_d_in_g_step;
+  if (freeze) set_requires_grad(d, false);
   auto [src_g, cls_g] = d.forward(fake);
   auto loss_g = source_class_loss(src_g, cls_g, 1.0f, noise.c);
   loss_g.backward();
-  set_requires_grad(d, true);
+  if (freeze) set_requires_grad(d, true);
   opt_g.step();
 
   torch::NoGradGuard no_grad;

@@ -17,6 +17,7 @@ namespace acgan {
 struct FastPaths {
   bool conv_transpose = true;
   bool dropout = true;
+  bool freeze_d_in_g_step = true;  // train_step: skip D's weight gradients that nobody reads
 };
 // Process-wide switches (the benchmark and the equivalence test turn them off).
 FastPaths& fast_paths();
