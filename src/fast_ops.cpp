@@ -3,6 +3,8 @@
 
 #include <torch/torch.h>
 
+#include <variant>
+
 namespace acgan {
 namespace {
 
@@ -47,10 +49,19 @@ struct OneDnnConvTranspose : public torch::autograd::Function<OneDnnConvTranspos
   }
 };
 
+// The explicit padding of a convolution's options, or nullptr (kValid / kSame). The options hold a
+// c10::variant in LibTorch 1.13 and a std::variant from 2.2 on: the unqualified call finds
+// c10::get_if or std::get_if by argument-dependent lookup, so both builds compile.
+template <typename PaddingVariant>
+const torch::ExpandingArray<2>* explicit_padding(const PaddingVariant& padding) {
+  using std::get_if;
+  return get_if<torch::ExpandingArray<2>>(&padding);
+}
+
 bool onednn_applies(const torch::Tensor& x, const torch::nn::ConvTranspose2dImpl& m) {
   const auto& o = m.options;
   const auto stride = *o.stride(), kernel = *o.kernel_size();
-  const auto* padding = c10::get_if<torch::ExpandingArray<2>>(&o.padding());
+  const auto* padding = explicit_padding(o.padding());
   return x.device().is_cpu() && x.scalar_type() == torch::kFloat && x.dim() == 4 && padding &&
          stride[0] == stride[1] && (*padding)->at(0) == (*padding)->at(1) &&
          kernel[0] == kernel[1] && o.groups() == 1 && (*o.dilation())[0] == 1 &&
@@ -68,7 +79,7 @@ FastPaths& fast_paths() {
 
 torch::Tensor conv_transpose_2d(const torch::Tensor& x, torch::nn::ConvTranspose2dImpl& m) {
   if (!fast_paths().conv_transpose || !onednn_applies(x, m)) return m.forward(x);
-  const auto* padding = c10::get_if<torch::ExpandingArray<2>>(&m.options.padding());
+  const auto* padding = explicit_padding(m.options.padding());
   return OneDnnConvTranspose::apply(x.contiguous(), m.weight, m.bias, (*m.options.stride())[0],
                                     (*padding)->at(0));
 }

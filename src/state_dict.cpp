@@ -1,7 +1,7 @@
 // Named tensors in and out of modules and files. See include/acgan/state_dict.h.
 #include "acgan/state_dict.h"
 
-#include <torch/csrc/jit/serialization/pickle.h>
+#include <torch/serialize.h>
 #include <torch/torch.h>
 
 #include "acgan/atomic_file.h"

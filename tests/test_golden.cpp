@@ -16,7 +16,7 @@
 //  - Every other weight: atol 2e-6 (1 % of lr); a few in 100,000, whose gradient is near zero,
 //    may differ by up to 2 lr (measured: at most 11 of 1.18 M, by 1.8e-5; 3 of 295 k).
 #include <gtest/gtest.h>
-#include <torch/csrc/jit/serialization/pickle.h>
+#include <torch/serialize.h>
 #include <torch/torch.h>
 
 #include <fstream>
