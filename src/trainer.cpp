@@ -382,6 +382,8 @@ int train(TrainOptions options) {
   spdlog::info("run: seed {} | nz {} | lr {} | beta1 {} | {} epochs | outdir {}", options.seed,
                options.nz, options.lr, options.beta1, options.num_epochs, options.outdir);
   torch::manual_seed(static_cast<uint64_t>(options.seed));
+  // Fixed shapes every step: let cuDNN pick its fastest kernels once.
+  if (device.is_cuda()) at::globalContext().setBenchmarkCuDNN(true);
   TrainingRun run(options, device, std::move(data), resume_from);
   if (!resume_from.empty()) spdlog::info("resumed from {}", resume_from);
   return run.run();

@@ -17,29 +17,16 @@ using acgan::testing::TempDir;
 
 namespace {
 
-// The one line acgan prints on error (the last line of its output).
-std::string error_line(const std::string& output) {
-  const auto at = output.rfind("acgan: error: ");
-  return at == std::string::npos ? "(no error line) " + output : output.substr(at);
-}
+using acgan::testing::error_line;
 
-class CliTest : public ::testing::Test {
+// 100 training images.
+class CliTest : public acgan::testing::SyntheticCifarTest<20> {
  protected:
-  static void SetUpTestSuite() {
-    data_ = new TempDir();
-    acgan::testing::write_synthetic_cifar(data_->path(), 20);  // 100 training images
-  }
-  static void TearDownTestSuite() {
-    delete data_;
-    data_ = nullptr;
-  }
   static std::vector<std::string> train_args(const std::string& outdir) {
-    return {"--root_dir", data_->path(), "--outdir",      outdir, "--batch_size", "10",
-            "--seed",     "5",           "--num_workers", "0",    "--log_every",  "1"};
+    return {"--root_dir", data_dir(), "--outdir",      outdir, "--batch_size", "10",
+            "--seed",     "5",        "--num_workers", "0",    "--log_every",  "1"};
   }
-  static TempDir* data_;
 };
-TempDir* CliTest::data_ = nullptr;
 
 TEST(CliBasicsTest, HelpShowsTheOriginalFlagsWithTheirTexts) {
   const auto r = run_acgan({"--help"});

@@ -27,27 +27,14 @@ using acgan::testing::TempDir;
 
 namespace {
 
-std::string error_line(const std::string& output) {
-  const auto at = output.rfind("acgan: error: ");
-  return at == std::string::npos
-             ? "(no error line) " + output.substr(output.size() > 400 ? output.size() - 400 : 0)
-             : output.substr(at);
-}
+using acgan::testing::error_line;
 
-class FaultTest : public ::testing::Test {
+class FaultTest : public acgan::testing::SyntheticCifarTest<20> {  // 100 training images
  protected:
-  static void SetUpTestSuite() {
-    data_ = new TempDir();
-    acgan::testing::write_synthetic_cifar(data_->path(), 20);  // 100 training images
-  }
-  static void TearDownTestSuite() {
-    delete data_;
-    data_ = nullptr;
-  }
   // 100 images, batch 10: 10 steps an epoch; every epoch writes a grid and a kept checkpoint.
   static std::vector<std::string> args(const std::string& outdir, int epochs) {
     return {"--root_dir",
-            data_->path(),
+            data_dir(),
             "--outdir",
             outdir,
             "--batch_size",
@@ -104,10 +91,7 @@ class FaultTest : public ::testing::Test {
     }
     return steps;
   }
-
-  static TempDir* data_;
 };
-TempDir* FaultTest::data_ = nullptr;
 
 // SIGKILL at 24 points: in the middle of the Nth file write of a process (metrics, grids,
 // checkpoints, kept copies, gen.pt / disc.pt) and after a random number of steps. After every kill

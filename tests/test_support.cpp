@@ -132,6 +132,13 @@ CommandResult AcganProcess::wait() {
   return result;
 }
 
+std::string error_line(const std::string& output) {
+  const auto at = output.rfind("acgan: error: ");
+  return at == std::string::npos
+             ? "(no error line) " + output.substr(output.size() > 400 ? output.size() - 400 : 0)
+             : output.substr(at);
+}
+
 CommandResult run_acgan(const std::vector<std::string>& args, const std::vector<std::string>& env,
                         long file_size_limit) {
   return AcganProcess(args, env, file_size_limit).wait();

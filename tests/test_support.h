@@ -2,6 +2,7 @@
 // layout, the golden reference file, and running the acgan binary as a user would.
 #pragma once
 
+#include <gtest/gtest.h>
 #include <torch/types.h>
 
 #include <string>
@@ -48,6 +49,28 @@ struct CommandResult {
 // Runs the acgan binary with `args` (no shell), capturing its output.
 CommandResult run_acgan(const std::vector<std::string>& args,
                         const std::vector<std::string>& env = {}, long file_size_limit = 0);
+
+// A test suite sharing one synthetic CIFAR-10 folder (5 training files of kPerFile records each),
+// written once before its first test and removed after its last.
+template <int64_t kPerFile>
+class SyntheticCifarTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    data_ = new TempDir();
+    write_synthetic_cifar(data_->path(), kPerFile);
+  }
+  static void TearDownTestSuite() {
+    delete data_;
+    data_ = nullptr;
+  }
+  static const std::string& data_dir() { return data_->path(); }
+
+ private:
+  static inline TempDir* data_ = nullptr;
+};
+
+// The one line acgan prints on error (from "acgan: error: " on), or the output's tail when absent.
+std::string error_line(const std::string& output);
 
 // The acgan binary running in the background, its output read through a pipe: lets a test act
 // at a moment the program itself announces (a log line), never after a guessed delay.

@@ -21,21 +21,12 @@ using acgan::testing::TempDir;
 
 namespace {
 
-class TrainTest : public ::testing::Test {
+class TrainTest : public acgan::testing::SyntheticCifarTest<40> {  // 200 training images
  protected:
-  static void SetUpTestSuite() {
-    data_ = new TempDir();
-    acgan::testing::write_synthetic_cifar(data_->path(), 40);  // 200 training images
-  }
-  static void TearDownTestSuite() {
-    delete data_;
-    data_ = nullptr;
-  }
-
   // 200 images, batch 20: 10 steps an epoch.
   static TrainOptions options(const std::string& outdir, int64_t epochs) {
     TrainOptions o;
-    o.root_dir = data_->path();
+    o.root_dir = data_dir();
     o.outdir = outdir;
     o.batch_size = 20;
     o.num_epochs = epochs;
@@ -54,10 +45,7 @@ class TrainTest : public ::testing::Test {
   }
   // A row without its last column (images/s, which depends on the machine's speed).
   static std::string without_rate(const std::string& row) { return row.substr(0, row.rfind(',')); }
-
-  static TempDir* data_;
 };
-TempDir* TrainTest::data_ = nullptr;
 
 TEST_F(TrainTest, FullRunWritesEveryOutput) {
   TempDir out;
