@@ -48,6 +48,11 @@ c10::IValue cpu_state(const torch::nn::Module& module) {
 torch::serialize::InputArchive open_checkpoint(const std::string& path,
                                                const torch::Device& device) {
   const std::string bytes = read_file(path);
+  if (!is_complete_zip(bytes)) {
+    throw Error(path +
+                ": not a readable acgan checkpoint (not a complete zip archive: truncated, "
+                "or another format)");
+  }
   torch::serialize::InputArchive archive;
   try {
     std::istringstream stream(bytes);

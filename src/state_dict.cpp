@@ -19,7 +19,33 @@ std::string shape_string(c10::IntArrayRef sizes) {
 // First line of an exception message: LibTorch's carry a stack trace after it.
 std::string first_line(const std::string& what) { return what.substr(0, what.find('\n')); }
 
+uint32_t little_endian(std::string_view bytes, size_t at, int width) {
+  uint32_t value = 0;
+  for (int i = width - 1; i >= 0; --i) value = (value << 8) | static_cast<uint8_t>(bytes[at + i]);
+  return value;
+}
+
 }  // namespace
+
+bool is_complete_zip(std::string_view bytes) {
+  constexpr size_t kEndRecord = 22, kMaxComment = 65535;
+  if (bytes.size() < kEndRecord || bytes.substr(0, 4) != std::string_view("PK\x03\x04", 4))
+    return false;
+  const size_t last = bytes.size() - kEndRecord;
+  const size_t first = last > kMaxComment ? last - kMaxComment : 0;
+  for (size_t at = last + 1; at-- > first;) {
+    if (bytes.substr(at, 4) != std::string_view("PK\x05\x06", 4)) continue;
+    const uint32_t size = little_endian(bytes, at + 12, 4),
+                   offset = little_endian(bytes, at + 16, 4);
+    const uint32_t comment = little_endian(bytes, at + 20, 2);
+    if (at + kEndRecord + comment != bytes.size()) continue;
+    if (offset == 0xFFFFFFFFu || size == 0xFFFFFFFFu) {  // zip64: its locator sits just before
+      return at >= 20 && bytes.substr(at - 20, 4) == std::string_view("PK\x06\x07", 4);
+    }
+    return static_cast<uint64_t>(offset) + size <= at;
+  }
+  return false;
+}
 
 StateDict state_dict(const torch::nn::Module& module) {
   StateDict dict;
@@ -60,6 +86,11 @@ void save_state_dict_file(const torch::nn::Module& module, const std::string& pa
 
 c10::impl::GenericDict load_tensor_dict_file(const std::string& path) {
   const std::string bytes = read_file(path);
+  if (!is_complete_zip(bytes)) {
+    throw Error(path +
+                ": not a readable tensor file (not a complete zip archive: truncated, or not "
+                "written by torch.save / acgan)");
+  }
   c10::IValue value;
   try {
     value = torch::pickle_load(std::vector<char>(bytes.begin(), bytes.end()));

@@ -198,3 +198,30 @@ TEST(StateDictFileTest, PythonOrderedDictGetsAConversionHint) {
 }
 
 }  // namespace
+
+namespace {
+
+// LibTorch 1.13's pickle_load over-reads buffers that are not complete zips, so every file is
+// checked first; the check must accept every real file and reject every cut or foreign one.
+TEST(StateDictFileTest, CompleteZipCheckAcceptsRealFilesAndRejectsCutOnes) {
+  TempDir dir;
+  const auto options = small_options();
+  TrainingState s(options, torch::kCPU);
+  acgan::save_state_dict_file(*s.g, dir / "gen.pt");
+  acgan::save_checkpoint(dir / "c.pt", s, options);
+  for (const auto& path : {dir / "gen.pt", dir / "c.pt", fixture("python_dict.pt"),
+                           fixture("python_ordered_dict.pt")}) {
+    const auto bytes = acgan::read_file(path);
+    EXPECT_TRUE(acgan::is_complete_zip(bytes)) << path;
+    for (size_t cut : {size_t{0}, size_t{3}, size_t{30}, bytes.size() / 2, bytes.size() - 1}) {
+      EXPECT_FALSE(acgan::is_complete_zip(std::string_view(bytes).substr(0, cut)))
+          << path << " cut at " << cut;
+    }
+  }
+  EXPECT_FALSE(acgan::is_complete_zip(std::string(5000, '\x5a')));
+  EXPECT_FALSE(acgan::is_complete_zip("PK\x03\x04 but nothing else"));
+  const auto msg = error_of([&] { acgan::load_tensor_dict_file(fixture("README.md")); });
+  EXPECT_NE(msg.find("not a complete zip archive"), std::string::npos) << msg;
+}
+
+}  // namespace

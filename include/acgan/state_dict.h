@@ -7,6 +7,7 @@
 #include <torch/nn/module.h>
 
 #include <string>
+#include <string_view>
 
 namespace acgan {
 
@@ -25,6 +26,13 @@ void load_state_dict(torch::nn::Module& module, const c10::impl::GenericDict& st
 void save_state_dict_file(const torch::nn::Module& module, const std::string& path);
 // Reads a dict of tensors written by save_state_dict_file or Python's torch.save(dict).
 c10::impl::GenericDict load_tensor_dict_file(const std::string& path);
+
+// True when `bytes` is a complete zip archive (the container of torch.save and of LibTorch's
+// archives): a local header at the start and an end-of-central-directory record whose directory
+// lies inside the file. LibTorch 1.13's pickle_load reads past the end of a buffer that is not one
+// (AddressSanitizer: heap-buffer-overflow in mz_zip_reader_init), so every byte string from a
+// user's file is checked with this first.
+bool is_complete_zip(std::string_view bytes);
 
 // True when every parameter and buffer is finite.
 bool all_finite(const torch::nn::Module& module);
