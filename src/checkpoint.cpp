@@ -19,8 +19,6 @@ namespace {
 constexpr const char* kMagic = "acgan-checkpoint";
 constexpr int64_t kGridPerClass = 10;
 
-std::string first_line(const std::string& what) { return what.substr(0, what.find('\n')); }
-
 std::string encode_config(const ConfigMap& config) {
   std::string text;
   for (const auto& [key, value] : config) text += key + "=" + value + "\n";

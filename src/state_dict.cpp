@@ -16,9 +16,6 @@ std::string shape_string(c10::IntArrayRef sizes) {
   return s + ")";
 }
 
-// First line of an exception message: LibTorch's carry a stack trace after it.
-std::string first_line(const std::string& what) { return what.substr(0, what.find('\n')); }
-
 uint32_t little_endian(std::string_view bytes, size_t at, int width) {
   uint32_t value = 0;
   for (int i = width - 1; i >= 0; --i) value = (value << 8) | static_cast<uint8_t>(bytes[at + i]);

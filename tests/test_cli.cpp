@@ -5,6 +5,7 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <numeric>
 #include <sstream>
 
 #include "acgan/atomic_file.h"
@@ -164,19 +165,10 @@ TEST_F(CliTest, CtrlCWritesACheckpointAndResumeLosesNoStep) {
   resume.push_back("--resume");
   const auto finished = run_acgan(resume);
   ASSERT_EQ(finished.exit_code, 0) << finished.output;
-  std::istringstream csv(acgan::read_file(out / "metrics.csv"));
-  std::string line;
-  std::getline(csv, line);
-  int64_t expected_step = 1;
-  while (std::getline(csv, line)) {
-    std::istringstream fields(line);
-    std::string epoch, iteration, step;
-    std::getline(fields, epoch, ',');
-    std::getline(fields, iteration, ',');
-    std::getline(fields, step, ',');
-    EXPECT_EQ(std::stoll(step), expected_step++) << line;
-  }
-  EXPECT_EQ(expected_step, 21) << "steps 1..20, each exactly once";
+  std::vector<int64_t> expected(20);
+  std::iota(expected.begin(), expected.end(), 1);
+  EXPECT_EQ(acgan::testing::metric_steps(out / "metrics.csv"), expected)
+      << "steps 1..20, each exactly once";
   EXPECT_TRUE(fs::exists(out / "images/epoch_002.png"));
 }
 

@@ -75,22 +75,6 @@ class FaultTest : public acgan::testing::SyntheticCifarTest<20> {  // 100 traini
       }
     }
   }
-
-  static std::vector<int64_t> metric_steps(const std::string& path) {
-    std::istringstream in(acgan::read_file(path));
-    std::string line;
-    std::getline(in, line);
-    std::vector<int64_t> steps;
-    while (std::getline(in, line)) {
-      std::istringstream fields(line);
-      std::string epoch, iteration, step;
-      std::getline(fields, epoch, ',');
-      std::getline(fields, iteration, ',');
-      std::getline(fields, step, ',');
-      steps.push_back(std::stoll(step));
-    }
-    return steps;
-  }
 };
 
 // SIGKILL at 24 points: in the middle of the Nth file write of a process (metrics, grids,
@@ -143,7 +127,7 @@ TEST_F(FaultTest, RandomKillsNeverLoseACheckpointAndResumeExactly) {
   ASSERT_EQ(done.exit_code, 0) << done.output;
   std::vector<int64_t> expected(kSteps);
   std::iota(expected.begin(), expected.end(), 1);
-  EXPECT_EQ(metric_steps(out / "metrics.csv"), expected);
+  EXPECT_EQ(acgan::testing::metric_steps(out / "metrics.csv"), expected);
   for (const char* file : {"gen.pt", "disc.pt"}) {
     const auto x = acgan::load_tensor_dict_file(reference / file);
     const auto y = acgan::load_tensor_dict_file(out / file);

@@ -9,6 +9,8 @@
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 
 #include "acgan/cifar10.h"
 
@@ -130,6 +132,22 @@ CommandResult AcganProcess::wait() {
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   result.output = output_;
   return result;
+}
+
+std::vector<int64_t> metric_steps(const std::string& path) {
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);  // header
+  std::vector<int64_t> steps;
+  while (std::getline(in, line)) {
+    std::istringstream fields(line);
+    std::string epoch, iteration, step;
+    std::getline(fields, epoch, ',');
+    std::getline(fields, iteration, ',');
+    std::getline(fields, step, ',');
+    steps.push_back(std::stoll(step));
+  }
+  return steps;
 }
 
 std::string error_line(const std::string& output) {

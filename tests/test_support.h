@@ -69,6 +69,9 @@ class SyntheticCifarTest : public ::testing::Test {
   static inline TempDir* data_ = nullptr;
 };
 
+// The global step column of every row of a metrics.csv, in file order.
+std::vector<int64_t> metric_steps(const std::string& path);
+
 // The one line acgan prints on error (from "acgan: error: " on), or the output's tail when absent.
 std::string error_line(const std::string& output);
 

@@ -16,6 +16,9 @@ constexpr int kExitFailure =
     1;                         // runtime failure: bad data, bad checkpoint, write error, divergence
 constexpr int kExitUsage = 2;  // bad command line
 
+// The first line of an exception message: LibTorch's carry a stack trace after it.
+inline std::string first_line(const std::string& what) { return what.substr(0, what.find('\n')); }
+
 class Error : public std::runtime_error {
  public:
   explicit Error(const std::string& message) : std::runtime_error(message) {}
