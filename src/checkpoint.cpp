@@ -58,9 +58,9 @@ torch::serialize::InputArchive open_checkpoint(const std::string& path,
   } catch (const std::exception& e) {
     bool is_state_dict = false;
     try {
-      is_state_dict =
-          torch::pickle_load(std::vector<char>(bytes.begin(), bytes.end())).isGenericDict();
-    } catch (const std::exception&) {
+      parse_tensor_dict(bytes, path);
+      is_state_dict = true;
+    } catch (const Error&) {
     }
     if (is_state_dict) {
       throw Error(path +

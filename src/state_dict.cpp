@@ -81,8 +81,7 @@ void save_state_dict_file(const torch::nn::Module& module, const std::string& pa
   write_file_atomic(path, std::string_view(bytes.data(), bytes.size()));
 }
 
-c10::impl::GenericDict load_tensor_dict_file(const std::string& path) {
-  const std::string bytes = read_file(path);
+c10::impl::GenericDict parse_tensor_dict(std::string_view bytes, const std::string& path) {
   if (!is_complete_zip(bytes)) {
     throw Error(path +
                 ": not a readable tensor file (not a complete zip archive: truncated, or not "
@@ -106,6 +105,10 @@ c10::impl::GenericDict load_tensor_dict_file(const std::string& path) {
   if (!value.isGenericDict())
     throw Error(path + ": expected a dict of tensors, found " + value.tagKind());
   return value.toGenericDict();
+}
+
+c10::impl::GenericDict load_tensor_dict_file(const std::string& path) {
+  return parse_tensor_dict(read_file(path), path);
 }
 
 bool all_finite(const torch::nn::Module& module) {

@@ -139,7 +139,8 @@ class TrainingRun {
   void write_checkpoint(bool keep_copy);
   void write_samples();
   double eta_seconds() const;
-  [[noreturn]] void throw_diverged(const std::string& what);
+  [[noreturn]] void throw_diverged(int64_t step, int64_t epoch, int64_t iteration,
+                                   const std::string& what);
   std::string kept_state_note() const;
 
   TrainOptions options_;
@@ -173,11 +174,11 @@ std::string TrainingRun::kept_state_note() const {
              : "stopped before any checkpoint was written (start again with a lower --lr)";
 }
 
-void TrainingRun::throw_diverged(const std::string& what) {
+void TrainingRun::throw_diverged(int64_t step, int64_t epoch, int64_t iteration,
+                                 const std::string& what) {
   reporter_->clear();
-  const auto& p = state_.progress;
-  throw Error(fmt::format("training diverged at step {} (epoch {}, iteration {}): {}; {}",
-                          p.step + 1, p.epoch, p.batch, what, kept_state_note()));
+  throw Error(fmt::format("training diverged at step {} (epoch {}, iteration {}): {}; {}", step,
+                          epoch, iteration, what, kept_state_note()));
 }
 
 void TrainingRun::flush_stats(bool log) {
@@ -190,11 +191,10 @@ void TrainingRun::flush_stats(bool log) {
     const auto losses = row.narrow(0, kLossDReal, 3);
     if (!torch::isfinite(losses).all().item<bool>()) {
       metrics_->flush();
-      reporter_->clear();
-      throw Error(fmt::format(
-          "training diverged at step {} (epoch {}, iteration {}): Loss_D={} Loss_G={}; {}", step,
-          epoch, iteration, row[kLossDReal].item<float>() + row[kLossDFake].item<float>(),
-          row[kLossG].item<float>(), kept_state_note()));
+      throw_diverged(step, epoch, iteration,
+                     fmt::format("Loss_D={} Loss_G={}",
+                                 row[kLossDReal].item<float>() + row[kLossDFake].item<float>(),
+                                 row[kLossG].item<float>()));
     }
     metrics_->append(epoch, iteration, step, row, rate);
   }
@@ -226,7 +226,7 @@ bool TrainingRun::train_epoch() {
       // BCE rejects D outputs that are NaN: that is divergence, not a bug, when the weights are
       // gone.
       if (!all_finite(*state_.g) || !all_finite(*state_.d))
-        throw_diverged("D's outputs became NaN");
+        throw_diverged(p.step + 1, p.epoch, p.batch, "D's outputs became NaN");
       throw;
     }
     pending_stats_.push_back(stats);

@@ -24,7 +24,11 @@ void load_state_dict(torch::nn::Module& module, const c10::impl::GenericDict& st
 // torch.save-compatible files: a dict of tensors that Python's torch.load reads, written
 // atomically.
 void save_state_dict_file(const torch::nn::Module& module, const std::string& path);
-// Reads a dict of tensors written by save_state_dict_file or Python's torch.save(dict).
+// Parses a dict of tensors written by save_state_dict_file or Python's torch.save(dict); `path`
+// names the source in errors. The only caller of LibTorch's pickle_load: checks is_complete_zip
+// first.
+c10::impl::GenericDict parse_tensor_dict(std::string_view bytes, const std::string& path);
+// read_file + parse_tensor_dict.
 c10::impl::GenericDict load_tensor_dict_file(const std::string& path);
 
 // True when `bytes` is a complete zip archive (the container of torch.save and of LibTorch's
