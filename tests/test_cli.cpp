@@ -1,5 +1,6 @@
 // The acgan binary as a user runs it: help, version, exit codes, one-line errors for every bad flag
-// and bad file, and a graceful stop on Ctrl-C that resumes without losing or repeating a step.
+// (bad files through the binary are in test_faults.cpp), and a graceful stop on Ctrl-C that resumes
+// without losing or repeating a step.
 #include <gtest/gtest.h>
 
 #include <csignal>
@@ -126,21 +127,6 @@ TEST_F(CliTest, UnwritableOutdirIsNamed) {
   const auto r = run_acgan(args);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(error_line(r.output).find("file/sub"), std::string::npos) << r.output;
-}
-
-TEST_F(CliTest, BadDataFilesThroughTheBinary) {
-  TempDir out, data;
-  acgan::testing::write_synthetic_cifar(data.path(), 3);
-  fs::resize_file(data / "data_batch_2.bin", 3073 * 2 + 5);
-  auto args = train_args(out.path());
-  args[1] = data.path();
-  auto r = run_acgan(args);
-  EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(error_line(r.output).find("data_batch_2.bin"), std::string::npos) << r.output;
-  args[1] = (data / "absent");
-  r = run_acgan(args);
-  EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(error_line(r.output).find("absent"), std::string::npos) << r.output;
 }
 
 TEST_F(CliTest, CtrlCWritesACheckpointAndResumeLosesNoStep) {

@@ -172,7 +172,8 @@ TEST_F(FaultTest, FailedMetricsWriteIsNamed) {
   TempDir out;
   ASSERT_EQ(run_acgan(args(out.path(), 0)).exit_code, 0);  // writes the real-sample grid only
   auto a = args(out.path(), 1);
-  a[5] = "2";  // batch 2: 50 rows, more than the limit allows
+  a.insert(a.end(),
+           {"--batch_size", "2"});  // 50 rows, more than the limit allows (last value wins)
   const auto r = run_acgan(a, {}, 3000);
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_NE(error_line(r.output).find("metrics.csv"), std::string::npos) << r.output;
@@ -249,13 +250,14 @@ TEST_F(FaultTest, BadDataFilesThroughTheBinary) {
          for (const auto& e : fs::directory_iterator(d)) fs::remove(e.path());
          fs::create_directories(d + "/cifar-10-batches-py");
        }},
+      {"absent", "no such directory", [](const std::string& d) { fs::remove_all(d); }},
   };
   for (const auto& c : cases) {
     TempDir data, out;
     acgan::testing::write_synthetic_cifar(data.path(), 3);
     c.damage(data.path());
     auto a = args(out.path(), 1);
-    a[1] = data.path();
+    a.insert(a.end(), {"--root_dir", data.path()});
     const auto r = run_acgan(a);
     EXPECT_EQ(r.exit_code, 1) << c.what << ": " << r.output;
     const auto line = error_line(r.output);
