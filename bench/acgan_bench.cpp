@@ -82,14 +82,17 @@ double best_gflops(const torch::Device& device, double flop, Op op) {
   return best;
 }
 
-// The float32 matrix-multiply peak: the better of BLAS (torch::mm, 2048^3) and oneDNN (the same
-// product as a 1x1 convolution, 1024 channels over 32x32 pixels). Here OpenBLAS reaches ~63 GFLOP/s
-// and oneDNN ~300, close to the 2 x AVX-512 FMA limit; the convolutions of the step run on oneDNN.
-double matmul_peak_gflops(const torch::Device& device) {
-  const auto options = torch::TensorOptions().device(device);
+// The matrix-multiply peak in `dtype`: the better of BLAS (torch::mm, 2048^3) and oneDNN (the same
+// product as a 1x1 convolution, 1024 channels over 32x32 pixels). In float32 OpenBLAS reaches ~63
+// GFLOP/s here and oneDNN ~300, close to the 2 x AVX-512 FMA limit; the convolutions of the step
+// run on oneDNN.
+double matmul_peak_gflops(const torch::Device& device, torch::ScalarType dtype) {
+  const auto options = torch::TensorOptions().device(device).dtype(dtype);
   const auto a = torch::randn({2048, 2048}, options), b = torch::randn({2048, 2048}, options);
-  const double blas = best_gflops(device, 2.0 * 2048 * 2048 * 2048, [&] { return torch::mm(a, b); });
-  const auto x = torch::randn({1, 1024, 32, 32}, options), w = torch::randn({1024, 1024, 1, 1}, options);
+  const double blas =
+      best_gflops(device, 2.0 * 2048 * 2048 * 2048, [&] { return torch::mm(a, b); });
+  const auto x = torch::randn({1, 1024, 32, 32}, options),
+             w = torch::randn({1024, 1024, 1, 1}, options);
   const double onednn =
       best_gflops(device, 2.0 * 1024 * 1024 * 1024, [&] { return torch::conv2d(x, w); });
   return std::max(blas, onednn);
@@ -111,15 +114,23 @@ int main(int argc, char** argv) {
   app.add_option("--repeats", repeats);
   app.add_option("--device", device_spec);
   app.add_option("--t0", t0, "launch time (epoch seconds) for time-to-first-step");
-  app.add_flag("--matmul", matmul, "also measure the float32 matmul peak");
+  app.add_flag("--matmul", matmul, "also measure the matmul peak in the step's precision");
+  std::string precision_spec = "fp32";
+  app.add_option("--precision", precision_spec, "fp32 | bf16 | fp16");
   bool plain_convt = false, plain_dropout = false, unfrozen_d = false;
-  app.add_flag("--plain_conv_transpose", plain_convt, "LibTorch's ConvTranspose2d (no oneDNN rewrite)");
+  app.add_flag("--plain_conv_transpose", plain_convt,
+               "LibTorch's ConvTranspose2d (no oneDNN rewrite)");
   app.add_flag("--plain_dropout", plain_dropout, "LibTorch's dropout (bernoulli_)");
   app.add_flag("--unfrozen_d", unfrozen_d, "compute D's unused weight gradients in the G step");
   CLI11_PARSE(app, argc, argv);
   acgan::fast_paths() = {!plain_convt, !plain_dropout, !unfrozen_d};
 
   const auto device = acgan::resolve_device(device_spec);
+  const auto precision = acgan::parse_precision(precision_spec);
+  acgan::check_precision_supported(precision, device.type());
+  acgan::LossScaler scaler;
+  const acgan::StepPrecision step_precision{
+      precision, precision == acgan::Precision::kFp16 ? &scaler : nullptr};
   acgan::configure_threads(threads);
   acgan::configure_blas();
   torch::manual_seed(0);
@@ -138,7 +149,7 @@ int main(int argc, char** argv) {
     cursor += batch_size;
     const auto noise = acgan::make_noise(batch_size, options.nz, device);
     return acgan::train_step(*state.g, *state.d, *state.opt_g, *state.opt_d, batch.data,
-                             batch.target, noise);
+                             batch.target, noise, step_precision);
   };
   auto sync = [&] {
     if (device.is_cuda()) torch::cuda::synchronize();
@@ -165,11 +176,16 @@ int main(int argc, char** argv) {
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
   fmt::print(
-      "{{\"impl\": \"acgan\", \"batch_size\": {}, \"threads\": {}, \"images_per_s\": {:.2f}, "
+      "{{\"impl\": \"acgan\", \"batch_size\": {}, \"threads\": {}, \"precision\": \"{}\", "
+      "\"images_per_s\": {:.2f}, "
       "\"repeats\": [{:.2f}], \"first_step_s\": {:.3f}, \"peak_rss_mb\": {:.1f}, "
       "\"step_gflop\": {:.3f}, \"matmul_peak_gflops\": {:.1f}}}\n",
-      batch_size, torch::get_num_threads(), sorted[sorted.size() / 2], fmt::join(rates, ", "),
-      first_step, usage.ru_maxrss / 1024.0, step_flops(options.nz, batch_size) / 1e9,
-      matmul ? matmul_peak_gflops(device) : 0.0);
+      batch_size, torch::get_num_threads(), precision_spec, sorted[sorted.size() / 2],
+      fmt::join(rates, ", "), first_step, usage.ru_maxrss / 1024.0,
+      step_flops(options.nz, batch_size) / 1e9,
+      matmul ? matmul_peak_gflops(device, precision == acgan::Precision::kFp32   ? torch::kFloat
+                                          : precision == acgan::Precision::kBf16 ? torch::kBFloat16
+                                                                                 : torch::kHalf)
+             : 0.0);
   return 0;
 }

@@ -7,6 +7,7 @@ Run with Debian's python3-torch 1.13 (the same LibTorch build acgan links), so t
 isolates what acgan's own code does. Prints one JSON line.
 """
 import argparse
+import contextlib
 import json
 import os
 import resource
@@ -74,6 +75,7 @@ def main():
     p.add_argument("--steps", type=int, default=20)
     p.add_argument("--repeats", type=int, default=1)
     p.add_argument("--device", default="cpu")
+    p.add_argument("--precision", choices=["fp32", "bf16", "fp16"], default="fp32")
     p.add_argument("--t0", type=float, default=None, help="launch time (epoch seconds) for time-to-first-step")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
@@ -85,6 +87,10 @@ def main():
     G, D = Generator(nz).to(dev), Discriminator().to(dev)
     oG = torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999))
     oD = torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    # Autocast covers the networks only; the losses run in float32 (BCE is not autocast-safe).
+    amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(a.precision)
+    amp = (lambda: torch.autocast(dev.type, dtype=amp_dtype)) if amp_dtype else contextlib.nullcontext
+    scaler = torch.cuda.amp.GradScaler(enabled=a.precision == "fp16")
     n = images.shape[0]
     order = torch.randperm(n, device=dev)
     cursor = [0]
@@ -100,18 +106,26 @@ def main():
         c = torch.randint(0, CLASSES, (b,), device=dev)
         z = torch.randn(b, nz, device=dev)
         z[:, :CLASSES] = F.one_hot(c, CLASSES).float()
+        def losses(out, target, classes):
+            src, cls = out[0].float(), out[1].float()
+            return F.binary_cross_entropy(src, torch.full_like(src, target)) + F.cross_entropy(cls, classes)
+
         oD.zero_grad()
-        src, cls = D(x)
-        (F.binary_cross_entropy(src, torch.ones_like(src)) + F.cross_entropy(cls, y)).backward()
-        fake = G(z)
-        src, cls = D(fake.detach())
-        (F.binary_cross_entropy(src, torch.zeros_like(src)) + F.cross_entropy(cls, c)).backward()
-        oD.step()
+        with amp():
+            out = D(x)
+        scaler.scale(losses(out, 1.0, y)).backward()
+        with amp():
+            fake = G(z)
+            out = D(fake.detach())
+        scaler.scale(losses(out, 0.0, c)).backward()
+        scaler.step(oD)
         oG.zero_grad()
-        src, cls = D(fake)
-        loss_g = F.binary_cross_entropy(src, torch.ones_like(src)) + F.cross_entropy(cls, c)
-        loss_g.backward()
-        oG.step()
+        with amp():
+            out = D(fake)
+        loss_g = losses(out, 1.0, c)
+        scaler.scale(loss_g).backward()
+        scaler.step(oG)
+        scaler.update()
         return loss_g
 
     sync = (lambda: torch.cuda.synchronize()) if dev.type == "cuda" else (lambda: None)
@@ -130,6 +144,7 @@ def main():
         sync()
         rates.append(a.steps * a.batch_size / (time.perf_counter() - t))
     print(json.dumps({"impl": "pytorch", "batch_size": a.batch_size, "threads": torch.get_num_threads(),
+                      "precision": a.precision,
                       "images_per_s": sorted(rates)[len(rates) // 2], "repeats": rates,
                       "first_step_s": first, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 

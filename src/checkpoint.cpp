@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <torch/torch.h>
 
+#include <cmath>
 #include <optional>
 #include <sstream>
 
@@ -140,7 +141,8 @@ ConfigMap config_of(const TrainOptions& options) {
           {"seed", std::to_string(options.seed)},
           {"subset", std::to_string(options.subset)},
           {"dropout", fmt::format("{}", options.dropout)},
-          {"num_epochs", std::to_string(options.num_epochs)}};
+          {"num_epochs", std::to_string(options.num_epochs)},
+          {"precision", options.precision}};
 }
 
 std::string checkpoint_bytes(const TrainingState& state, const TrainOptions& options) {
@@ -158,6 +160,10 @@ std::string checkpoint_bytes(const TrainingState& state, const TrainOptions& opt
   archive.write("opt_G", opt_g);
   archive.write("opt_D", opt_d);
   archive.write("grid_z", state.grid_z.cpu());
+  // fp16's loss scale and its count of clean steps; inert in other precisions.
+  archive.write("loss_scaler", torch::tensor({state.scaler.current_scale(),
+                                              static_cast<double>(state.scaler.growth_tracker())},
+                                             torch::kDouble));
   archive.write("rng_cpu", at::globalContext().defaultGenerator(torch::kCPU).get_state());
   const auto device = state.grid_z.device();
   if (device.is_cuda()) {
@@ -208,6 +214,16 @@ void load_checkpoint(const std::string& path, TrainingState& state) {
   state.progress = {progress[0].item<int64_t>(), progress[1].item<int64_t>(),
                     progress[2].item<int64_t>()};
   state.grid_z = grid_z.to(device);
+  // Checkpoints from before --precision have no scaler state: a fresh scaler is what they ran.
+  torch::Tensor scaler;
+  if (archive.try_read("loss_scaler", scaler)) {
+    scaler = scaler.cpu();
+    const double scale = scaler.numel() == 2 ? scaler[0].item<double>() : 0.0;
+    if (!(std::isfinite(scale) && scale > 0)) {
+      throw Error(path + ": checkpoint's loss scale is not a positive number; the file is damaged");
+    }
+    state.scaler.set_state(scale, static_cast<int64_t>(scaler[1].item<double>()));
+  }
   set_generator_state(torch::kCPU, rng_cpu);
   torch::Tensor rng_cuda;
   if (device.is_cuda() && archive.try_read("rng_cuda", rng_cuda))

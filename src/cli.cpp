@@ -63,11 +63,15 @@ void add_training_flags(CLI::App& app, TrainOptions& o) {
   app.add_option("--dropout", o.dropout, "dropout probability in D (the original's 0.5)")
       ->capture_default_str()
       ->group(more);
+  app.add_option("--precision", o.precision,
+                 "fp32 | bf16 (autocast; CPU and CUDA) | fp16 (autocast + loss scaling; CUDA)")
+      ->capture_default_str()
+      ->group(more);
 }
 
 void record_given_flags(const CLI::App& app, TrainOptions& o) {
-  for (const char* name :
-       {"nz", "batch_size", "lr", "beta1", "seed", "subset", "dropout", "num_epochs"}) {
+  for (const char* name : {"nz", "batch_size", "lr", "beta1", "seed", "subset", "dropout",
+                           "num_epochs", "precision"}) {
     if (app.count(std::string("--") + name) > 0) o.given.insert(name);
   }
   o.resume = app.count("--resume") > 0;

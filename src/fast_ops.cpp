@@ -5,6 +5,8 @@
 
 #include <variant>
 
+#include "acgan/precision.h"
+
 namespace acgan {
 namespace {
 
@@ -62,10 +64,11 @@ bool onednn_applies(const torch::Tensor& x, const torch::nn::ConvTranspose2dImpl
   const auto& o = m.options;
   const auto stride = *o.stride(), kernel = *o.kernel_size();
   const auto* padding = explicit_padding(o.padding());
-  return x.device().is_cpu() && x.scalar_type() == torch::kFloat && x.dim() == 4 && padding &&
-         stride[0] == stride[1] && (*padding)->at(0) == (*padding)->at(1) &&
-         kernel[0] == kernel[1] && o.groups() == 1 && (*o.dilation())[0] == 1 &&
-         (*o.dilation())[1] == 1 && (*o.output_padding())[0] == 0 &&
+  const auto dtype = x.scalar_type();
+  return x.device().is_cpu() && (dtype == torch::kFloat || dtype == torch::kBFloat16) &&
+         x.dim() == 4 && padding && stride[0] == stride[1] &&
+         (*padding)->at(0) == (*padding)->at(1) && kernel[0] == kernel[1] && o.groups() == 1 &&
+         (*o.dilation())[0] == 1 && (*o.dilation())[1] == 1 && (*o.output_padding())[0] == 0 &&
          (*o.output_padding())[1] == 0 && m.bias.defined() &&
          at::globalContext().userEnabledMkldnn();
 }
@@ -80,8 +83,13 @@ FastPaths& fast_paths() {
 torch::Tensor conv_transpose_2d(const torch::Tensor& x, torch::nn::ConvTranspose2dImpl& m) {
   if (!fast_paths().conv_transpose || !onednn_applies(x, m)) return m.forward(x);
   const auto* padding = explicit_padding(m.options.padding());
-  return OneDnnConvTranspose::apply(x.contiguous(), m.weight, m.bias, (*m.options.stride())[0],
-                                    (*padding)->at(0));
+  const int64_t stride = (*m.options.stride())[0];
+  // The custom op is invisible to autocast, so it casts as autocast would for conv_transpose2d.
+  if (const auto lower = active_autocast_dtype(x.device().type())) {
+    return OneDnnConvTranspose::apply(x.to(*lower).contiguous(), m.weight.to(*lower),
+                                      m.bias.to(*lower), stride, (*padding)->at(0));
+  }
+  return OneDnnConvTranspose::apply(x.contiguous(), m.weight, m.bias, stride, (*padding)->at(0));
 }
 
 torch::Tensor dropout(const torch::Tensor& x, double p) {

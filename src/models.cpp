@@ -113,7 +113,11 @@ std::tuple<torch::Tensor, torch::Tensor> DiscriminatorImpl::forward(const torch:
   h = forward_block(*conv5, h);       // (N, 256, 4, 4)
   h = forward_block(*conv6, h);       // (N, 512, 4, 4)
   h = h.view({-1, kFeatures});
-  return {fc_source->forward(h).view({-1}), fc_class->forward(h)};  // (N), (N, 10)
+  // The sigmoid runs in float32 even under autocast: in bf16 it rounds to exactly 1 from a logit of
+  // about 6 on, where BCE(., 0) and its gradient blow up. (A no-op cast in fp32.)
+  auto logit = fc_source[0]->as<nn::Linear>()->forward(h).to(torch::kFloat);  // (N, 1)
+  auto source = fc_source[1]->as<nn::Sigmoid>()->forward(logit).view({-1});   // (N)
+  return {source, fc_class->forward(h)};                                      // (N), (N, 10)
 }
 
 void dcgan_init(nn::Module& module) {

@@ -8,6 +8,7 @@
 
 #include "acgan/error.h"
 #include "acgan/models.h"
+#include "acgan/precision.h"
 
 namespace acgan {
 namespace {
@@ -38,6 +39,7 @@ void validate(const TrainOptions& o) {
   require(o.seed >= -1, "seed", "a non-negative integer (or -1 for a random one)", o.seed);
   require(std::isfinite(o.dropout) && o.dropout >= 0 && o.dropout < 1, "dropout",
           "a number in [0, 1)", o.dropout);
+  parse_precision(o.precision);
   if (o.outdir.empty()) throw UsageError("--outdir: expected a directory, got an empty string");
 }
 

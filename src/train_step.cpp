@@ -10,11 +10,13 @@ namespace F = torch::nn::functional;
 namespace acgan {
 namespace {
 
-// BCE on D's source probability plus CE on its class logits: the ACGAN discriminator loss term.
+// BCE on D's source probability plus CE on its class logits: the ACGAN discriminator loss term,
+// in float32 whatever precision D ran in (BCE is not autocast-safe, and a loss is one number).
 torch::Tensor source_class_loss(const torch::Tensor& source, const torch::Tensor& logits,
                                 float target_source, const torch::Tensor& classes) {
-  return F::binary_cross_entropy(source, torch::full_like(source, target_source)) +
-         F::cross_entropy(logits, classes);
+  const auto src = source.to(torch::kFloat);
+  return F::binary_cross_entropy(src, torch::full_like(src, target_source)) +
+         F::cross_entropy(logits.to(torch::kFloat), classes);
 }
 
 torch::Tensor accuracy_percent(const torch::Tensor& logits, const torch::Tensor& classes) {
@@ -47,28 +49,54 @@ Noise make_grid_noise(int64_t per_class, int64_t nz, const torch::Device& device
 
 torch::Tensor train_step(GeneratorImpl& g, DiscriminatorImpl& d, torch::optim::Optimizer& opt_g,
                          torch::optim::Optimizer& opt_d, const torch::Tensor& real,
-                         const torch::Tensor& labels, const Noise& noise) {
+                         const torch::Tensor& labels, const Noise& noise,
+                         const StepPrecision& precision) {
+  const auto device_type = real.device().type();
+  // Forward passes run under autocast; backward passes and losses outside it.
+  const auto autocast = [&] { return AutocastScope(device_type, precision.precision); };
+  LossScaler* scaler = precision.scaler;
+  const auto backward = [&](const torch::Tensor& loss) {
+    (scaler ? scaler->scale(loss) : loss).backward();
+  };
+  const auto step = [&](torch::optim::Optimizer& opt) {
+    if (scaler)
+      scaler->step(opt);
+    else
+      opt.step();
+  };
+
   // D step: real batch, then the detached fake; both backward passes accumulate into one Adam step.
   opt_d.zero_grad();
-  auto [src_real, cls_real] = d.forward(real);  // (B), (B, 10)
+  torch::Tensor src_real, cls_real, fake, src_fake, cls_fake, src_g, cls_g;
+  {
+    const auto scope = autocast();
+    std::tie(src_real, cls_real) = d.forward(real);  // (B), (B, 10)
+  }
   auto loss_d_real = source_class_loss(src_real, cls_real, 1.0f, labels);
-  loss_d_real.backward();
+  backward(loss_d_real);
 
-  auto fake = g.forward(noise.z);  // (B, 3, 32, 32)
-  auto [src_fake, cls_fake] = d.forward(fake.detach());
+  {
+    const auto scope = autocast();
+    fake = g.forward(noise.z);  // (B, 3, 32, 32)
+    std::tie(src_fake, cls_fake) = d.forward(fake.detach());
+  }
   auto loss_d_fake = source_class_loss(src_fake, cls_fake, 0.0f, noise.c);
-  loss_d_fake.backward();
-  opt_d.step();
+  backward(loss_d_fake);
+  step(opt_d);
 
   // G step on the same fake; D is frozen so only G's gradients are computed.
   opt_g.zero_grad();
   const bool freeze = fast_paths().freeze_d_in_g_step;
   if (freeze) set_requires_grad(d, false);
-  auto [src_g, cls_g] = d.forward(fake);
+  {
+    const auto scope = autocast();
+    std::tie(src_g, cls_g) = d.forward(fake);
+  }
   auto loss_g = source_class_loss(src_g, cls_g, 1.0f, noise.c);
-  loss_g.backward();
+  backward(loss_g);
   if (freeze) set_requires_grad(d, true);
-  opt_g.step();
+  step(opt_g);
+  if (scaler) scaler->update();
 
   torch::NoGradGuard no_grad;
   return torch::stack({loss_d_real.detach(), loss_d_fake.detach(), loss_g.detach(),

@@ -47,14 +47,14 @@ void remove_stale_temporaries(const OutputPaths& paths) {
 }
 
 // On --resume: hyperparameters come from the checkpoint. An explicit flag that contradicts it is an
-// error, except num_epochs, lr and beta1, which may change (after a divergence, say) and are
-// logged; nz, batch_size, seed, subset and dropout would change the network or the data order
-// mid-run.
+// error, except num_epochs, lr, beta1 and precision, which may change (after a divergence, or on
+// another machine) and are logged; nz, batch_size, seed, subset and dropout would change the
+// network or the data order mid-run.
 void adopt_checkpoint_config(TrainOptions& options, const ConfigMap& saved,
                              const std::string& path) {
   const ConfigMap current = config_of(options);
   for (const auto& [key, value] : saved) {
-    if (key == "num_epochs" || key == "lr" || key == "beta1") {
+    if (key == "num_epochs" || key == "lr" || key == "beta1" || key == "precision") {
       if (options.given.count(key) && value != current.at(key)) {
         spdlog::info("{}: the checkpoint's run had {}, continuing with {}", key, value,
                      current.at(key));
@@ -62,6 +62,14 @@ void adopt_checkpoint_config(TrainOptions& options, const ConfigMap& saved,
         options.num_epochs = std::stoll(value);
       } else if (key == "lr") {
         options.lr = std::stod(value);
+      } else if (key == "precision") {
+        try {
+          parse_precision(value);
+        } catch (const UsageError&) {
+          throw Error(path + ": records precision '" + value +
+                      "', expected fp32, bf16 or fp16; the file is damaged");
+        }
+        options.precision = value;
       } else {
         options.beta1 = std::stod(value);
       }
@@ -117,7 +125,9 @@ class TrainingRun {
         device_(device),
         data_(std::move(data)),
         state_(options_, device),
+        step_precision_{parse_precision(options_.precision), nullptr},
         batches_(batches_per_epoch(*data_.size(), options_.batch_size)) {
+    if (step_precision_.precision == Precision::kFp16) step_precision_.scaler = &state_.scaler;
     if (!resume_from.empty()) {
       load_checkpoint(resume_from, state_);
       // The restored Adam states carry the checkpoint's lr and betas; apply this run's.
@@ -148,6 +158,7 @@ class TrainingRun {
   torch::Device device_;
   Cifar10 data_;
   TrainingState state_;
+  StepPrecision step_precision_;  // fp16 points it at state_.scaler
   int64_t batches_;
   std::unique_ptr<MetricsLog> metrics_;
   std::unique_ptr<ProgressReporter> reporter_;
@@ -221,7 +232,7 @@ bool TrainingRun::train_epoch() {
     torch::Tensor stats;
     try {
       stats = train_step(*state_.g, *state_.d, *state_.opt_g, *state_.opt_d, batch->data,
-                         batch->target, noise);
+                         batch->target, noise, step_precision_);
     } catch (const c10::Error&) {
       // BCE rejects D outputs that are NaN: that is divergence, not a bug, when the weights are
       // gone.
@@ -364,6 +375,7 @@ int train(TrainOptions options) {
                      " already holds a run (checkpoint.pt); continue it with "
                      "--resume or start afresh with --overwrite");
   }
+  check_precision_supported(parse_precision(options.precision), device.type());
   ensure_writable_dir(paths.checkpoints_dir, "--outdir " + options.outdir);
   ensure_writable_dir(paths.images_dir, "--outdir " + options.outdir);
   remove_stale_temporaries(paths);
@@ -379,8 +391,9 @@ int train(TrainOptions options) {
   spdlog::info("data: {} training images from {} ({:.1f} s) | batch {} | {} workers", *data.size(),
                options.root_dir, seconds_since(load_start), options.batch_size,
                device.is_cpu() ? options.num_workers : 0);
-  spdlog::info("run: seed {} | nz {} | lr {} | beta1 {} | {} epochs | outdir {}", options.seed,
-               options.nz, options.lr, options.beta1, options.num_epochs, options.outdir);
+  spdlog::info("run: seed {} | nz {} | lr {} | beta1 {} | {} epochs | {} | outdir {}", options.seed,
+               options.nz, options.lr, options.beta1, options.num_epochs, options.precision,
+               options.outdir);
   torch::manual_seed(static_cast<uint64_t>(options.seed));
   // Fixed shapes every step: let cuDNN pick its fastest kernels once.
   if (device.is_cuda()) at::globalContext().setBenchmarkCuDNN(true);

@@ -92,6 +92,8 @@ TEST_F(CliTest, BadFlagValuesAreUsageErrors) {
       {{"--checkpoint_every", "-2"}, "--checkpoint_every"},
       {{"--threads", "-1"}, "--threads"},
       {{"--dropout", "1"}, "--dropout"},
+      {{"--precision", "fp8"}, "--precision"},
+      {{"--precision", "fp16", "--device", "cpu"}, "--precision fp16 needs a CUDA device"},
       {{"--resume"}, "--resume"},
   };
   for (const auto& [flags, name] : cases) {

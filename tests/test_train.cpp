@@ -197,6 +197,33 @@ TEST(GenerateTest, ParsesClassNumbersAndNames) {
 
 namespace {
 
+TEST_F(TrainTest, Bf16RunResumesBitForBitAndMaySwitchPrecision) {
+  TempDir straight, resumed;
+  auto a = options(straight.path(), 2);
+  a.precision = "bf16";
+  ASSERT_EQ(acgan::train(a), 0);
+  auto first = options(resumed.path(), 1);
+  first.precision = "bf16";
+  ASSERT_EQ(acgan::train(first), 0);
+  auto second = options(resumed.path(), 2);
+  second.resume = true;  // precision not given: the checkpoint's bf16
+  second.given = {"num_epochs"};
+  ASSERT_EQ(acgan::train(second), 0);
+  EXPECT_EQ(acgan::read_file(straight / "gen.pt"), acgan::read_file(resumed / "gen.pt"));
+  EXPECT_EQ(acgan::read_checkpoint_config(resumed / "checkpoint.pt").at("precision"), "bf16");
+  for (const auto& row : csv_rows(resumed / "metrics.csv")) {
+    EXPECT_EQ(row.find("nan"), std::string::npos) << row;
+    EXPECT_EQ(row.find("inf"), std::string::npos) << row;
+  }
+
+  auto third = options(resumed.path(), 3);
+  third.resume = true;
+  third.precision = "fp32";
+  third.given = {"num_epochs", "precision"};
+  ASSERT_EQ(acgan::train(third), 0);
+  EXPECT_EQ(acgan::read_checkpoint_config(resumed / "checkpoint.pt").at("precision"), "fp32");
+}
+
 TEST_F(TrainTest, ResumeMayLowerTheLearningRate) {
   TempDir out;
   ASSERT_EQ(acgan::train(options(out.path(), 1)), 0);

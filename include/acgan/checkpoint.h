@@ -1,8 +1,8 @@
 // The training checkpoint: one file with everything a run needs to continue bit for bit: G, D,
 // both Adam states, progress counters, the configuration, the fixed sample noise, the RNG states
-// (CPU and, when used, CUDA; the data order is derived from seed and epoch) and a format version.
-// Written atomically (atomic_file.h). Loading validates the format and the network sizes and
-// reports any problem as one acgan::Error line naming the file.
+// (CPU and, when used, CUDA; the data order is derived from seed and epoch), fp16's loss scale and
+// a format version. Written atomically (atomic_file.h). Loading validates the format and the
+// network sizes and reports any problem as one acgan::Error line naming the file.
 #pragma once
 
 #include <torch/optim/adam.h>
@@ -12,6 +12,7 @@
 #include <memory>
 #include <string>
 
+#include "acgan/loss_scaler.h"
 #include "acgan/models.h"
 #include "acgan/train_options.h"
 
@@ -34,6 +35,7 @@ struct TrainingState {
   Discriminator d;
   std::unique_ptr<torch::optim::Adam> opt_g, opt_d;
   torch::Tensor grid_z;  // (100, nz) fixed noise for the sample grids
+  LossScaler scaler;     // used by --precision fp16 only
   Progress progress;
 };
 

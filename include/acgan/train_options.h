@@ -20,17 +20,18 @@ struct TrainOptions {
   std::string outdir = "./";
 
   // acgan's additions.
-  int64_t seed = -1;              // -1: drawn from the clock, logged and kept in the checkpoint
-  std::string device = "auto";    // auto | cpu | cuda | cuda:N
-  bool resume = false;            // continue from a checkpoint
-  std::string resume_path;        // that checkpoint; empty: outdir/checkpoint.pt
-  bool overwrite = false;         // start afresh in an outdir that holds a run
-  int64_t sample_every = 1;       // epochs between sample grids
-  int64_t checkpoint_every = 10;  // epochs between kept checkpoints/epoch_NNN.pt
-  int64_t log_every = 50;         // iterations between log lines
-  int64_t subset = 0;             // train on the first N images; 0: all
-  int64_t threads = 0;            // intra-op threads; 0: one per core
-  double dropout = 0.5;           // D's dropout probability (the original's 0.5)
+  int64_t seed = -1;               // -1: drawn from the clock, logged and kept in the checkpoint
+  std::string device = "auto";     // auto | cpu | cuda | cuda:N
+  bool resume = false;             // continue from a checkpoint
+  std::string resume_path;         // that checkpoint; empty: outdir/checkpoint.pt
+  bool overwrite = false;          // start afresh in an outdir that holds a run
+  int64_t sample_every = 1;        // epochs between sample grids
+  int64_t checkpoint_every = 10;   // epochs between kept checkpoints/epoch_NNN.pt
+  int64_t log_every = 50;          // iterations between log lines
+  int64_t subset = 0;              // train on the first N images; 0: all
+  int64_t threads = 0;             // intra-op threads; 0: one per core
+  double dropout = 0.5;            // D's dropout probability (the original's 0.5)
+  std::string precision = "fp32";  // fp32 | bf16 | fp16 (precision.h)
 
   // Flags the user gave explicitly (long names, e.g. "lr"): on --resume these must agree with the
   // checkpoint, the others are taken from it.

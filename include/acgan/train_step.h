@@ -14,7 +14,9 @@
 #include <torch/optim/optimizer.h>
 #include <torch/types.h>
 
+#include "acgan/loss_scaler.h"
 #include "acgan/models.h"
+#include "acgan/precision.h"
 
 namespace acgan {
 
@@ -45,10 +47,19 @@ enum StepStat : int64_t {
   kNumStepStats
 };
 
+// How a step does its arithmetic: the forward passes under autocast (precision.h), the losses in
+// float32, and for fp16 the losses scaled (loss_scaler.h). A scaler also works with fp32: scaling
+// by a power of two changes nothing there, which the tests use.
+struct StepPrecision {
+  Precision precision = Precision::kFp32;
+  LossScaler* scaler = nullptr;
+};
+
 // real (B, 3, 32, 32) in [-1, 1], labels (B) int64; G and D in train mode. Returns (kNumStepStats)
 // float on the device, detached.
 torch::Tensor train_step(GeneratorImpl& g, DiscriminatorImpl& d, torch::optim::Optimizer& opt_g,
                          torch::optim::Optimizer& opt_d, const torch::Tensor& real,
-                         const torch::Tensor& labels, const Noise& noise);
+                         const torch::Tensor& labels, const Noise& noise,
+                         const StepPrecision& precision = {});
 
 }  // namespace acgan
