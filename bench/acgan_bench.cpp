@@ -141,7 +141,7 @@ int main(int argc, char** argv) {
   state.g->train();
   state.d->train();
   const int64_t n = *data.size();
-  const auto order = acgan::epoch_order(0, 0, n);
+  const auto order = acgan::epoch_order(0, 0, n).to(device);  // as EpochBatches does
   int64_t cursor = 0;
   auto step = [&] {
     if (cursor + batch_size > n) cursor = 0;

@@ -7,10 +7,16 @@
 # float32; fp16 with loss scaling, CUDA only).
 #   scripts/bench.sh [--root_dir DIR] [--batch "10 100 500"] [--precision "fp32 bf16"]
 #                    [--threads N] [--repeats N] [--device cpu|cuda] [--quick]
+#                    [--python PY] [--libtorch DIR]
+# On the CPU both sides use Debian's LibTorch 1.13 (C++: build/, Python: /usr/bin/python3). With
+# --device cuda the PyTorch side is PY (default python3, a torch with CUDA) and acgan_bench is built
+# into build-cuda/ against DIR (default: that torch's own LibTorch, torch.utils.cmake_prefix_path),
+# so both sides again run the same LibTorch.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root_dir=../shared/data; [[ -d $root_dir ]] || root_dir=data
 batches="100"; precisions="fp32"; threads=$(nproc); repeats=5; device=cpu; images=1500
+python=""; libtorch=""
 while (( $# )); do
   case "$1" in
     --root_dir) root_dir=$2; shift ;;
@@ -20,15 +26,31 @@ while (( $# )); do
     --repeats) repeats=$2; shift ;;
     --device) device=$2; shift ;;
     --quick) repeats=2; images=500 ;;
+    --python) python=$2; shift ;;
+    --libtorch) libtorch=$2; shift ;;
     *) echo "bench.sh: unknown option $1" >&2; exit 2 ;;
   esac
   shift
 done
-python=/usr/bin/python3
 scripts/setup.sh >/dev/null
-if ! $python -c "import torch" 2>/dev/null; then
-  echo "bench.sh: installing python3-torch (the PyTorch side of the comparison)" >&2
-  if [[ $(id -u) -eq 0 ]]; then apt-get install -y -q python3-torch >/dev/null; else sudo apt-get install -y -q python3-torch >/dev/null; fi
+bench=build/acgan_bench
+if [[ $device == cuda* ]]; then
+  python=${python:-python3}
+  if ! $python -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)" 2>/dev/null; then
+    echo "bench.sh: error: --device $device needs a Python whose torch sees a CUDA GPU ($python does not); pass --python" >&2
+    exit 1
+  fi
+  libtorch=${libtorch:-$($python -c "import torch; print(torch.utils.cmake_prefix_path)")}
+  cmake -S . -B build-cuda -G Ninja -DCMAKE_BUILD_TYPE=Release -DACGAN_BUILD_TESTS=OFF \
+    -DCMAKE_PREFIX_PATH="$libtorch" >/dev/null
+  cmake --build build-cuda --target acgan_bench
+  bench=build-cuda/acgan_bench
+else
+  python=${python:-/usr/bin/python3}
+  if [[ $python == /usr/bin/python3 ]] && ! $python -c "import torch" 2>/dev/null; then
+    echo "bench.sh: installing python3-torch (the PyTorch side of the comparison)" >&2
+    if [[ $(id -u) -eq 0 ]]; then apt-get install -y -q python3-torch >/dev/null; else sudo apt-get install -y -q python3-torch >/dev/null; fi
+  fi
 fi
 scripts/get_cifar10.sh "$root_dir"
 
@@ -41,7 +63,7 @@ for precision in $precisions; do
       matmul=""; (( r == 0 )) && matmul=--matmul
       common=(--root_dir "$root_dir" --batch_size "$batch" --threads "$threads" --device "$device"
               --precision "$precision" --steps "$steps")
-      build/acgan_bench "${common[@]}" --t0 "$(date +%s.%N)" $matmul >> "$results"
+      "$bench" "${common[@]}" --t0 "$(date +%s.%N)" $matmul >> "$results"
       $python bench/pytorch_step.py "${common[@]}" --t0 "$(date +%s.%N)" >> "$results"
     done
   done

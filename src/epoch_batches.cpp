@@ -69,7 +69,9 @@ EpochBatches::EpochBatches(const Cifar10& data, const torch::Tensor& order, int6
                            int64_t first_batch, int64_t num_workers)
     : data_(data), batch_size_(batch_size) {
   const int64_t start = std::min(order.size(0), first_batch * batch_size);
-  order_ = order.narrow(0, start, order.size(0) - start).contiguous();
+  // On a GPU the order moves there once per epoch: a host-to-device copy of each batch's indices
+  // would wait for the queued step (a host synchronisation per batch).
+  order_ = order.narrow(0, start, order.size(0) - start).contiguous().to(data.images().device());
   if (num_workers > 0 && data.images().device().is_cpu()) {
     std::vector<size_t> indices(order_.data_ptr<int64_t>(),
                                 order_.data_ptr<int64_t>() + order_.numel());

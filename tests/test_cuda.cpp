@@ -1,0 +1,127 @@
+// The CUDA path, on a machine where LibTorch sees a GPU; elsewhere every test skips and says so
+// (this project's CI machine has none). A GPU step against the CPU step from the same weights, the
+// bf16 and fp16 steps against the fp32 one, batches assembled on the device, and a training run
+// with a resume through the public entry point. No bit-exact resume here: cuDNN's weight-gradient
+// kernels may sum in a different order from run to run.
+#include <gtest/gtest.h>
+#include <torch/cuda.h>
+#include <torch/torch.h>
+
+#include "acgan/checkpoint.h"
+#include "acgan/cifar10.h"
+#include "acgan/epoch_batches.h"
+#include "acgan/train_step.h"
+#include "acgan/trainer.h"
+#include "test_support.h"
+
+namespace {
+
+using acgan::Precision;
+
+class CudaTest : public acgan::testing::SyntheticCifarTest<20> {  // 100 training images
+ protected:
+  void SetUp() override {
+    if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA GPU: the CUDA path is untested here";
+  }
+};
+
+void copy_state(torch::nn::Module& from, torch::nn::Module& to) {
+  torch::NoGradGuard no_grad;
+  auto source = from.named_parameters();
+  for (auto& p : to.named_parameters()) p.value().copy_(source[p.key()]);
+  auto buffers = from.named_buffers();
+  for (auto& b : to.named_buffers()) b.value().copy_(buffers[b.key()]);
+}
+
+struct Inputs {
+  torch::Tensor x, y;
+  acgan::Noise noise;
+};
+
+Inputs inputs_on(const torch::Device& device, int64_t nz) {
+  torch::manual_seed(21);
+  auto x = torch::rand({16, 3, 32, 32}) * 2 - 1;
+  auto y = torch::randint(0, 10, {16}, torch::kLong);
+  auto noise = acgan::make_noise(16, nz, torch::kCPU);
+  return {x.to(device), y.to(device), {noise.z.to(device), noise.c.to(device)}};
+}
+
+// One step from the weights of a seeded CPU state, on `device` in `precision`.
+torch::Tensor step_on(const torch::Device& device, Precision precision) {
+  acgan::TrainOptions options;
+  options.dropout = 0;  // dropout masks would come from different generators
+  torch::manual_seed(3);
+  acgan::TrainingState reference(options, torch::kCPU);
+  acgan::TrainingState state(options, device);
+  copy_state(*reference.g, *state.g);
+  copy_state(*reference.d, *state.d);
+  const auto in = inputs_on(device, options.nz);
+  const acgan::StepPrecision how{precision,
+                                 precision == Precision::kFp16 ? &state.scaler : nullptr};
+  auto stats =
+      acgan::train_step(*state.g, *state.d, *state.opt_g, *state.opt_d, in.x, in.y, in.noise, how);
+  EXPECT_EQ(stats.device(), device);  // statistics stay on the GPU until a log line reads them
+  for (const auto& p : state.g->parameters()) EXPECT_EQ(p.scalar_type(), torch::kFloat);
+  if (precision == Precision::kFp16) {
+    EXPECT_EQ(state.scaler.current_scale(), 65536.0);  // no overflow in the first step
+  }
+  return stats.cpu();
+}
+
+using torch::indexing::Slice;
+const auto kLosses = Slice(acgan::kLossDReal, acgan::kLossG + 1);
+
+TEST_F(CudaTest, StepMatchesTheCpuStep) {
+  const auto cpu = step_on(torch::kCPU, Precision::kFp32);
+  const auto gpu = step_on(torch::Device(torch::kCUDA, 0), Precision::kFp32);
+  // cuDNN may run convolutions in TF32 (10-bit mantissa) on Ampere and later: 1 % relative.
+  EXPECT_TRUE(torch::allclose(gpu.index({kLosses}), cpu.index({kLosses}), 1e-2, 0)) << gpu << cpu;
+}
+
+TEST_F(CudaTest, MixedPrecisionStepsTrackTheFp32Step) {
+  const torch::Device gpu(torch::kCUDA, 0);
+  const auto fp32 = step_on(gpu, Precision::kFp32);
+  for (auto precision : {Precision::kBf16, Precision::kFp16}) {
+    const auto low = step_on(gpu, precision);
+    EXPECT_TRUE(torch::isfinite(low).all().item<bool>()) << acgan::precision_name(precision);
+    // bf16 rounds to 2^-9 relative, fp16 to 2^-11: 2 % leaves room for a few layers of that.
+    EXPECT_TRUE(torch::allclose(low.index({kLosses}), fp32.index({kLosses}), 2e-2, 0))
+        << acgan::precision_name(precision) << low << fp32;
+  }
+}
+
+TEST_F(CudaTest, BatchesAreAssembledOnTheDevice) {
+  const torch::Device gpu(torch::kCUDA, 0);
+  const auto data = acgan::Cifar10(data_dir(), acgan::Split::kTrain).to(gpu);
+  const auto order = acgan::epoch_order(1, 0, *data.size());
+  acgan::EpochBatches batches(data, order, 32, 0, /*num_workers=*/2);  // workers: CPU only
+  const auto batch = batches.next();
+  ASSERT_TRUE(batch.has_value());
+  EXPECT_EQ(batch->data.device(), gpu);
+  EXPECT_EQ(batch->target.device(), gpu);
+  const auto cpu = acgan::Cifar10(data_dir(), acgan::Split::kTrain).batch(order.narrow(0, 0, 32));
+  EXPECT_TRUE(torch::equal(batch->data.cpu(), cpu.data));  // same normalisation, same order
+}
+
+TEST_F(CudaTest, TrainsAndResumesOnTheGpuInEachPrecision) {
+  for (const char* precision : {"fp32", "bf16", "fp16"}) {
+    acgan::testing::TempDir out;
+    acgan::TrainOptions o;
+    o.root_dir = data_dir();
+    o.outdir = out.path();
+    o.batch_size = 20;
+    o.num_epochs = 1;
+    o.seed = 4;
+    o.device = "cuda";
+    o.precision = precision;
+    ASSERT_EQ(acgan::train(o), 0) << precision;
+    o.resume = true;
+    o.num_epochs = 2;
+    o.given = {"num_epochs"};
+    ASSERT_EQ(acgan::train(o), 0) << precision;
+    EXPECT_EQ(acgan::testing::metric_steps(out / "metrics.csv").size(), 10u) << precision;
+    EXPECT_EQ(acgan::read_checkpoint_config(out / "checkpoint.pt").at("precision"), precision);
+  }
+}
+
+}  // namespace
