@@ -13,6 +13,7 @@
 #include "acgan/checkpoint.h"
 #include "acgan/cifar10.h"
 #include "acgan/epoch_batches.h"
+#include "acgan/error.h"
 #include "acgan/fast_ops.h"
 #include "acgan/models.h"
 #include "acgan/runtime.h"
@@ -123,69 +124,75 @@ int main(int argc, char** argv) {
   app.add_flag("--plain_dropout", plain_dropout, "LibTorch's dropout (bernoulli_)");
   app.add_flag("--unfrozen_d", unfrozen_d, "compute D's unused weight gradients in the G step");
   CLI11_PARSE(app, argc, argv);
-  acgan::fast_paths() = {!plain_convt, !plain_dropout, !unfrozen_d};
+  // Bad flags or data: one line, as acgan prints them.
+  const auto bench = [&]() -> int {
+    acgan::fast_paths() = {!plain_convt, !plain_dropout, !unfrozen_d};
 
-  const auto device = acgan::resolve_device(device_spec);
-  const auto precision = acgan::parse_precision(precision_spec);
-  acgan::check_precision_supported(precision, device.type());
-  acgan::LossScaler scaler;
-  const acgan::StepPrecision step_precision{
-      precision, precision == acgan::Precision::kFp16 ? &scaler : nullptr};
-  acgan::configure_threads(threads);
-  acgan::configure_blas();
-  torch::manual_seed(0);
-  const auto data = acgan::Cifar10(root_dir, acgan::Split::kTrain).to(device);
-  acgan::TrainOptions options;
-  options.batch_size = batch_size;
-  acgan::TrainingState state(options, device);
-  state.g->train();
-  state.d->train();
-  const int64_t n = *data.size();
-  const auto order = acgan::epoch_order(0, 0, n).to(device);  // as EpochBatches does
-  int64_t cursor = 0;
-  auto step = [&] {
-    if (cursor + batch_size > n) cursor = 0;
-    const auto batch = data.batch(order.narrow(0, cursor, batch_size));
-    cursor += batch_size;
-    const auto noise = acgan::make_noise(batch_size, options.nz, device);
-    return acgan::train_step(*state.g, *state.d, *state.opt_g, *state.opt_d, batch.data,
-                             batch.target, noise, step_precision);
-  };
-  auto sync = [&] {
-    if (device.is_cuda()) torch::cuda::synchronize();
-  };
-  step();
-  sync();
-  const double now =
-      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-  const double first_step = t0 > 0 ? now - t0 : -1;
-  for (int64_t i = 0; i < warmup; ++i) step();
-  std::vector<double> rates;
-  for (int64_t r = 0; r < repeats; ++r) {
+    const auto device = acgan::resolve_device(device_spec);
+    const auto precision = acgan::parse_precision(precision_spec);
+    acgan::check_precision_supported(precision, device.type());
+    acgan::LossScaler scaler;
+    const acgan::StepPrecision step_precision{
+        precision, precision == acgan::Precision::kFp16 ? &scaler : nullptr};
+    acgan::configure_threads(threads);
+    acgan::configure_blas();
+    torch::manual_seed(0);
+    const auto data = acgan::Cifar10(root_dir, acgan::Split::kTrain).to(device);
+    acgan::TrainOptions options;
+    options.batch_size = batch_size;
+    acgan::TrainingState state(options, device);
+    state.g->train();
+    state.d->train();
+    const int64_t n = *data.size();
+    const auto order = acgan::epoch_order(0, 0, n).to(device);  // as EpochBatches does
+    int64_t cursor = 0;
+    auto step = [&] {
+      if (cursor + batch_size > n) cursor = 0;
+      const auto batch = data.batch(order.narrow(0, cursor, batch_size));
+      cursor += batch_size;
+      const auto noise = acgan::make_noise(batch_size, options.nz, device);
+      return acgan::train_step(*state.g, *state.d, *state.opt_g, *state.opt_d, batch.data,
+                               batch.target, noise, step_precision);
+    };
+    auto sync = [&] {
+      if (device.is_cuda()) torch::cuda::synchronize();
+    };
+    step();
     sync();
-    const auto t = Clock::now();
-    torch::Tensor stats;
-    for (int64_t i = 0; i < steps; ++i) stats = step();
-    stats[0].item<float>();
-    sync();
-    rates.push_back(static_cast<double>(steps * batch_size) /
-                    std::chrono::duration<double>(Clock::now() - t).count());
+    const double now =
+        std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+    const double first_step = t0 > 0 ? now - t0 : -1;
+    for (int64_t i = 0; i < warmup; ++i) step();
+    std::vector<double> rates;
+    for (int64_t r = 0; r < repeats; ++r) {
+      sync();
+      const auto t = Clock::now();
+      torch::Tensor stats;
+      for (int64_t i = 0; i < steps; ++i) stats = step();
+      stats[0].item<float>();
+      sync();
+      rates.push_back(static_cast<double>(steps * batch_size) /
+                      std::chrono::duration<double>(Clock::now() - t).count());
+    }
+    auto sorted = rates;
+    std::sort(sorted.begin(), sorted.end());
+    rusage usage{};
+    getrusage(RUSAGE_SELF, &usage);
+    fmt::print(
+        "{{\"impl\": \"acgan\", \"batch_size\": {}, \"threads\": {}, \"precision\": \"{}\", "
+        "\"images_per_s\": {:.2f}, "
+        "\"repeats\": [{:.2f}], \"first_step_s\": {:.3f}, \"peak_rss_mb\": {:.1f}, "
+        "\"step_gflop\": {:.3f}, \"matmul_peak_gflops\": {:.1f}}}\n",
+        batch_size, torch::get_num_threads(), precision_spec, sorted[sorted.size() / 2],
+        fmt::join(rates, ", "), first_step, usage.ru_maxrss / 1024.0,
+        step_flops(options.nz, batch_size) / 1e9,
+        matmul ? matmul_peak_gflops(device, acgan::compute_dtype(precision)) : 0.0);
+    return 0;
+  };
+  try {
+    return bench();
+  } catch (const acgan::Error& e) {
+    fmt::print(stderr, "acgan_bench: error: {}\n", e.what());
+    return 2;
   }
-  auto sorted = rates;
-  std::sort(sorted.begin(), sorted.end());
-  rusage usage{};
-  getrusage(RUSAGE_SELF, &usage);
-  fmt::print(
-      "{{\"impl\": \"acgan\", \"batch_size\": {}, \"threads\": {}, \"precision\": \"{}\", "
-      "\"images_per_s\": {:.2f}, "
-      "\"repeats\": [{:.2f}], \"first_step_s\": {:.3f}, \"peak_rss_mb\": {:.1f}, "
-      "\"step_gflop\": {:.3f}, \"matmul_peak_gflops\": {:.1f}}}\n",
-      batch_size, torch::get_num_threads(), precision_spec, sorted[sorted.size() / 2],
-      fmt::join(rates, ", "), first_step, usage.ru_maxrss / 1024.0,
-      step_flops(options.nz, batch_size) / 1e9,
-      matmul ? matmul_peak_gflops(device, precision == acgan::Precision::kFp32   ? torch::kFloat
-                                          : precision == acgan::Precision::kBf16 ? torch::kBFloat16
-                                                                                 : torch::kHalf)
-             : 0.0);
-  return 0;
 }

@@ -61,6 +61,18 @@ std::string precision_name(Precision precision) {
   return "fp32";
 }
 
+c10::ScalarType compute_dtype(Precision precision) {
+  switch (precision) {
+    case Precision::kBf16:
+      return c10::ScalarType::BFloat16;
+    case Precision::kFp16:
+      return c10::ScalarType::Half;
+    case Precision::kFp32:
+      break;
+  }
+  return c10::ScalarType::Float;
+}
+
 void check_precision_supported(Precision precision, c10::DeviceType device_type) {
   if (precision == Precision::kFp16 && device_type != c10::DeviceType::CUDA) {
     throw UsageError(
@@ -80,8 +92,7 @@ AutocastScope::AutocastScope(c10::DeviceType device_type, Precision precision)
   active_ = true;
   was_enabled_ = autocast_enabled(device_type);
   previous_dtype_ = autocast_dtype(device_type);
-  set_autocast_dtype(device_type, precision == Precision::kBf16 ? c10::ScalarType::BFloat16
-                                                                : c10::ScalarType::Half);
+  set_autocast_dtype(device_type, compute_dtype(precision));
   set_autocast_enabled(device_type, true);
   at::autocast::increment_nesting();
 }

@@ -21,6 +21,8 @@ enum class Precision { kFp32, kBf16, kFp16 };
 // "fp32" | "bf16" | "fp16" -> Precision; throws UsageError naming --precision otherwise.
 Precision parse_precision(const std::string& name);
 std::string precision_name(Precision precision);
+// The dtype matmuls and convolutions run in: Float, BFloat16 or Half.
+c10::ScalarType compute_dtype(Precision precision);
 
 // Throws UsageError when `precision` cannot run on `device_type` (fp16 off CUDA).
 void check_precision_supported(Precision precision, c10::DeviceType device_type);
