@@ -1,5 +1,6 @@
-// The training job end to end on a small synthetic data set: every output, exact resume,
-// refusal to overwrite a run, flags that contradict a checkpoint, and `generate`.
+// The training job end to end on a small synthetic data set: every output, exact resume (fp32 and
+// bf16), refusal to overwrite a run, flags that contradict a checkpoint or may change on resume,
+// and `generate`.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
@@ -192,10 +193,6 @@ TEST(GenerateTest, ParsesClassNumbersAndNames) {
   EXPECT_THROW(acgan::parse_classes("cats"), acgan::UsageError);
   EXPECT_THROW(acgan::parse_classes("1,,2"), acgan::UsageError);
 }
-
-}  // namespace
-
-namespace {
 
 TEST_F(TrainTest, Bf16RunResumesBitForBitAndMaySwitchPrecision) {
   TempDir straight, resumed;
