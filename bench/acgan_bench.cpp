@@ -132,8 +132,7 @@ int main(int argc, char** argv) {
     const auto precision = acgan::parse_precision(precision_spec);
     acgan::check_precision_supported(precision, device.type());
     acgan::LossScaler scaler;
-    const acgan::StepPrecision step_precision{
-        precision, precision == acgan::Precision::kFp16 ? &scaler : nullptr};
+    const auto step_precision = acgan::step_precision_for(precision, scaler);
     acgan::configure_threads(threads);
     acgan::configure_blas();
     torch::manual_seed(0);

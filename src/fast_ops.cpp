@@ -83,13 +83,11 @@ FastPaths& fast_paths() {
 torch::Tensor conv_transpose_2d(const torch::Tensor& x, torch::nn::ConvTranspose2dImpl& m) {
   if (!fast_paths().conv_transpose || !onednn_applies(x, m)) return m.forward(x);
   const auto* padding = explicit_padding(m.options.padding());
-  const int64_t stride = (*m.options.stride())[0];
   // The custom op is invisible to autocast, so it casts as autocast would for conv_transpose2d.
-  if (const auto lower = active_autocast_dtype(x.device().type())) {
-    return OneDnnConvTranspose::apply(x.to(*lower).contiguous(), m.weight.to(*lower),
-                                      m.bias.to(*lower), stride, (*padding)->at(0));
-  }
-  return OneDnnConvTranspose::apply(x.contiguous(), m.weight, m.bias, stride, (*padding)->at(0));
+  const auto lower = active_autocast_dtype(x.device().type());
+  const auto cast = [&](const torch::Tensor& t) { return lower ? t.to(*lower) : t; };
+  return OneDnnConvTranspose::apply(cast(x).contiguous(), cast(m.weight), cast(m.bias),
+                                    (*m.options.stride())[0], (*padding)->at(0));
 }
 
 torch::Tensor dropout(const torch::Tensor& x, double p) {

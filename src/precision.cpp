@@ -4,6 +4,8 @@
 #include <ATen/autocast_mode.h>
 #include <torch/version.h>
 
+#include <iterator>
+
 #include "acgan/error.h"
 
 namespace acgan {
@@ -40,38 +42,47 @@ void set_autocast_dtype(c10::DeviceType t, c10::ScalarType dtype) {
 }
 #endif
 
+// Every precision once: its flag value and the dtype it computes in.
+struct PrecisionInfo {
+  Precision precision;
+  const char* name;
+  c10::ScalarType dtype;
+};
+constexpr PrecisionInfo kPrecisions[] = {
+    {Precision::kFp32, "fp32", c10::ScalarType::Float},
+    {Precision::kBf16, "bf16", c10::ScalarType::BFloat16},
+    {Precision::kFp16, "fp16", c10::ScalarType::Half},
+};
+
+const PrecisionInfo& info(Precision precision) {
+  for (const auto& p : kPrecisions) {
+    if (p.precision == precision) return p;
+  }
+  return kPrecisions[0];
+}
+
 }  // namespace
 
+std::string precision_choices() {
+  std::string names;
+  const size_t n = std::size(kPrecisions);
+  for (size_t i = 0; i < n; ++i) {
+    names += i == 0 ? "" : i + 1 == n ? " or " : ", ";
+    names += kPrecisions[i].name;
+  }
+  return names;
+}
+
 Precision parse_precision(const std::string& name) {
-  if (name == "fp32") return Precision::kFp32;
-  if (name == "bf16") return Precision::kBf16;
-  if (name == "fp16") return Precision::kFp16;
-  throw UsageError("--precision: expected fp32, bf16 or fp16, got '" + name + "'");
+  for (const auto& p : kPrecisions) {
+    if (name == p.name) return p.precision;
+  }
+  throw UsageError("--precision: expected " + precision_choices() + ", got '" + name + "'");
 }
 
-std::string precision_name(Precision precision) {
-  switch (precision) {
-    case Precision::kBf16:
-      return "bf16";
-    case Precision::kFp16:
-      return "fp16";
-    case Precision::kFp32:
-      break;
-  }
-  return "fp32";
-}
+std::string precision_name(Precision precision) { return info(precision).name; }
 
-c10::ScalarType compute_dtype(Precision precision) {
-  switch (precision) {
-    case Precision::kBf16:
-      return c10::ScalarType::BFloat16;
-    case Precision::kFp16:
-      return c10::ScalarType::Half;
-    case Precision::kFp32:
-      break;
-  }
-  return c10::ScalarType::Float;
-}
+c10::ScalarType compute_dtype(Precision precision) { return info(precision).dtype; }
 
 void check_precision_supported(Precision precision, c10::DeviceType device_type) {
   if (precision == Precision::kFp16 && device_type != c10::DeviceType::CUDA) {

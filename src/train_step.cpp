@@ -47,6 +47,10 @@ Noise make_grid_noise(int64_t per_class, int64_t nz, const torch::Device& device
   return make_noise_for(c, nz);
 }
 
+StepPrecision step_precision_for(Precision precision, LossScaler& scaler) {
+  return {precision, precision == Precision::kFp16 ? &scaler : nullptr};
+}
+
 torch::Tensor train_step(GeneratorImpl& g, DiscriminatorImpl& d, torch::optim::Optimizer& opt_g,
                          torch::optim::Optimizer& opt_d, const torch::Tensor& real,
                          const torch::Tensor& labels, const Noise& noise,

@@ -66,8 +66,8 @@ void adopt_checkpoint_config(TrainOptions& options, const ConfigMap& saved,
         try {
           parse_precision(value);
         } catch (const UsageError&) {
-          throw Error(path + ": records precision '" + value +
-                      "', expected fp32, bf16 or fp16; the file is damaged");
+          throw Error(path + ": records precision '" + value + "', expected " +
+                      precision_choices() + "; the file is damaged");
         }
         options.precision = value;
       } else {
@@ -125,9 +125,8 @@ class TrainingRun {
         device_(device),
         data_(std::move(data)),
         state_(options_, device),
-        step_precision_{parse_precision(options_.precision), nullptr},
+        step_precision_(step_precision_for(parse_precision(options_.precision), state_.scaler)),
         batches_(batches_per_epoch(*data_.size(), options_.batch_size)) {
-    if (step_precision_.precision == Precision::kFp16) step_precision_.scaler = &state_.scaler;
     if (!resume_from.empty()) {
       load_checkpoint(resume_from, state_);
       // The restored Adam states carry the checkpoint's lr and betas; apply this run's.
@@ -158,7 +157,7 @@ class TrainingRun {
   torch::Device device_;
   Cifar10 data_;
   TrainingState state_;
-  StepPrecision step_precision_;  // fp16 points it at state_.scaler
+  StepPrecision step_precision_;  // fp16 scales with state_.scaler
   int64_t batches_;
   std::unique_ptr<MetricsLog> metrics_;
   std::unique_ptr<ProgressReporter> reporter_;

@@ -56,8 +56,7 @@ torch::Tensor step_on(const torch::Device& device, Precision precision) {
   copy_state(*reference.g, *state.g);
   copy_state(*reference.d, *state.d);
   const auto in = inputs_on(device, options.nz);
-  const acgan::StepPrecision how{precision,
-                                 precision == Precision::kFp16 ? &state.scaler : nullptr};
+  const auto how = acgan::step_precision_for(precision, state.scaler);
   auto stats =
       acgan::train_step(*state.g, *state.d, *state.opt_g, *state.opt_d, in.x, in.y, in.noise, how);
   EXPECT_EQ(stats.device(), device);  // statistics stay on the GPU until a log line reads them

@@ -18,6 +18,8 @@ namespace acgan {
 
 enum class Precision { kFp32, kBf16, kFp16 };
 
+// "fp32, bf16 or fp16": the accepted names, for messages.
+std::string precision_choices();
 // "fp32" | "bf16" | "fp16" -> Precision; throws UsageError naming --precision otherwise.
 Precision parse_precision(const std::string& name);
 std::string precision_name(Precision precision);

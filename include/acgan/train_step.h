@@ -54,6 +54,8 @@ struct StepPrecision {
   Precision precision = Precision::kFp32;
   LossScaler* scaler = nullptr;
 };
+// `precision` with `scaler` where it needs one (fp16).
+StepPrecision step_precision_for(Precision precision, LossScaler& scaler);
 
 // real (B, 3, 32, 32) in [-1, 1], labels (B) int64; G and D in train mode. Returns (kNumStepStats)
 // float on the device, detached.
