@@ -7,6 +7,7 @@
 #include "acgan/checkpoint.h"
 #include "acgan/fast_ops.h"
 #include "acgan/train_step.h"
+#include "test_support.h"
 
 namespace {
 
@@ -83,14 +84,7 @@ TEST(FastOpsTest, SeededRunStaysWithinRoundingOfThePlainImplementation) {
     acgan::fast_paths() = {fast, fast};
     torch::manual_seed(5);
     acgan::TrainingState s(options, torch::kCPU);
-    std::vector<torch::Tensor> stats;
-    for (int i = 0; i < 4; ++i) {
-      auto x = torch::rand({16, 3, 32, 32}) * 2 - 1;
-      auto y = torch::randint(0, 10, {16}, torch::kLong);
-      stats.push_back(acgan::train_step(*s.g, *s.d, *s.opt_g, *s.opt_d, x, y,
-                                        acgan::make_noise(16, options.nz, torch::kCPU)));
-    }
-    return torch::stack(stats);  // (4, kNumStepStats)
+    return acgan::testing::steps_on_random_batches(s, 4);  // (4, kNumStepStats)
   };
   const auto fast = run(true), plain = run(false);
   using torch::indexing::Slice;

@@ -89,14 +89,7 @@ StepResult seeded_steps(const acgan::StepPrecision& precision, int steps) {
   options.dropout = 0;
   torch::manual_seed(11);
   acgan::TrainingState s(options, torch::kCPU);
-  std::vector<torch::Tensor> stats;
-  for (int i = 0; i < steps; ++i) {
-    auto x = torch::rand({16, 3, 32, 32}) * 2 - 1;
-    auto y = torch::randint(0, 10, {16}, torch::kLong);
-    stats.push_back(acgan::train_step(*s.g, *s.d, *s.opt_g, *s.opt_d, x, y,
-                                      acgan::make_noise(16, options.nz, torch::kCPU), precision));
-  }
-  StepResult result{stats.empty() ? torch::Tensor() : torch::stack(stats), {}};
+  StepResult result{acgan::testing::steps_on_random_batches(s, steps, 16, precision), {}};
   for (const auto& p : s.g->parameters()) result.g_params.push_back(p.detach().clone());
   return result;
 }

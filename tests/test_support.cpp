@@ -51,6 +51,18 @@ SyntheticSet write_synthetic_cifar(const std::string& dir, int64_t n_per_file) {
   return {torch::cat(images), torch::cat(labels)};
 }
 
+torch::Tensor steps_on_random_batches(TrainingState& state, int steps, int64_t batch,
+                                      const StepPrecision& precision) {
+  std::vector<torch::Tensor> stats;
+  for (int i = 0; i < steps; ++i) {
+    auto x = torch::rand({batch, 3, 32, 32}) * 2 - 1;
+    auto y = torch::randint(0, 10, {batch}, torch::kLong);
+    stats.push_back(train_step(*state.g, *state.d, *state.opt_g, *state.opt_d, x, y,
+                               make_noise(batch, state.g->nz(), torch::kCPU), precision));
+  }
+  return stats.empty() ? torch::Tensor() : torch::stack(stats);
+}
+
 std::string golden_path() {
   const std::string path = std::string(ACGAN_SOURCE_DIR) + "/../shared/golden/golden.pt";
   return fs::exists(path) ? path : "";

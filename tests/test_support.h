@@ -8,6 +8,9 @@
 #include <string>
 #include <vector>
 
+#include "acgan/checkpoint.h"
+#include "acgan/train_step.h"
+
 namespace acgan::testing {
 
 // A fresh directory under the system temp dir, removed when the object dies.
@@ -35,6 +38,12 @@ SyntheticSet make_synthetic(int64_t n, uint64_t seed = 0);
 // Writes data_batch_1..5.bin (n_per_file records each) and test_batch.bin into dir; returns what it
 // wrote to the training files, in order.
 SyntheticSet write_synthetic_cifar(const std::string& dir, int64_t n_per_file);
+
+// `steps` training steps of `state` on random batches of `batch`: per step images U[-1, 1), labels
+// and noise, drawn in that order from the default CPU generator. Returns the stacked statistics
+// (steps, kNumStepStats); undefined for 0 steps.
+torch::Tensor steps_on_random_batches(TrainingState& state, int steps, int64_t batch = 16,
+                                      const StepPrecision& precision = {});
 
 // ../shared/golden/golden.pt seen from the project root, or "" when absent.
 std::string golden_path();
