@@ -126,13 +126,14 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   // Bad flags or data: one line, as acgan prints them.
   const auto bench = [&]() -> int {
-    acgan::fast_paths() = {!plain_convt, !plain_dropout, !unfrozen_d};
+    acgan::fast_paths() = {!plain_convt, !plain_dropout};
 
     const auto device = acgan::resolve_device(device_spec);
     const auto precision = acgan::parse_precision(precision_spec);
     acgan::check_precision_supported(precision, device.type());
     acgan::LossScaler scaler;
-    const auto step_precision = acgan::step_precision_for(precision, scaler);
+    auto step_options = acgan::step_options_for(precision, scaler);
+    step_options.freeze_d_in_g_step = !unfrozen_d;
     acgan::configure_threads(threads);
     acgan::configure_blas();
     torch::manual_seed(0);
@@ -151,7 +152,7 @@ int main(int argc, char** argv) {
       cursor += batch_size;
       const auto noise = acgan::make_noise(batch_size, options.nz, device);
       return acgan::train_step(*state.g, *state.d, *state.opt_g, *state.opt_d, batch.data,
-                               batch.target, noise, step_precision);
+                               batch.target, noise, step_options);
     };
     auto sync = [&] {
       if (device.is_cuda()) torch::cuda::synchronize();

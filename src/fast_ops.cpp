@@ -92,10 +92,10 @@ torch::Tensor conv_transpose_2d(const torch::Tensor& x, torch::nn::ConvTranspose
 
 torch::Tensor dropout(const torch::Tensor& x, double p) {
   if (p == 0) return x;
-  if (!fast_paths().dropout) return torch::dropout(x, p, /*train=*/true);
-  // keep = (u >= p) / (1 - p) with u ~ U[0, 1): P(keep) = 1 - p, as bernoulli_(1 - p).
-  auto keep = torch::empty_like(x).uniform_(0, 1).ge_(p).mul_(1.0 / (1.0 - p));
-  return x * keep;
+  if (!fast_paths().dropout || !x.device().is_cpu()) return torch::dropout(x, p, /*train=*/true);
+  // keep = (u >= p) / (1 - p) with u ~ U[0, 1) in float32: P(keep) = 1 - p, as bernoulli_(1 - p).
+  auto u = torch::empty(x.sizes(), x.options().dtype(torch::kFloat)).uniform_(0, 1);
+  return x * u.ge_(p).to(x.scalar_type()).mul_(1.0 / (1.0 - p));
 }
 
 torch::Tensor forward_block(torch::nn::SequentialImpl& block, torch::Tensor x) {

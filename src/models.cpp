@@ -5,6 +5,7 @@
 
 #include "acgan/error.h"
 #include "acgan/fast_ops.h"
+#include "acgan/precision.h"
 
 namespace nn = torch::nn;
 
@@ -105,7 +106,11 @@ DiscriminatorImpl::DiscriminatorImpl(const DiscriminatorOptions& options) {
   fc_class = register_module("fc_class", nn::Sequential(nn::Linear(kFeatures, kNumClasses)));
 }
 
-std::tuple<torch::Tensor, torch::Tensor> DiscriminatorImpl::forward(const torch::Tensor& x) {
+torch::Tensor source_probability(const DiscriminatorOutput& out) {
+  return torch::sigmoid(out.source_logit);
+}
+
+DiscriminatorOutput DiscriminatorImpl::forward(const torch::Tensor& x) {
   auto h = forward_block(*conv1, x);  // (N, 16, 16, 16)
   h = forward_block(*conv2, h);       // (N, 32, 16, 16)
   h = forward_block(*conv3, h);       // (N, 64, 8, 8)
@@ -113,11 +118,9 @@ std::tuple<torch::Tensor, torch::Tensor> DiscriminatorImpl::forward(const torch:
   h = forward_block(*conv5, h);       // (N, 256, 4, 4)
   h = forward_block(*conv6, h);       // (N, 512, 4, 4)
   h = h.view({-1, kFeatures});
-  // The sigmoid runs in float32 even under autocast: in bf16 it rounds to exactly 1 from a logit of
-  // about 6 on, where BCE(., 0) and its gradient blow up. (A no-op cast in fp32.)
-  auto logit = fc_source[0]->as<nn::Linear>()->forward(h).to(torch::kFloat);  // (N, 1)
-  auto source = fc_source[1]->as<nn::Sigmoid>()->forward(logit).view({-1});   // (N)
-  return {source, fc_class->forward(h)};                                      // (N), (N, 10)
+  // fc_source's Sigmoid (index 1) is left to source_probability(); the loss reads the logit.
+  auto logit = fc_source[0]->as<nn::Linear>()->forward(h).view({-1});  // (N)
+  return {at_least_float32(logit), at_least_float32(fc_class->forward(h))};
 }
 
 void dcgan_init(nn::Module& module) {

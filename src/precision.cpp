@@ -92,6 +92,12 @@ void check_precision_supported(Precision precision, c10::DeviceType device_type)
   }
 }
 
+at::Tensor at_least_float32(const at::Tensor& t) {
+  const auto dtype = t.scalar_type();
+  return dtype == c10::ScalarType::Float || dtype == c10::ScalarType::Double ? t
+                                                                             : t.to(c10::kFloat);
+}
+
 std::optional<c10::ScalarType> active_autocast_dtype(c10::DeviceType device_type) {
   if (!autocast_enabled(device_type)) return std::nullopt;
   return autocast_dtype(device_type);

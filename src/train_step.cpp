@@ -3,31 +3,34 @@
 
 #include <torch/torch.h>
 
-#include "acgan/fast_ops.h"
+#include <optional>
 
 namespace F = torch::nn::functional;
 
 namespace acgan {
 namespace {
 
-// BCE on D's source probability plus CE on its class logits: the ACGAN discriminator loss term,
-// in float32 whatever precision D ran in (BCE is not autocast-safe, and a loss is one number).
-torch::Tensor source_class_loss(const torch::Tensor& source, const torch::Tensor& logits,
-                                float target_source, const torch::Tensor& classes) {
-  const auto src = source.to(torch::kFloat);
-  return F::binary_cross_entropy(src, torch::full_like(src, target_source)) +
-         F::cross_entropy(logits.to(torch::kFloat), classes);
-}
-
-torch::Tensor accuracy_percent(const torch::Tensor& logits, const torch::Tensor& classes) {
-  return logits.argmax(1).eq(classes).to(torch::kFloat).mean() * 100;
-}
-
-void set_requires_grad(torch::nn::Module& module, bool value) {
-  for (auto& p : module.parameters()) p.requires_grad_(value);
+// BCE on D's source logit plus CE on its class logits: the ACGAN discriminator loss term. D's
+// outputs are already at least float32 (models.h), so the loss is too.
+torch::Tensor source_class_loss(const DiscriminatorOutput& out, float target_source,
+                                const torch::Tensor& classes) {
+  const auto& logit = out.source_logit;
+  return F::binary_cross_entropy_with_logits(logit, torch::full_like(logit, target_source)) +
+         F::cross_entropy(out.class_logits, classes);
 }
 
 }  // namespace
+
+FrozenParameters::FrozenParameters(torch::nn::Module& module) {
+  for (auto& p : module.parameters()) {
+    saved_.emplace_back(p, p.requires_grad());
+    p.requires_grad_(false);
+  }
+}
+
+FrozenParameters::~FrozenParameters() {
+  for (auto& [p, requires_grad] : saved_) p.requires_grad_(requires_grad);
+}
 
 Noise make_noise_for(const torch::Tensor& classes, int64_t nz) {
   auto z = torch::randn({classes.size(0), nz}, torch::TensorOptions().device(classes.device()));
@@ -47,18 +50,18 @@ Noise make_grid_noise(int64_t per_class, int64_t nz, const torch::Device& device
   return make_noise_for(c, nz);
 }
 
-StepPrecision step_precision_for(Precision precision, LossScaler& scaler) {
+StepOptions step_options_for(Precision precision, LossScaler& scaler) {
   return {precision, precision == Precision::kFp16 ? &scaler : nullptr};
 }
 
 torch::Tensor train_step(GeneratorImpl& g, DiscriminatorImpl& d, torch::optim::Optimizer& opt_g,
                          torch::optim::Optimizer& opt_d, const torch::Tensor& real,
                          const torch::Tensor& labels, const Noise& noise,
-                         const StepPrecision& precision) {
+                         const StepOptions& options) {
   const auto device_type = real.device().type();
   // Forward passes run under autocast; backward passes and losses outside it.
-  const auto autocast = [&] { return AutocastScope(device_type, precision.precision); };
-  LossScaler* scaler = precision.scaler;
+  const auto autocast = [&] { return AutocastScope(device_type, options.precision); };
+  LossScaler* scaler = options.scaler;
   const auto backward = [&](const torch::Tensor& loss) {
     (scaler ? scaler->scale(loss) : loss).backward();
   };
@@ -71,41 +74,48 @@ torch::Tensor train_step(GeneratorImpl& g, DiscriminatorImpl& d, torch::optim::O
 
   // D step: real batch, then the detached fake; both backward passes accumulate into one Adam step.
   opt_d.zero_grad();
-  torch::Tensor src_real, cls_real, fake, src_fake, cls_fake, src_g, cls_g;
+  DiscriminatorOutput on_real, on_fake, on_fake_g;
+  torch::Tensor fake;
   {
     const auto scope = autocast();
-    std::tie(src_real, cls_real) = d.forward(real);  // (B), (B, 10)
+    on_real = d.forward(real);  // (B), (B, 10)
   }
-  auto loss_d_real = source_class_loss(src_real, cls_real, 1.0f, labels);
+  auto loss_d_real = source_class_loss(on_real, 1.0f, labels);
   backward(loss_d_real);
 
   {
     const auto scope = autocast();
     fake = g.forward(noise.z);  // (B, 3, 32, 32)
-    std::tie(src_fake, cls_fake) = d.forward(fake.detach());
+    on_fake = d.forward(fake.detach());
   }
-  auto loss_d_fake = source_class_loss(src_fake, cls_fake, 0.0f, noise.c);
+  auto loss_d_fake = source_class_loss(on_fake, 0.0f, noise.c);
   backward(loss_d_fake);
   step(opt_d);
 
-  // G step on the same fake; D is frozen so only G's gradients are computed.
+  // G step on the same fake; D frozen (when asked) so only G's gradients are computed.
   opt_g.zero_grad();
-  const bool freeze = fast_paths().freeze_d_in_g_step;
-  if (freeze) set_requires_grad(d, false);
+  torch::Tensor loss_g;
   {
-    const auto scope = autocast();
-    std::tie(src_g, cls_g) = d.forward(fake);
+    std::optional<FrozenParameters> frozen;
+    if (options.freeze_d_in_g_step) frozen.emplace(d);
+    {
+      const auto scope = autocast();
+      on_fake_g = d.forward(fake);
+    }
+    loss_g = source_class_loss(on_fake_g, 1.0f, noise.c);
+    backward(loss_g);
   }
-  auto loss_g = source_class_loss(src_g, cls_g, 1.0f, noise.c);
-  backward(loss_g);
-  if (freeze) set_requires_grad(d, true);
   step(opt_g);
   if (scaler) scaler->update();
 
   torch::NoGradGuard no_grad;
+  const auto accuracy_percent = [](const DiscriminatorOutput& out, const torch::Tensor& classes) {
+    return out.class_logits.argmax(1).eq(classes).to(out.class_logits.scalar_type()).mean() * 100;
+  };
   return torch::stack({loss_d_real.detach(), loss_d_fake.detach(), loss_g.detach(),
-                       accuracy_percent(cls_real, labels), accuracy_percent(cls_fake, noise.c),
-                       src_real.mean(), src_fake.mean(), src_g.mean()});
+                       accuracy_percent(on_real, labels), accuracy_percent(on_fake, noise.c),
+                       source_probability(on_real).mean(), source_probability(on_fake).mean(),
+                       source_probability(on_fake_g).mean()});
 }
 
 }  // namespace acgan

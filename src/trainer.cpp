@@ -125,7 +125,7 @@ class TrainingRun {
         device_(device),
         data_(std::move(data)),
         state_(options_, device),
-        step_precision_(step_precision_for(parse_precision(options_.precision), state_.scaler)),
+        step_options_(step_options_for(parse_precision(options_.precision), state_.scaler)),
         batches_(batches_per_epoch(*data_.size(), options_.batch_size)) {
     if (!resume_from.empty()) {
       load_checkpoint(resume_from, state_);
@@ -157,7 +157,7 @@ class TrainingRun {
   torch::Device device_;
   Cifar10 data_;
   TrainingState state_;
-  StepPrecision step_precision_;  // fp16 scales with state_.scaler
+  StepOptions step_options_;  // fp16 scales with state_.scaler
   int64_t batches_;
   std::unique_ptr<MetricsLog> metrics_;
   std::unique_ptr<ProgressReporter> reporter_;
@@ -228,17 +228,10 @@ bool TrainingRun::train_epoch() {
   while (auto batch = batches.next()) {
     const int64_t b = batch->data.size(0);
     const auto noise = make_noise(b, options_.nz, device_);
-    torch::Tensor stats;
-    try {
-      stats = train_step(*state_.g, *state_.d, *state_.opt_g, *state_.opt_d, batch->data,
-                         batch->target, noise, step_precision_);
-    } catch (const c10::Error&) {
-      // BCE rejects D outputs that are NaN: that is divergence, not a bug, when the weights are
-      // gone.
-      if (!all_finite(*state_.g) || !all_finite(*state_.d))
-        throw_diverged(p.step + 1, p.epoch, p.batch, "D's outputs became NaN");
-      throw;
-    }
+    // A NaN anywhere stays in the losses (BCE with logits does not assert on it, even on CUDA)
+    // and is caught by flush_stats before anything is written.
+    const auto stats = train_step(*state_.g, *state_.d, *state_.opt_g, *state_.opt_d, batch->data,
+                                  batch->target, noise, step_options_);
     pending_stats_.push_back(stats);
     pending_index_.push_back({p.epoch, p.batch, p.step + 1});
     window_images_ += b;
@@ -307,14 +300,13 @@ int TrainingRun::run() {
   const auto start = Clock::now();
   state_.g->train();
   state_.d->train();
-  install_stop_handlers();
+  const StopSignalHandlers stop_handlers;
   while (p.epoch < options_.num_epochs) {
     if (!train_epoch()) {
       const int sig = stop_requested();
       flush_stats(/*log=*/false);
       reporter_->clear();
       write_checkpoint(/*keep_copy=*/false);
-      restore_default_handlers();
       spdlog::info("stopped at epoch {}, iteration {} (step {}); checkpoint written to {}", p.epoch,
                    p.batch, p.step, paths_.checkpoint);
       spdlog::info("resume with: acgan --root_dir {} --outdir {} --resume", options_.root_dir,
@@ -322,7 +314,6 @@ int TrainingRun::run() {
       return 128 + sig;
     }
   }
-  restore_default_handlers();
   spdlog::info("done: {} epochs, {} steps in {}", p.epoch, p.step,
                format_duration(seconds_since(start)));
   spdlog::info(

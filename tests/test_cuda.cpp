@@ -56,7 +56,7 @@ torch::Tensor step_on(const torch::Device& device, Precision precision) {
   copy_state(*reference.g, *state.g);
   copy_state(*reference.d, *state.d);
   const auto in = inputs_on(device, options.nz);
-  const auto how = acgan::step_precision_for(precision, state.scaler);
+  const auto how = acgan::step_options_for(precision, state.scaler);
   auto stats =
       acgan::train_step(*state.g, *state.d, *state.opt_g, *state.opt_d, in.x, in.y, in.noise, how);
   EXPECT_EQ(stats.device(), device);  // statistics stay on the GPU until a log line reads them

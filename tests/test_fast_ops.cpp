@@ -6,6 +6,7 @@
 
 #include "acgan/checkpoint.h"
 #include "acgan/fast_ops.h"
+#include "acgan/precision.h"
 #include "acgan/train_step.h"
 #include "test_support.h"
 
@@ -74,6 +75,64 @@ TEST(FastOpsTest, DropoutKeepsOneMinusPScaledAndMasksTheGradient) {
       (acgan::dropout(torch::ones({n}), 0.3) > 0).to(torch::kDouble).mean().item<double>();
   EXPECT_NEAR(kept_30, 0.7, 5 * std::sqrt(0.21 / n));
   EXPECT_TRUE(torch::equal(acgan::dropout(x, 0.0), x));
+}
+
+// The keep rate must be 1 - p in every precision the step runs in, for any --dropout: the mask's
+// uniform draw is float32 even for a bf16 input. Drawn in bf16 it takes multiples of 2^-8 (LibTorch
+// 1.13), so P(u >= 0.3) is 179/256 = 0.69922, not 0.7. 2^24 elements: one standard deviation of
+// the rate is at most 1.2e-4, and 5 of them (at most 6e-4) is the bound.
+TEST(FastOpsTest, DropoutKeepRateIsOneMinusPInEveryPrecision) {
+  FastPathsGuard guard;
+  torch::manual_seed(2);
+  const int64_t n = int64_t{1} << 24;
+  for (auto precision : {acgan::Precision::kFp32, acgan::Precision::kBf16}) {
+    const auto dtype = acgan::compute_dtype(precision);
+    const acgan::AutocastScope autocast(torch::kCPU, precision);
+    for (const double p : {0.5, 0.3}) {
+      const auto what = acgan::precision_name(precision) + " p " + std::to_string(p);
+      const auto y = acgan::dropout(torch::ones({n}, dtype), p);
+      EXPECT_EQ(y.scalar_type(), dtype) << what;
+      const double kept = (y > 0).to(torch::kDouble).mean().item<double>();
+      EXPECT_NEAR(kept, 1 - p, 5 * std::sqrt(p * (1 - p) / static_cast<double>(n))) << what;
+    }
+  }
+}
+
+TEST(FastOpsTest, FrozenParametersAreRestoredOnException) {
+  torch::nn::Linear layer(3, 2);
+  layer->bias.requires_grad_(false);  // a parameter frozen before stays frozen after
+  try {
+    const acgan::FrozenParameters frozen(*layer);
+    EXPECT_FALSE(layer->weight.requires_grad());
+    throw std::runtime_error("a step that fails half-way");
+  } catch (const std::runtime_error&) {
+  }
+  EXPECT_TRUE(layer->weight.requires_grad());
+  EXPECT_FALSE(layer->bias.requires_grad());
+}
+
+// D frozen in the G step (the fast path) skips only gradients nobody reads: the weights after
+// each step equal those of the original's unfrozen step (same ops on the same values).
+TEST(FastOpsTest, FrozenAndUnfrozenGStepsGiveTheSameWeights) {
+  acgan::TrainOptions options;
+  options.dropout = 0;
+  auto run = [&](bool freeze) {
+    torch::manual_seed(6);
+    acgan::TrainingState s(options, torch::kCPU);
+    acgan::StepOptions step;
+    step.freeze_d_in_g_step = freeze;
+    acgan::testing::steps_on_random_batches(s, 2, 16, step);
+    std::vector<torch::Tensor> weights;
+    for (const auto& p : s.g->parameters()) weights.push_back(p.detach().clone());
+    for (const auto& p : s.d->parameters()) {
+      weights.push_back(p.detach().clone());
+      EXPECT_TRUE(p.requires_grad());  // the freeze ended with the step
+    }
+    return weights;
+  };
+  const auto frozen = run(true), unfrozen = run(false);
+  ASSERT_EQ(frozen.size(), unfrozen.size());
+  for (size_t i = 0; i < frozen.size(); ++i) EXPECT_TRUE(torch::equal(frozen[i], unfrozen[i])) << i;
 }
 
 TEST(FastOpsTest, SeededRunStaysWithinRoundingOfThePlainImplementation) {

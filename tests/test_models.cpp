@@ -21,10 +21,12 @@ TEST(ModelsTest, GeneratorShapeAndParameterCount) {
 TEST(ModelsTest, DiscriminatorShapesAndParameterCount) {
   Discriminator d;
   EXPECT_EQ(acgan::count_parameters(*d), 1664875);
-  auto [source, logits] = d->forward(torch::randn({5, 3, 32, 32}));
-  EXPECT_EQ(source.sizes(), (std::vector<int64_t>{5}));
-  EXPECT_EQ(logits.sizes(), (std::vector<int64_t>{5, 10}));
-  EXPECT_TRUE((source > 0).all().item<bool>() && (source < 1).all().item<bool>());  // Sigmoid
+  const auto out = d->forward(torch::randn({5, 3, 32, 32}));
+  EXPECT_EQ(out.source_logit.sizes(), (std::vector<int64_t>{5}));
+  EXPECT_EQ(out.class_logits.sizes(), (std::vector<int64_t>{5, 10}));
+  const auto source = acgan::source_probability(out);  // fc_source's Sigmoid
+  EXPECT_TRUE((source > 0).all().item<bool>() && (source < 1).all().item<bool>());
+  EXPECT_TRUE(torch::allclose(source, 1 / (1 + (-out.source_logit).exp())));
 }
 
 TEST(ModelsTest, NamesAreTheOriginalStateDictKeys) {

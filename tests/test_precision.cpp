@@ -84,7 +84,7 @@ struct StepResult {
 };
 
 // Steps of the same seeded run in the given precision (dropout off: its masks would differ).
-StepResult seeded_steps(const acgan::StepPrecision& precision, int steps) {
+StepResult seeded_steps(const acgan::StepOptions& precision, int steps) {
   acgan::TrainOptions options;
   options.dropout = 0;
   torch::manual_seed(11);

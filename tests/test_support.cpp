@@ -52,13 +52,13 @@ SyntheticSet write_synthetic_cifar(const std::string& dir, int64_t n_per_file) {
 }
 
 torch::Tensor steps_on_random_batches(TrainingState& state, int steps, int64_t batch,
-                                      const StepPrecision& precision) {
+                                      const StepOptions& options) {
   std::vector<torch::Tensor> stats;
   for (int i = 0; i < steps; ++i) {
     auto x = torch::rand({batch, 3, 32, 32}) * 2 - 1;
     auto y = torch::randint(0, 10, {batch}, torch::kLong);
     stats.push_back(train_step(*state.g, *state.d, *state.opt_g, *state.opt_d, x, y,
-                               make_noise(batch, state.g->nz(), torch::kCPU), precision));
+                               make_noise(batch, state.g->nz(), torch::kCPU), options));
   }
   return stats.empty() ? torch::Tensor() : torch::stack(stats);
 }

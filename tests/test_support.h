@@ -43,7 +43,7 @@ SyntheticSet write_synthetic_cifar(const std::string& dir, int64_t n_per_file);
 // and noise, drawn in that order from the default CPU generator. Returns the stacked statistics
 // (steps, kNumStepStats); undefined for 0 steps.
 torch::Tensor steps_on_random_batches(TrainingState& state, int steps, int64_t batch = 16,
-                                      const StepPrecision& precision = {});
+                                      const StepOptions& options = {});
 
 // ../shared/golden/golden.pt seen from the project root, or "" when absent.
 std::string golden_path();

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <csignal>
 #include <filesystem>
 #include <sstream>
 
@@ -123,6 +124,22 @@ TEST_F(TrainTest, StoppedAndResumedRunIsBitIdentical) {
     EXPECT_EQ(without_rate(rows_a[i]), without_rate(rows_b[i])) << i;
   EXPECT_EQ(acgan::read_file(straight / "images/epoch_002.png"),
             acgan::read_file(resumed / "images/epoch_002.png"));
+}
+
+// A run that fails (here: diverges) leaves the process's signal handlers as it found them, so a
+// later run or the host program is not left with a stale Ctrl-C handler.
+TEST_F(TrainTest, FailedRunRestoresTheSignalHandlers) {
+  TempDir out;
+  auto o = options(out.path(), 1);
+  o.lr = 1e30;
+  struct sigaction before {
+  }, after{};
+  sigaction(SIGINT, nullptr, &before);
+  EXPECT_THROW(acgan::train(o), acgan::Error);
+  sigaction(SIGINT, nullptr, &after);
+  EXPECT_EQ(after.sa_handler, before.sa_handler);
+  sigaction(SIGTERM, nullptr, &after);
+  EXPECT_EQ(after.sa_handler, SIG_DFL);
 }
 
 TEST_F(TrainTest, RefusesToOverwriteARunWithoutResumeOrOverwrite) {

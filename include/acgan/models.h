@@ -7,7 +7,10 @@
 //   in the first 10 entries of z (see make_noise in train_step.h).
 // Discriminator: x (N, 3, 32, 32) -> six 3x3 convs (16, 32, 64, 128, 256, 512 channels; stride 2 at
 //   1, 3, 5) with LeakyReLU(0.2), BatchNorm and Dropout from the second on -> (N, 8192) -> two
-//   heads: source probability (N) (Linear + Sigmoid) and class logits (N, 10).
+//   heads: source (Linear + Sigmoid, N) and class logits (Linear, N x 10). forward returns the
+//   source head's logit, before its Sigmoid: the loss takes BCE with logits on it (the same
+//   mathematics as BCE on the probability, without a NaN or saturated probability reaching BCE,
+//   which on CUDA is a device-side assert). source_probability() applies the Sigmoid.
 #pragma once
 
 #include <torch/nn/module.h>
@@ -16,7 +19,6 @@
 #include <torch/nn/pimpl.h>
 
 #include <string>
-#include <tuple>
 #include <vector>
 
 namespace acgan {
@@ -45,11 +47,19 @@ struct DiscriminatorOptions {
   TORCH_ARG(double, dropout) = 0.5;
 };
 
+// What D says about a batch. Both are at least float32 whatever precision D ran in (precision.h).
+struct DiscriminatorOutput {
+  torch::Tensor source_logit;  // (N): logit of "x is real"
+  torch::Tensor class_logits;  // (N, 10)
+};
+// sigmoid(source_logit) (N): D(x) as the original reports it.
+torch::Tensor source_probability(const DiscriminatorOutput& out);
+
 class DiscriminatorImpl : public torch::nn::Module {
  public:
   explicit DiscriminatorImpl(const DiscriminatorOptions& options = {});
-  // x (N, 3, 32, 32) -> {source probability (N), class logits (N, 10)}.
-  std::tuple<torch::Tensor, torch::Tensor> forward(const torch::Tensor& x);
+  // x (N, 3, 32, 32) -> {source logit (N), class logits (N, 10)}.
+  DiscriminatorOutput forward(const torch::Tensor& x);
 
   torch::nn::Sequential conv1{nullptr}, conv2{nullptr}, conv3{nullptr}, conv4{nullptr},
       conv5{nullptr}, conv6{nullptr};

@@ -11,6 +11,8 @@
 #include <c10/core/DeviceType.h>
 #include <c10/core/ScalarType.h>
 
+#include <ATen/core/Tensor.h>
+
 #include <optional>
 #include <string>
 
@@ -25,6 +27,10 @@ Precision parse_precision(const std::string& name);
 std::string precision_name(Precision precision);
 // The dtype matmuls and convolutions run in: Float, BFloat16 or Half.
 c10::ScalarType compute_dtype(Precision precision);
+
+// t itself when it is float32 or float64, else t in float32: where low-precision results leave
+// autocast (logits into a loss), without narrowing a float64 run.
+at::Tensor at_least_float32(const at::Tensor& t);
 
 // Throws UsageError when `precision` cannot run on `device_type` (fp16 off CUDA).
 void check_precision_supported(Precision precision, c10::DeviceType device_type);

@@ -3,11 +3,25 @@
 // (checkpoints are written atomically, so the last good one survives that too).
 #pragma once
 
+#include <csignal>
+
 namespace acgan {
 
-void install_stop_handlers();
-void restore_default_handlers();
-// The signal that asked us to stop (SIGINT, SIGTERM), or 0.
+// Installs the handlers while in scope and puts back the ones that were there before on exit,
+// exception or not, so nothing of a run outlives it in the process.
+class StopSignalHandlers {
+ public:
+  StopSignalHandlers();
+  ~StopSignalHandlers();
+  StopSignalHandlers(const StopSignalHandlers&) = delete;
+  StopSignalHandlers& operator=(const StopSignalHandlers&) = delete;
+
+ private:
+  struct sigaction previous_int_ {};
+  struct sigaction previous_term_ {};
+};
+
+// The signal that asked the current scope to stop (SIGINT, SIGTERM), or 0.
 int stop_requested();
 
 }  // namespace acgan

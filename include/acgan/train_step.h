@@ -4,8 +4,11 @@
 //           BCE(D_src(fake), 0) + CE(D_cls(fake), c), backward; one Adam step on the summed
 //           gradients.
 //   G step: on the same fake, BCE(D_src(fake), 1) + CE(D_cls(fake), c), backward; one Adam step.
-// During the G step D's parameters are frozen, so the backward pass skips D's weight gradients that
-// nobody reads (the result is unchanged: D's optimizer zeroes them before its next use).
+// The source terms are BCE with logits on D's source logit (models.h): the original's BCE on the
+// sigmoid, better conditioned. During the G step D's parameters are frozen (StepOptions), so the
+// backward pass skips D's weight gradients that nobody reads (the result is unchanged: D's
+// optimizer zeroes them before its next use); the freeze is scoped, so an exception cannot leave D
+// frozen.
 //
 // The statistics come back as one small tensor on the training device, so a CUDA loop can keep them
 // there and read them only when it logs (no host synchronisation per step).
@@ -13,6 +16,9 @@
 
 #include <torch/optim/optimizer.h>
 #include <torch/types.h>
+
+#include <utility>
+#include <vector>
 
 #include "acgan/loss_scaler.h"
 #include "acgan/models.h"
@@ -47,21 +53,37 @@ enum StepStat : int64_t {
   kNumStepStats
 };
 
-// How a step does its arithmetic: the forward passes under autocast (precision.h), the losses in
-// float32, and for fp16 the losses scaled (loss_scaler.h). A scaler also works with fp32: scaling
-// by a power of two changes nothing there, which the tests use.
-struct StepPrecision {
+// How a step runs. precision: the forward passes under autocast (precision.h), the losses in
+// float32 (float64 for a float64 model), and for fp16 the losses scaled by `scaler`
+// (loss_scaler.h). A scaler also works with fp32: scaling by a power of two changes nothing there,
+// which the tests use. freeze_d_in_g_step: the fast path above; off, D's unused gradients are
+// computed as the original does.
+struct StepOptions {
   Precision precision = Precision::kFp32;
   LossScaler* scaler = nullptr;
+  bool freeze_d_in_g_step = true;
 };
 // `precision` with `scaler` where it needs one (fp16).
-StepPrecision step_precision_for(Precision precision, LossScaler& scaler);
+StepOptions step_options_for(Precision precision, LossScaler& scaler);
+
+// Sets every parameter of a module to requires_grad(false) while in scope, restoring each one's
+// previous value on exit, exception or not.
+class FrozenParameters {
+ public:
+  explicit FrozenParameters(torch::nn::Module& module);
+  ~FrozenParameters();
+  FrozenParameters(const FrozenParameters&) = delete;
+  FrozenParameters& operator=(const FrozenParameters&) = delete;
+
+ private:
+  std::vector<std::pair<torch::Tensor, bool>> saved_;
+};
 
 // real (B, 3, 32, 32) in [-1, 1], labels (B) int64; G and D in train mode. Returns (kNumStepStats)
 // float on the device, detached.
 torch::Tensor train_step(GeneratorImpl& g, DiscriminatorImpl& d, torch::optim::Optimizer& opt_g,
                          torch::optim::Optimizer& opt_d, const torch::Tensor& real,
                          const torch::Tensor& labels, const Noise& noise,
-                         const StepPrecision& precision = {});
+                         const StepOptions& options = {});
 
 }  // namespace acgan
