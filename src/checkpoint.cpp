@@ -142,7 +142,8 @@ ConfigMap config_of(const TrainOptions& options) {
           {"subset", std::to_string(options.subset)},
           {"dropout", fmt::format("{}", options.dropout)},
           {"num_epochs", std::to_string(options.num_epochs)},
-          {"precision", options.precision}};
+          {"precision", options.precision},
+          {"deterministic", options.deterministic ? "1" : "0"}};
 }
 
 std::string checkpoint_bytes(const TrainingState& state, const TrainOptions& options) {

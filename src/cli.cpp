@@ -67,11 +67,15 @@ void add_training_flags(CLI::App& app, TrainOptions& o) {
                  "fp32 | bf16 (autocast; CPU and CUDA) | fp16 (autocast + loss scaling; CUDA)")
       ->capture_default_str()
       ->group(more);
+  app.add_flag("--deterministic", o.deterministic,
+               "CUDA runs repeat bit for bit: no cuDNN autotuning, no TF32, deterministic kernels "
+               "(slower); CPU runs always do")
+      ->group(more);
 }
 
 void record_given_flags(const CLI::App& app, TrainOptions& o) {
   for (const char* name : {"nz", "batch_size", "lr", "beta1", "seed", "subset", "dropout",
-                           "num_epochs", "precision"}) {
+                           "num_epochs", "precision", "deterministic"}) {
     if (app.count(std::string("--") + name) > 0) o.given.insert(name);
   }
   o.resume = app.count("--resume") > 0;

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <map>
 
 #include "acgan/atomic_file.h"
 #include "acgan/checkpoint.h"
@@ -47,31 +48,44 @@ void remove_stale_temporaries(const OutputPaths& paths) {
 }
 
 // On --resume: hyperparameters come from the checkpoint. An explicit flag that contradicts it is an
-// error, except num_epochs, lr, beta1 and precision, which may change (after a divergence, or on
-// another machine) and are logged; nz, batch_size, seed, subset and dropout would change the
-// network or the data order mid-run.
+// error, except those below, which may change (after a divergence, or on another machine) and are
+// logged; nz, batch_size, seed, subset and dropout would change the network or the data order
+// mid-run.
+using ConfigSetter = void (*)(TrainOptions&, const std::string& value, const std::string& path);
+const std::map<std::string, ConfigSetter>& resume_may_change() {
+  static const std::map<std::string, ConfigSetter> setters = {
+      {"num_epochs", [](TrainOptions& o, const std::string& v,
+                        const std::string&) { o.num_epochs = std::stoll(v); }},
+      {"lr",
+       [](TrainOptions& o, const std::string& v, const std::string&) { o.lr = std::stod(v); }},
+      {"beta1",
+       [](TrainOptions& o, const std::string& v, const std::string&) { o.beta1 = std::stod(v); }},
+      {"deterministic", [](TrainOptions& o, const std::string& v,
+                           const std::string&) { o.deterministic = v == "1"; }},
+      {"precision",
+       [](TrainOptions& o, const std::string& v, const std::string& path) {
+         try {
+           parse_precision(v);
+         } catch (const UsageError&) {
+           throw Error(path + ": records precision '" + v + "', expected " + precision_choices() +
+                       "; the file is damaged");
+         }
+         o.precision = v;
+       }},
+  };
+  return setters;
+}
+
 void adopt_checkpoint_config(TrainOptions& options, const ConfigMap& saved,
                              const std::string& path) {
   const ConfigMap current = config_of(options);
   for (const auto& [key, value] : saved) {
-    if (key == "num_epochs" || key == "lr" || key == "beta1" || key == "precision") {
+    if (const auto setter = resume_may_change().find(key); setter != resume_may_change().end()) {
       if (options.given.count(key) && value != current.at(key)) {
         spdlog::info("{}: the checkpoint's run had {}, continuing with {}", key, value,
                      current.at(key));
-      } else if (key == "num_epochs") {
-        options.num_epochs = std::stoll(value);
-      } else if (key == "lr") {
-        options.lr = std::stod(value);
-      } else if (key == "precision") {
-        try {
-          parse_precision(value);
-        } catch (const UsageError&) {
-          throw Error(path + ": records precision '" + value + "', expected " +
-                      precision_choices() + "; the file is damaged");
-        }
-        options.precision = value;
       } else {
-        options.beta1 = std::stod(value);
+        setter->second(options, value, path);
       }
       continue;
     }
@@ -376,6 +390,12 @@ int train(TrainOptions options) {
   spdlog::info("acgan {} | device {} | {} threads | BLAS: {}{}", ACGAN_VERSION, device.str(),
                threads, blas.kind, blas.library.empty() ? "" : " (" + blas.library + ")");
   if (!blas.advice.empty()) spdlog::warn("{}", blas.advice);
+  if (device.is_cpu()) spdlog::info("CPU bf16: {}", cpu_bf16_support());
+  if (options.deterministic) {
+    spdlog::info("deterministic: {}", device.is_cuda()
+                                          ? "no cuDNN autotuning, no TF32, deterministic kernels"
+                                          : "CPU runs repeat bit for bit anyway");
+  }
   const auto load_start = Clock::now();
   Cifar10 data = load_training_data(options, device);
   spdlog::info("data: {} training images from {} ({:.1f} s) | batch {} | {} workers", *data.size(),
@@ -385,8 +405,7 @@ int train(TrainOptions options) {
                options.nz, options.lr, options.beta1, options.num_epochs, options.precision,
                options.outdir);
   torch::manual_seed(static_cast<uint64_t>(options.seed));
-  // Fixed shapes every step: let cuDNN pick its fastest kernels once.
-  if (device.is_cuda()) at::globalContext().setBenchmarkCuDNN(true);
+  configure_determinism(options.deterministic, device);
   TrainingRun run(options, device, std::move(data), resume_from);
   if (!resume_from.empty()) spdlog::info("resumed from {}", resume_from);
   return run.run();

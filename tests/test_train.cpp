@@ -142,6 +142,24 @@ TEST_F(TrainTest, FailedRunRestoresTheSignalHandlers) {
   EXPECT_EQ(after.sa_handler, SIG_DFL);
 }
 
+// --deterministic travels in the checkpoint: a resume keeps it unless told otherwise.
+TEST_F(TrainTest, DeterministicIsKeptOnResumeUnlessGiven) {
+  TempDir out;
+  auto o = options(out.path(), 1);
+  o.deterministic = true;
+  ASSERT_EQ(acgan::train(o), 0);
+  EXPECT_EQ(acgan::read_checkpoint_config(out / "checkpoint.pt").at("deterministic"), "1");
+  auto resume = options(out.path(), 2);
+  resume.resume = true;
+  resume.given = {"num_epochs"};
+  ASSERT_EQ(acgan::train(resume), 0);
+  EXPECT_EQ(acgan::read_checkpoint_config(out / "checkpoint.pt").at("deterministic"), "1");
+  resume.num_epochs = 3;
+  resume.given = {"num_epochs", "deterministic"};  // --deterministic=false
+  ASSERT_EQ(acgan::train(resume), 0);
+  EXPECT_EQ(acgan::read_checkpoint_config(out / "checkpoint.pt").at("deterministic"), "0");
+}
+
 TEST_F(TrainTest, RefusesToOverwriteARunWithoutResumeOrOverwrite) {
   TempDir out;
   ASSERT_EQ(acgan::train(options(out.path(), 1)), 0);

@@ -29,4 +29,17 @@ int usable_cpus();
 // Sets LibTorch's intra-op threads (0: usable_cpus()). Returns the count now in force.
 int configure_threads(int64_t threads);
 
+// What may make two runs with the same seed differ on `device`, and what stops it. CPU runs repeat
+// bit for bit at the same thread count whatever `deterministic` says. On CUDA, off: cuDNN
+// benchmarks kernels and takes the fastest (the step's shapes never change), and convolutions and
+// matmuls may use TF32 where LibTorch allows it; on: no autotuning, no TF32, cuDNN's
+// deterministic kernels, LibTorch's deterministic algorithms (an op without one warns), and
+// cuBLAS's fixed workspace (CUBLAS_WORKSPACE_CONFIG=:4096:8 unless set).
+void configure_determinism(bool deterministic, const torch::Device& device);
+
+// A line on this CPU's bfloat16 support, for the start-up log: its native bf16 instructions
+// (AVX512-BF16, AMX-BF16) and the measured speed of a bf16 matmul against fp32 on the threads now
+// set (a few milliseconds), so users can tell whether --precision bf16 pays on this machine.
+std::string cpu_bf16_support();
+
 }  // namespace acgan

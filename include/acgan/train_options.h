@@ -32,6 +32,7 @@ struct TrainOptions {
   int64_t threads = 0;             // intra-op threads; 0: one per core
   double dropout = 0.5;            // D's dropout probability (the original's 0.5)
   std::string precision = "fp32";  // fp32 | bf16 | fp16 (precision.h)
+  bool deterministic = false;      // CUDA: no cuDNN autotuning, no TF32, deterministic kernels
 
   // Flags the user gave explicitly (long names, e.g. "lr"): on --resume these must agree with the
   // checkpoint, the others are taken from it.
