@@ -2,6 +2,7 @@
 #include "acgan/fast_ops.h"
 
 #include <torch/torch.h>
+#include <torch/version.h>
 
 #include <variant>
 
@@ -60,12 +61,17 @@ const torch::ExpandingArray<2>* explicit_padding(const PaddingVariant& padding) 
   return get_if<torch::ExpandingArray<2>>(&padding);
 }
 
+// LibTorch 2.x runs ConvTranspose2d on oneDNN itself: measured on LibTorch 2.6 (Zen 5, 2 threads,
+// batch 100) the rewrite gives 497 images/s against 497 in fp32 and 727 against 710 in bf16, where
+// on 1.13 it is 501 against 387. It is kept where it pays.
+constexpr bool kOneDnnConvTransposePays = TORCH_VERSION_MAJOR < 2;
+
 bool onednn_applies(const torch::Tensor& x, const torch::nn::ConvTranspose2dImpl& m) {
   const auto& o = m.options;
   const auto stride = *o.stride(), kernel = *o.kernel_size();
   const auto* padding = explicit_padding(o.padding());
   const auto dtype = x.scalar_type();
-  return x.device().is_cpu() && (dtype == torch::kFloat || dtype == torch::kBFloat16) &&
+  return kOneDnnConvTransposePays && x.device().is_cpu() && (dtype == torch::kFloat || dtype == torch::kBFloat16) &&
          x.dim() == 4 && padding && stride[0] == stride[1] &&
          (*padding)->at(0) == (*padding)->at(1) && kernel[0] == kernel[1] && o.groups() == 1 &&
          (*o.dilation())[0] == 1 && (*o.dilation())[1] == 1 && (*o.output_padding())[0] == 0 &&

@@ -4,6 +4,7 @@
 //    computes at ~300 GFLOP/s. The forward pass calls convolution_backward for that gradient; the
 //    backward pass is a convolution (input gradient) and a convolution weight gradient, both
 //    oneDNN. G's four layers: ~264 ms -> ~45 ms per batch-100 step on 2 cores.
+//    LibTorch 2.x already runs ConvTranspose2d on oneDNN, so there the module's own forward runs.
 //  - Dropout: a mask from uniform_() >= p instead of bernoulli_(), same distribution, fewer cycles
 //    on the CPU (227 -> 301 images/s at batch 100 on 2 cores). The uniform draw is float32 in every
 //    precision: drawn in bf16 it rounds up to p too often, and the keep rate drifts from 1 - p.
