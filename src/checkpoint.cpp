@@ -52,6 +52,7 @@ torch::serialize::InputArchive open_checkpoint(const std::string& path,
                 ": not a readable acgan checkpoint (not a complete zip archive: truncated, "
                 "or another format)");
   }
+  if (const auto damage = zip_damage(bytes)) throw Error(path + ": damaged: " + *damage);
   torch::serialize::InputArchive archive;
   try {
     std::istringstream stream(bytes);
@@ -143,7 +144,8 @@ ConfigMap config_of(const TrainOptions& options) {
           {"dropout", fmt::format("{}", options.dropout)},
           {"num_epochs", std::to_string(options.num_epochs)},
           {"precision", options.precision},
-          {"deterministic", options.deterministic ? "1" : "0"}};
+          {"deterministic", options.deterministic ? "1" : "0"},
+          {"threads", std::to_string(options.threads)}};
 }
 
 std::string checkpoint_bytes(const TrainingState& state, const TrainOptions& options) {

@@ -3,6 +3,8 @@
 
 #include <torch/torch.h>
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -29,8 +31,16 @@ bool holds_bin_files(const fs::path& dir) {
 void read_file(const std::string& path, std::vector<torch::Tensor>& images,
                std::vector<torch::Tensor>& labels) {
   std::error_code ec;
-  if (!fs::is_regular_file(path, ec)) {
+  const auto status = fs::status(path, ec);
+  if (status.type() == fs::file_type::not_found) {
     throw Error(path + ": missing CIFAR-10 file; " + kHowToGet);
+  }
+  if (ec) throw Error(path + ": cannot stat: " + ec.message());
+  if (status.type() != fs::file_type::regular) {
+    throw Error(path + ": is " +
+                (status.type() == fs::file_type::directory ? std::string("a directory")
+                                                           : std::string("not a regular file")) +
+                ", expected a CIFAR-10 .bin file of 3,073-byte records");
   }
   const auto bytes = static_cast<int64_t>(fs::file_size(path, ec));
   if (ec) throw Error(path + ": cannot read its size: " + ec.message());
@@ -43,6 +53,7 @@ void read_file(const std::string& path, std::vector<torch::Tensor>& images,
   const int64_t records = bytes / Cifar10Layout::kRecordBytes;
   auto raw = torch::empty({records, Cifar10Layout::kRecordBytes}, torch::kUInt8);
   std::ifstream in(path, std::ios::binary);
+  if (!in) throw Error(path + ": cannot open for reading: " + std::strerror(errno));
   if (!in.read(reinterpret_cast<char*>(raw.data_ptr<uint8_t>()), bytes)) {
     throw Error(path + ": read failed after " + std::to_string(in.gcount()) + " of " +
                 std::to_string(bytes) + " bytes");

@@ -75,7 +75,7 @@ void add_training_flags(CLI::App& app, TrainOptions& o) {
 
 void record_given_flags(const CLI::App& app, TrainOptions& o) {
   for (const char* name : {"nz", "batch_size", "lr", "beta1", "seed", "subset", "dropout",
-                           "num_epochs", "precision", "deterministic"}) {
+                           "num_epochs", "precision", "deterministic", "threads"}) {
     if (app.count(std::string("--") + name) > 0) o.given.insert(name);
   }
   o.resume = app.count("--resume") > 0;
@@ -93,6 +93,9 @@ int run_cli(int argc, char** argv) {
   // Past a file size limit (ulimit -f) write() should fail with EFBIG, which we report with the
   // path, instead of the default SIGXFSZ killing the process mid-write.
   std::signal(SIGXFSZ, SIG_IGN);
+  // Output piped to a reader that quits (| head) must not kill a run: writes then fail with EPIPE,
+  // which the log ignores.
+  std::signal(SIGPIPE, SIG_IGN);
   CLI::App app{
       "acgan: train an Auxiliary Classifier GAN (Odena, Olah, Shlens 2017) on CIFAR-10\n"
       "and generate class-conditioned images. Without a subcommand it trains.",

@@ -71,10 +71,11 @@ bool onednn_applies(const torch::Tensor& x, const torch::nn::ConvTranspose2dImpl
   const auto stride = *o.stride(), kernel = *o.kernel_size();
   const auto* padding = explicit_padding(o.padding());
   const auto dtype = x.scalar_type();
-  return kOneDnnConvTransposePays && x.device().is_cpu() && (dtype == torch::kFloat || dtype == torch::kBFloat16) &&
-         x.dim() == 4 && padding && stride[0] == stride[1] &&
-         (*padding)->at(0) == (*padding)->at(1) && kernel[0] == kernel[1] && o.groups() == 1 &&
-         (*o.dilation())[0] == 1 && (*o.dilation())[1] == 1 && (*o.output_padding())[0] == 0 &&
+  return kOneDnnConvTransposePays && x.device().is_cpu() &&
+         (dtype == torch::kFloat || dtype == torch::kBFloat16) && x.dim() == 4 && padding &&
+         stride[0] == stride[1] && (*padding)->at(0) == (*padding)->at(1) &&
+         kernel[0] == kernel[1] && o.groups() == 1 && (*o.dilation())[0] == 1 &&
+         (*o.dilation())[1] == 1 && (*o.output_padding())[0] == 0 &&
          (*o.output_padding())[1] == 0 && m.bias.defined() &&
          at::globalContext().userEnabledMkldnn();
 }

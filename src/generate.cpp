@@ -14,6 +14,7 @@
 #include "acgan/error.h"
 #include "acgan/image_grid.h"
 #include "acgan/runtime.h"
+#include "acgan/train_options.h"
 #include "acgan/train_step.h"
 
 namespace acgan {
@@ -50,10 +51,36 @@ std::vector<int64_t> parse_classes(const std::string& text) {
   return classes;
 }
 
+// Every check that can refuse the command line, before the checkpoint is read or a file written.
+void check_generate_options(const GenerateOptions& options) {
+  if (options.n <= 0 || options.n > kMaxSamplesPerClass) {
+    throw UsageError("--n: expected 1.." + std::to_string(kMaxSamplesPerClass) +
+                     " samples per class (the grid's columns), got " + std::to_string(options.n));
+  }
+  if (options.seed < 0 || options.seed > kMaxSeed) {
+    throw UsageError("--seed: expected 0.." + std::to_string(kMaxSeed) +
+                     " (LibTorch's CPU generator uses 32 bits of a seed), got " +
+                     std::to_string(options.seed));
+  }
+  const auto& out = options.out;
+  if (out.size() < 5 || out.compare(out.size() - 4, 4, ".png") != 0) {
+    throw UsageError("--out: expected a file name ending in .png (acgan writes PNG), got '" + out +
+                     "'");
+  }
+  check_writable_target(out);
+  if (!options.individual_dir.empty()) {
+    std::error_code ec;
+    const auto status = std::filesystem::status(options.individual_dir, ec);
+    if (status.type() != std::filesystem::file_type::not_found &&
+        status.type() != std::filesystem::file_type::directory) {
+      throw UsageError("--individual: expected a directory (or a new path), got the file " +
+                       options.individual_dir);
+    }
+  }
+}
+
 void generate(const GenerateOptions& options) {
-  if (options.n <= 0)
-    throw UsageError("--n: expected a positive number of samples per class, got " +
-                     std::to_string(options.n));
+  check_generate_options(options);
   const auto classes = parse_classes(options.classes);
   const auto device = resolve_device(options.device);
   Generator g = load_generator(options.checkpoint);

@@ -70,10 +70,10 @@ torch::Tensor trace_sequential(nn::SequentialImpl& seq, torch::Tensor x,
 }  // namespace
 
 void check_nz(int64_t nz) {
-  if (nz <= kNumClasses) {
-    throw UsageError("--nz: expected more than " + std::to_string(kNumClasses) +
-                     " (the first 10 entries of z hold the one-hot class), got " +
-                     std::to_string(nz));
+  if (nz <= kNumClasses || nz > kMaxNz) {
+    throw UsageError(
+        "--nz: expected " + std::to_string(kNumClasses + 1) + ".." + std::to_string(kMaxNz) +
+        " (the first 10 entries of z hold the one-hot class), got " + std::to_string(nz));
   }
 }
 

@@ -54,9 +54,12 @@ void ProgressReporter::draw(int64_t epoch, int64_t iteration, double eta_seconds
   const int filled = static_cast<int>(done * kWidth);
   std::string bar(static_cast<size_t>(filled), '#');
   bar.resize(kWidth, '.');
-  fmt::print(stdout, "\r\033[K[{}/{}][{}/{}] [{}] {}  {:.0f} img/s  ETA {}", epoch, num_epochs_,
-             iteration + 1, batches_per_epoch_, bar, last_stats_, last_rate_,
-             format_duration(eta_seconds));
+  // fputs, not fmt::print: a terminal that went away (EIO) must not stop training by a throw.
+  std::fputs(fmt::format("\r\033[K[{}/{}][{}/{}] [{}] {}  {:.0f} img/s  ETA {}", epoch, num_epochs_,
+                         iteration + 1, batches_per_epoch_, bar, last_stats_, last_rate_,
+                         format_duration(eta_seconds))
+                 .c_str(),
+             stdout);
   std::fflush(stdout);
   bar_visible_ = true;
   last_draw_ = std::chrono::steady_clock::now();
@@ -64,7 +67,7 @@ void ProgressReporter::draw(int64_t epoch, int64_t iteration, double eta_seconds
 
 void ProgressReporter::clear() {
   if (!bar_visible_) return;
-  fmt::print(stdout, "\r\033[K");
+  std::fputs("\r\033[K", stdout);
   std::fflush(stdout);
   bar_visible_ = false;
 }

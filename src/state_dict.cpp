@@ -4,6 +4,9 @@
 #include <torch/serialize.h>
 #include <torch/torch.h>
 
+#include <array>
+#include <optional>
+
 #include "acgan/atomic_file.h"
 #include "acgan/error.h"
 
@@ -22,27 +25,98 @@ uint32_t little_endian(std::string_view bytes, size_t at, int width) {
   return value;
 }
 
-}  // namespace
+uint64_t little_endian64(std::string_view bytes, size_t at) {
+  return little_endian(bytes, at, 4) |
+         (static_cast<uint64_t>(little_endian(bytes, at + 4, 4)) << 32);
+}
 
-bool is_complete_zip(std::string_view bytes) {
+uint32_t crc32(std::string_view data) {
+  static const auto table = [] {
+    std::array<uint32_t, 256> t{};
+    for (uint32_t i = 0; i < 256; ++i) {
+      uint32_t c = i;
+      for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+      t[i] = c;
+    }
+    return t;
+  }();
+  uint32_t c = 0xFFFFFFFFu;
+  for (const char byte : data) c = table[(c ^ static_cast<uint8_t>(byte)) & 0xFF] ^ (c >> 8);
+  return c ^ 0xFFFFFFFFu;
+}
+
+// Where the central directory of a complete zip lies (zip64 included).
+struct CentralDirectory {
+  uint64_t offset = 0, size = 0;
+};
+
+std::optional<CentralDirectory> central_directory(std::string_view bytes) {
   constexpr size_t kEndRecord = 22, kMaxComment = 65535;
   if (bytes.size() < kEndRecord || bytes.substr(0, 4) != std::string_view("PK\x03\x04", 4))
-    return false;
+    return std::nullopt;
   const size_t last = bytes.size() - kEndRecord;
   const size_t first = last > kMaxComment ? last - kMaxComment : 0;
   for (size_t at = last + 1; at-- > first;) {
     if (bytes.substr(at, 4) != std::string_view("PK\x05\x06", 4)) continue;
-    const uint32_t size = little_endian(bytes, at + 12, 4),
-                   offset = little_endian(bytes, at + 16, 4);
     const uint32_t comment = little_endian(bytes, at + 20, 2);
     if (at + kEndRecord + comment != bytes.size()) continue;
-    if (offset == 0xFFFFFFFFu || size == 0xFFFFFFFFu) {  // zip64: its locator sits just before
-      return at >= 20 && bytes.substr(at - 20, 4) == std::string_view("PK\x06\x07", 4);
+    CentralDirectory cd{little_endian(bytes, at + 16, 4), little_endian(bytes, at + 12, 4)};
+    if (cd.offset == 0xFFFFFFFFu || cd.size == 0xFFFFFFFFu) {  // zip64: locator just before
+      if (at < 20 || bytes.substr(at - 20, 4) != std::string_view("PK\x06\x07", 4))
+        return std::nullopt;
+      const uint64_t record = little_endian64(bytes, at - 20 + 8);
+      if (record + 56 > at || bytes.substr(record, 4) != std::string_view("PK\x06\x06", 4))
+        return std::nullopt;
+      cd = {little_endian64(bytes, record + 48), little_endian64(bytes, record + 40)};
     }
-    return static_cast<uint64_t>(offset) + size <= at;
+    if (cd.offset > at || cd.size > at - cd.offset) return std::nullopt;
+    return cd;
   }
-  return false;
+  return std::nullopt;
 }
+
+}  // namespace
+
+std::optional<std::string> zip_damage(std::string_view bytes) {
+  const auto cd = central_directory(bytes);
+  if (!cd) return "not a complete zip archive (truncated, or another format)";
+  for (uint64_t at = cd->offset; at < cd->offset + cd->size;) {
+    if (at + 46 > bytes.size() || bytes.substr(at, 4) != std::string_view("PK\x01\x02", 4))
+      return "its zip directory is damaged";
+    const uint32_t method = little_endian(bytes, at + 10, 2);
+    const uint32_t crc = little_endian(bytes, at + 16, 4);
+    uint64_t size = little_endian(bytes, at + 20, 4);
+    const uint32_t name_length = little_endian(bytes, at + 28, 2);
+    const uint32_t extra_length = little_endian(bytes, at + 30, 2);
+    const uint32_t comment_length = little_endian(bytes, at + 32, 2);
+    uint64_t local = little_endian(bytes, at + 42, 4);
+    const std::string name(bytes.substr(at + 46, name_length));
+    // zip64 sizes and offset live in extra field 0x0001, in this order, when the 32-bit ones are
+    // saturated.
+    for (uint64_t e = at + 46 + name_length; e + 4 <= at + 46 + name_length + extra_length;) {
+      const uint32_t id = little_endian(bytes, e, 2), length = little_endian(bytes, e + 2, 2);
+      if (id == 1) {
+        uint64_t field = e + 4;
+        if (little_endian(bytes, at + 24, 4) == 0xFFFFFFFFu) field += 8;  // uncompressed size
+        if (size == 0xFFFFFFFFu) size = little_endian64(bytes, field), field += 8;
+        if (local == 0xFFFFFFFFu) local = little_endian64(bytes, field);
+      }
+      e += 4 + length;
+    }
+    at += 46 + name_length + extra_length + comment_length;
+    if (local + 30 > bytes.size() || bytes.substr(local, 4) != std::string_view("PK\x03\x04", 4))
+      return "entry '" + name + "' points outside the file";
+    const uint64_t data =
+        local + 30 + little_endian(bytes, local + 26, 2) + little_endian(bytes, local + 28, 2);
+    if (data > bytes.size() || size > bytes.size() - data)
+      return "entry '" + name + "' runs past the end of the file";
+    if (method == 0 && crc32(bytes.substr(data, size)) != crc)
+      return "entry '" + name + "' fails its CRC-32 check (the file was altered or corrupted)";
+  }
+  return std::nullopt;
+}
+
+bool is_complete_zip(std::string_view bytes) { return central_directory(bytes).has_value(); }
 
 StateDict state_dict(const torch::nn::Module& module) {
   StateDict dict;
@@ -87,6 +161,7 @@ c10::impl::GenericDict parse_tensor_dict(std::string_view bytes, const std::stri
                 ": not a readable tensor file (not a complete zip archive: truncated, or not "
                 "written by torch.save / acgan)");
   }
+  if (const auto damage = zip_damage(bytes)) throw Error(path + ": damaged: " + *damage);
   c10::IValue value;
   try {
     value = torch::pickle_load(std::vector<char>(bytes.begin(), bytes.end()));

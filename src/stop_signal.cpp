@@ -26,11 +26,13 @@ StopSignalHandlers::StopSignalHandlers() {
   sigemptyset(&action.sa_mask);
   sigaction(SIGINT, &action, &previous_int_);
   sigaction(SIGTERM, &action, &previous_term_);
+  sigaction(SIGHUP, &action, &previous_hup_);  // a closed terminal or a dropped ssh session
 }
 
 StopSignalHandlers::~StopSignalHandlers() {
   sigaction(SIGINT, &previous_int_, nullptr);
   sigaction(SIGTERM, &previous_term_, nullptr);
+  sigaction(SIGHUP, &previous_hup_, nullptr);
 }
 
 int stop_requested() { return g_stop_signal.load(); }

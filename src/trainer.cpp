@@ -7,6 +7,7 @@
 #include <torch/torch.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <map>
@@ -18,6 +19,7 @@
 #include "acgan/error.h"
 #include "acgan/image_grid.h"
 #include "acgan/metrics_log.h"
+#include "acgan/outdir_lock.h"
 #include "acgan/progress_reporter.h"
 #include "acgan/runtime.h"
 #include "acgan/state_dict.h"
@@ -35,18 +37,6 @@ double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-// Temporaries left by a process killed mid-write (atomic_file.h): never mistaken for real files,
-// but not worth keeping either.
-void remove_stale_temporaries(const OutputPaths& paths) {
-  for (const auto& dir : {paths.outdir, paths.checkpoints_dir, paths.images_dir}) {
-    std::error_code ec;
-    for (const auto& entry : fs::directory_iterator(dir, ec)) {
-      if (entry.path().filename().string().find(".tmp.") != std::string::npos)
-        fs::remove(entry.path(), ec);
-    }
-  }
-}
-
 // On --resume: hyperparameters come from the checkpoint. An explicit flag that contradicts it is an
 // error, except those below, which may change (after a divergence, or on another machine) and are
 // logged; nz, batch_size, seed, subset and dropout would change the network or the data order
@@ -60,6 +50,8 @@ const std::map<std::string, ConfigSetter>& resume_may_change() {
        [](TrainOptions& o, const std::string& v, const std::string&) { o.lr = std::stod(v); }},
       {"beta1",
        [](TrainOptions& o, const std::string& v, const std::string&) { o.beta1 = std::stod(v); }},
+      {"threads", [](TrainOptions& o, const std::string& v,
+                     const std::string&) { o.threads = std::stoll(v); }},
       {"deterministic", [](TrainOptions& o, const std::string& v,
                            const std::string&) { o.deterministic = v == "1"; }},
       {"precision",
@@ -82,8 +74,11 @@ void adopt_checkpoint_config(TrainOptions& options, const ConfigMap& saved,
   for (const auto& [key, value] : saved) {
     if (const auto setter = resume_may_change().find(key); setter != resume_may_change().end()) {
       if (options.given.count(key) && value != current.at(key)) {
-        spdlog::info("{}: the checkpoint's run had {}, continuing with {}", key, value,
-                     current.at(key));
+        spdlog::info("{}: the checkpoint's run had {}, continuing with {}{}", key, value,
+                     current.at(key),
+                     key == "threads" ? " (float sums split differently: the run will not "
+                                        "repeat bit for bit what it would have done)"
+                                      : "");
       } else {
         setter->second(options, value, path);
       }
@@ -337,35 +332,45 @@ int TrainingRun::run() {
   return kExitOk;
 }
 
+// Where a new run (not --resume) may start: an outdir without a run's files, or with --overwrite,
+// which removes exactly those files (not a user's others). Called with the outdir locked.
+// images/real_samples.png alone does not count: a run writes it only when missing, never over it.
+bool holds_outputs_a_new_run_would_replace(const std::vector<std::string>& files,
+                                           const OutputPaths& paths) {
+  return std::any_of(files.begin(), files.end(),
+                     [&](const std::string& f) { return f != paths.real_grid(); });
+}
+
+void claim_outdir_for_a_new_run(const OutputPaths& paths, const TrainOptions& options) {
+  auto previous = existing_run_files(paths);
+  if (!holds_outputs_a_new_run_would_replace(previous, paths)) return;
+  if (!options.overwrite) {
+    const auto count = std::to_string(previous.size());
+    previous.erase(std::remove(previous.begin(), previous.end(), paths.real_grid()),
+                   previous.end());
+    const bool has_checkpoint = previous.front() == paths.checkpoint;
+    throw UsageError(
+        "--outdir " + options.outdir +
+        (has_checkpoint
+             ? " already holds a run (checkpoint.pt)"
+             : " holds " + previous.front() +
+                   " (from an earlier run or the original script), which a new run would replace") +
+        "; " + (has_checkpoint ? "continue it with --resume or " : "move it away or ") +
+        "start afresh with --overwrite (removes the previous run's " + count + " files)");
+  }
+  spdlog::info("--overwrite: removing the previous run's {} files in {}", previous.size(),
+               options.outdir);
+  remove_files(previous);
+}
+
 }  // namespace
-
-OutputPaths::OutputPaths(const std::string& dir)
-    : outdir(dir),
-      checkpoint((fs::path(dir) / "checkpoint.pt").string()),
-      checkpoints_dir((fs::path(dir) / "checkpoints").string()),
-      images_dir((fs::path(dir) / "images").string()),
-      metrics((fs::path(dir) / "metrics.csv").string()),
-      generator((fs::path(dir) / "gen.pt").string()),
-      discriminator((fs::path(dir) / "disc.pt").string()) {}
-
-std::string OutputPaths::epoch_checkpoint(int64_t epoch) const {
-  return (fs::path(checkpoints_dir) / fmt::format("epoch_{:03d}.pt", epoch)).string();
-}
-std::string OutputPaths::epoch_grid(int64_t epoch) const {
-  return (fs::path(images_dir) / fmt::format("epoch_{:03d}.png", epoch)).string();
-}
-std::string OutputPaths::real_grid() const {
-  return (fs::path(images_dir) / "real_samples.png").string();
-}
 
 int train(TrainOptions options) {
   validate(options);
   const auto device = resolve_device(options.device);
-  const int threads = configure_threads(options.threads);
-  const auto blas = configure_blas();
   const OutputPaths paths(options.outdir);
-  ensure_writable_dir(paths.outdir, "--outdir " + options.outdir);
 
+  // Every check that can refuse the command line runs before anything is written.
   std::string resume_from;
   if (options.resume) {
     resume_from = options.resume_path.empty() ? paths.checkpoint : options.resume_path;
@@ -374,15 +379,21 @@ int train(TrainOptions options) {
                        "; start a new run without --resume");
     }
     adopt_checkpoint_config(options, read_checkpoint_config(resume_from), resume_from);
-  } else if (fs::exists(paths.checkpoint) && !options.overwrite) {
-    throw UsageError("--outdir " + options.outdir +
-                     " already holds a run (checkpoint.pt); continue it with "
-                     "--resume or start afresh with --overwrite");
+  } else if (!options.overwrite &&
+             holds_outputs_a_new_run_would_replace(existing_run_files(paths), paths)) {
+    claim_outdir_for_a_new_run(paths, options);  // throws the usage error
   }
   check_precision_supported(parse_precision(options.precision), device.type());
+
+  ensure_writable_dir(paths.outdir, "--outdir " + options.outdir);
+  const OutdirLock lock(paths.outdir);  // held until the run ends; checks repeated under it
+  if (!options.resume) claim_outdir_for_a_new_run(paths, options);
   ensure_writable_dir(paths.checkpoints_dir, "--outdir " + options.outdir);
   ensure_writable_dir(paths.images_dir, "--outdir " + options.outdir);
-  remove_stale_temporaries(paths);
+  remove_files(stale_temporaries(paths));
+  const int threads = configure_threads(options.threads);
+  options.threads = threads;  // kept in the checkpoint: a resume reuses it (bit-exact sums)
+  const auto blas = configure_blas();
   if (options.seed < 0) {
     options.seed = std::chrono::system_clock::now().time_since_epoch().count() % 1000000007;
   }

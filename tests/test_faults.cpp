@@ -170,7 +170,8 @@ TEST_F(FaultTest, FailedGridWriteIsNamed) {
 
 TEST_F(FaultTest, FailedMetricsWriteIsNamed) {
   TempDir out;
-  ASSERT_EQ(run_acgan(args(out.path(), 0)).exit_code, 0);  // writes the real-sample grid only
+  ASSERT_EQ(run_acgan(args(out.path(), 0)).exit_code, 0);  // writes the real-sample grid
+  fs::remove(out / "metrics.csv");  // (and a header-only metrics.csv, which a new run would refuse)
   auto a = args(out.path(), 1);
   a.insert(a.end(),
            {"--batch_size", "2"});  // 50 rows, more than the limit allows (last value wins)

@@ -53,4 +53,24 @@ TEST(MetricsLogTest, ResumeDropsRowsPastTheCheckpointAndCutRows) {
             (std::vector<int64_t>{1, 2, 3, 4, 5, 6, 7, 8, 9}));  // each step once, none cut
 }
 
+// A line acgan cannot read (a user's note) does not cost the valid rows after it: they stay, and
+// the file as it was is kept beside it.
+TEST(MetricsLogTest, ResumeKeepsRowsAfterAnUnreadableLineAndTheFileAsItWas) {
+  acgan::testing::TempDir dir;
+  {
+    acgan::MetricsLog log(dir / "metrics.csv", 0);
+    write_steps(log, 1, 4);
+  }
+  auto text = acgan::read_file(dir / "metrics.csv");
+  const auto after_step_2 = text.find("\n0,2,3,");
+  text.insert(after_step_2 + 1, "# lr lowered here by hand\n");
+  acgan::write_file_atomic(dir / "metrics.csv", text);
+  const auto before = text;
+  acgan::MetricsLog resumed(dir / "metrics.csv", 4);
+  write_steps(resumed, 5, 5);
+  EXPECT_EQ(acgan::testing::metric_steps(dir / "metrics.csv"),
+            (std::vector<int64_t>{1, 2, 3, 4, 5}));
+  EXPECT_EQ(acgan::read_file(dir / "metrics.csv.before-step-5"), before);
+}
+
 }  // namespace

@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
@@ -167,6 +168,16 @@ std::string error_line(const std::string& output) {
   return at == std::string::npos
              ? "(no error line) " + output.substr(output.size() > 400 ? output.size() - 400 : 0)
              : output.substr(at);
+}
+
+void expect_one_line_error(const CommandResult& r, int exit_code, const std::string& needle,
+                           const std::string& what) {
+  EXPECT_EQ(r.exit_code, exit_code) << what << ": " << r.output;
+  const auto line = error_line(r.output);
+  EXPECT_NE(line.find(needle), std::string::npos)
+      << what << ": expected '" << needle << "' in " << line;
+  EXPECT_EQ(line.find("internal error"), std::string::npos) << what << ": " << line;
+  EXPECT_EQ(std::count(line.begin(), line.end(), '\n'), 1) << what << ": not one line: " << line;
 }
 
 CommandResult run_acgan(const std::vector<std::string>& args, const std::vector<std::string>& env,

@@ -84,6 +84,11 @@ std::vector<int64_t> metric_steps(const std::string& path);
 // The one line acgan prints on error (from "acgan: error: " on), or the output's tail when absent.
 std::string error_line(const std::string& output);
 
+// The binary's failure as the user sees it: exit code `exit_code` and one error line containing
+// `needle`, no "internal error". `what` names the case in the failure message.
+void expect_one_line_error(const CommandResult& r, int exit_code, const std::string& needle,
+                           const std::string& what = "");
+
 // The acgan binary running in the background, its output read through a pipe: lets a test act
 // at a moment the program itself announces (a log line), never after a guessed delay.
 class AcganProcess {
@@ -97,6 +102,7 @@ class AcganProcess {
   // Reads output until `needle` occurs `count` times after what was read so far.
   bool read_until_more(const std::string& needle, int count);
   void send_signal(int sig);
+  int pid() const { return pid_; }
   // Reads the rest and waits for the exit.
   CommandResult wait();
 

@@ -8,6 +8,9 @@
 
 namespace acgan {
 
+// --n's bound: a grid row of 1,000 samples is 34,000 pixels wide already.
+constexpr int64_t kMaxSamplesPerClass = 1000;
+
 struct GenerateOptions {
   std::string checkpoint;  // checkpoint.pt, checkpoints/epoch_NNN.pt or gen.pt
   std::string classes;     // "0,3,9" or "cat,dog"; empty: all ten

@@ -71,7 +71,11 @@ TORCH_MODULE(Discriminator);
 // N(1, 0.02) and biases 0; Linear layers keep LibTorch's default (the same as PyTorch's).
 void dcgan_init(torch::nn::Module& module);
 
-// Throws acgan::UsageError unless nz can hold the one-hot class and some noise (nz > 10).
+// nz's bound: G's first layer then holds 384 x 65,536 = 25 M weights.
+constexpr int64_t kMaxNz = 65536;
+
+// Throws acgan::UsageError unless nz can hold the one-hot class and some noise (nz > 10), and
+// nz <= kMaxNz.
 void check_nz(int64_t nz);
 
 int64_t count_parameters(const torch::nn::Module& module);

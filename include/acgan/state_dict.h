@@ -6,6 +6,7 @@
 #include <ATen/core/Dict.h>
 #include <torch/nn/module.h>
 
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -37,6 +38,11 @@ c10::impl::GenericDict load_tensor_dict_file(const std::string& path);
 // (AddressSanitizer: heap-buffer-overflow in mz_zip_reader_init), so every byte string from a
 // user's file is checked with this first.
 bool is_complete_zip(std::string_view bytes);
+
+// What is wrong with a zip archive, or nothing: not complete, a damaged directory, or an entry
+// whose bytes fail its CRC-32 (a flipped byte inside a tensor, which LibTorch's reader does not
+// check). Stored entries are checked, as torch.save and LibTorch write them.
+std::optional<std::string> zip_damage(std::string_view bytes);
 
 // True when every parameter and buffer is finite.
 bool all_finite(const torch::nn::Module& module);

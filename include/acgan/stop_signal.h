@@ -1,6 +1,7 @@
-// Graceful stop on Ctrl-C / SIGTERM: the first signal only sets a flag, which the training loop
-// reads after each step to write a checkpoint and exit 130 / 143; a second signal exits at once
-// (checkpoints are written atomically, so the last good one survives that too).
+// Graceful stop on Ctrl-C / SIGTERM / SIGHUP (a closed terminal, a dropped ssh session): the first
+// signal only sets a flag, which the training loop reads after each step to write a checkpoint and
+// exit 128 + the signal (130 / 143 / 129); a second signal exits at once (checkpoints are written
+// atomically, so the last good one survives that too).
 #pragma once
 
 #include <csignal>
@@ -19,9 +20,10 @@ class StopSignalHandlers {
  private:
   struct sigaction previous_int_ {};
   struct sigaction previous_term_ {};
+  struct sigaction previous_hup_ {};
 };
 
-// The signal that asked the current scope to stop (SIGINT, SIGTERM), or 0.
+// The signal that asked the current scope to stop (SIGINT, SIGTERM, SIGHUP), or 0.
 int stop_requested();
 
 }  // namespace acgan

@@ -39,6 +39,13 @@ struct TrainOptions {
   std::set<std::string> given;
 };
 
+// --num_workers' bound: batch assembly of 32x32 images never needs more, and each is a thread.
+constexpr int64_t kMaxWorkers = 64;
+
+// The largest seed: LibTorch's CPU generator (mt19937) keeps 32 bits of a seed, so larger ones
+// would repeat smaller ones' runs.
+constexpr int64_t kMaxSeed = 4294967295;
+
 // Throws acgan::UsageError naming the first flag out of range.
 void validate(const TrainOptions& options);
 

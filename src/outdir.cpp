@@ -1,0 +1,111 @@
+// A run's files in its outdir. See include/acgan/outdir.h.
+#include "acgan/outdir.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <filesystem>
+
+#include "acgan/atomic_file.h"
+#include "acgan/error.h"
+
+namespace fs = std::filesystem;
+
+namespace acgan {
+namespace {
+
+// "epoch_" + at least 3 digits + `extension` (epoch_007.png, epoch_1000.pt).
+bool is_epoch_file(const std::string& name, const std::string& extension) {
+  const std::string prefix = "epoch_";
+  if (name.size() < prefix.size() + 3 + extension.size()) return false;
+  if (name.compare(0, prefix.size(), prefix) != 0) return false;
+  if (name.compare(name.size() - extension.size(), extension.size(), extension) != 0) return false;
+  const auto digits = name.substr(prefix.size(), name.size() - prefix.size() - extension.size());
+  return std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+// Whether a file named `name` in `dir` is one of a run's files.
+using NameTest = bool (*)(const std::string& name);
+
+struct RunDir {
+  std::string dir;
+  NameTest is_run_file;
+};
+
+std::vector<RunDir> run_dirs(const OutputPaths& paths) {
+  return {
+      {paths.outdir,
+       [](const std::string& n) {
+         return n == "checkpoint.pt" || n == "gen.pt" || n == "disc.pt" || n == "metrics.csv";
+       }},
+      {paths.checkpoints_dir, [](const std::string& n) { return is_epoch_file(n, ".pt"); }},
+      {paths.images_dir,
+       [](const std::string& n) { return n == "real_samples.png" || is_epoch_file(n, ".png"); }},
+  };
+}
+
+bool is_regular(const fs::directory_entry& entry) {
+  std::error_code ec;
+  return entry.symlink_status(ec).type() == fs::file_type::regular;
+}
+
+}  // namespace
+
+OutputPaths::OutputPaths(const std::string& dir)
+    : outdir(dir),
+      checkpoint((fs::path(dir) / "checkpoint.pt").string()),
+      checkpoints_dir((fs::path(dir) / "checkpoints").string()),
+      images_dir((fs::path(dir) / "images").string()),
+      metrics((fs::path(dir) / "metrics.csv").string()),
+      generator((fs::path(dir) / "gen.pt").string()),
+      discriminator((fs::path(dir) / "disc.pt").string()) {}
+
+std::string OutputPaths::epoch_checkpoint(int64_t epoch) const {
+  return (fs::path(checkpoints_dir) / fmt::format("epoch_{:03d}.pt", epoch)).string();
+}
+std::string OutputPaths::epoch_grid(int64_t epoch) const {
+  return (fs::path(images_dir) / fmt::format("epoch_{:03d}.png", epoch)).string();
+}
+std::string OutputPaths::real_grid() const {
+  return (fs::path(images_dir) / "real_samples.png").string();
+}
+
+std::vector<std::string> existing_run_files(const OutputPaths& paths) {
+  std::vector<std::string> found;
+  for (const auto& [dir, is_run_file] : run_dirs(paths)) {
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(dir, ec)) {
+      if (is_regular(entry) && is_run_file(entry.path().filename().string()))
+        found.push_back(entry.path().string());
+    }
+  }
+  std::sort(found.begin(), found.end(), [&](const std::string& a, const std::string& b) {
+    return (a == paths.checkpoint) > (b == paths.checkpoint) ||
+           ((a == paths.checkpoint) == (b == paths.checkpoint) && a < b);
+  });
+  return found;
+}
+
+std::vector<std::string> stale_temporaries(const OutputPaths& paths) {
+  std::vector<std::string> found;
+  for (const auto& [dir, is_run_file] : run_dirs(paths)) {
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(dir, ec)) {
+      const auto name = entry.path().filename().string();
+      const auto tmp = name.rfind(".tmp.");
+      if (tmp == std::string::npos || !is_regular(entry)) continue;
+      const auto base = name.substr(0, tmp);
+      if (is_run_file(base) && is_temporary_of(name, base)) found.push_back(entry.path().string());
+    }
+  }
+  return found;
+}
+
+void remove_files(const std::vector<std::string>& paths) {
+  for (const auto& path : paths) {
+    std::error_code ec;
+    if (!fs::remove(path, ec) && ec) throw Error(path + ": cannot remove: " + ec.message());
+  }
+}
+
+}  // namespace acgan
