@@ -8,6 +8,8 @@
 #include <csignal>
 #include <cstdio>
 #include <iostream>
+#include <new>
+#include <system_error>
 
 #include "acgan/error.h"
 #include "acgan/generate.h"
@@ -150,6 +152,13 @@ int run_cli(int argc, char** argv) {
     return report(e.what(), kExitUsage);
   } catch (const Error& e) {
     return report(e.what(), kExitFailure);
+  } catch (const std::bad_alloc&) {
+    return report("out of memory (a batch size, --nz or --n too large for this machine?)",
+                  kExitFailure);
+  } catch (const std::system_error& e) {
+    // Threads that cannot start (a process limit), a file system that refuses: the OS's words.
+    return report(std::string("the system refused: ") + e.what() + " (" + e.code().message() + ")",
+                  kExitFailure);
   } catch (const c10::Error& e) {
     const std::string what = e.what_without_backtrace();
     return report("internal error: " + what.substr(0, what.find('\n')), kExitFailure);

@@ -4,10 +4,10 @@
 #include <torch/serialize.h>
 #include <torch/torch.h>
 
-#include <array>
 #include <optional>
 
 #include "acgan/atomic_file.h"
+#include "acgan/crc32.h"
 #include "acgan/error.h"
 
 namespace acgan {
@@ -28,21 +28,6 @@ uint32_t little_endian(std::string_view bytes, size_t at, int width) {
 uint64_t little_endian64(std::string_view bytes, size_t at) {
   return little_endian(bytes, at, 4) |
          (static_cast<uint64_t>(little_endian(bytes, at + 4, 4)) << 32);
-}
-
-uint32_t crc32(std::string_view data) {
-  static const auto table = [] {
-    std::array<uint32_t, 256> t{};
-    for (uint32_t i = 0; i < 256; ++i) {
-      uint32_t c = i;
-      for (int k = 0; k < 8; ++k) c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-      t[i] = c;
-    }
-    return t;
-  }();
-  uint32_t c = 0xFFFFFFFFu;
-  for (const char byte : data) c = table[(c ^ static_cast<uint8_t>(byte)) & 0xFF] ^ (c >> 8);
-  return c ^ 0xFFFFFFFFu;
 }
 
 // Where the central directory of a complete zip lies (zip64 included).
@@ -141,6 +126,12 @@ void load_state_dict(torch::nn::Module& module, const c10::impl::GenericDict& st
       throw Error(source + ": '" + key + "' has shape " + shape_string(value.sizes()) +
                   ", expected " + shape_string(target.sizes()) +
                   " (was it written with another --nz or network?)");
+    }
+    if (value.scalar_type() != target.scalar_type()) {
+      throw Error(source + ": '" + key + "' holds " +
+                  std::string(c10::toString(value.scalar_type())) + ", expected " +
+                  c10::toString(target.scalar_type()) +
+                  " (acgan reads and writes float32 weights)");
     }
     target.copy_(value);
   };

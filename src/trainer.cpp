@@ -11,10 +11,13 @@
 #include <chrono>
 #include <filesystem>
 #include <map>
+#include <random>
+#include <type_traits>
 
 #include "acgan/atomic_file.h"
 #include "acgan/checkpoint.h"
 #include "acgan/cifar10.h"
+#include "acgan/crc32.h"
 #include "acgan/epoch_batches.h"
 #include "acgan/error.h"
 #include "acgan/image_grid.h"
@@ -37,67 +40,88 @@ double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-// On --resume: hyperparameters come from the checkpoint. An explicit flag that contradicts it is an
-// error, except those below, which may change (after a divergence, or on another machine) and are
-// logged; nz, batch_size, seed, subset and dropout would change the network or the data order
-// mid-run.
-using ConfigSetter = void (*)(TrainOptions&, const std::string& value, const std::string& path);
-const std::map<std::string, ConfigSetter>& resume_may_change() {
-  static const std::map<std::string, ConfigSetter> setters = {
-      {"num_epochs", [](TrainOptions& o, const std::string& v,
-                        const std::string&) { o.num_epochs = std::stoll(v); }},
-      {"lr",
-       [](TrainOptions& o, const std::string& v, const std::string&) { o.lr = std::stod(v); }},
-      {"beta1",
-       [](TrainOptions& o, const std::string& v, const std::string&) { o.beta1 = std::stod(v); }},
-      {"threads", [](TrainOptions& o, const std::string& v,
-                     const std::string&) { o.threads = std::stoll(v); }},
-      {"deterministic", [](TrainOptions& o, const std::string& v,
-                           const std::string&) { o.deterministic = v == "1"; }},
+// A number from a checkpoint's configuration; a damaged one is named with its file.
+template <typename T>
+T config_number(const std::string& value, const std::string& key, const std::string& path) {
+  size_t used = 0;
+  try {
+    T number{};
+    if constexpr (std::is_integral_v<T>)
+      number = std::stoll(value, &used);
+    else
+      number = std::stod(value, &used);
+    if (used == value.size()) return number;
+  } catch (const std::exception&) {
+  }
+  throw Error(path + ": records " + key + " '" + value +
+              "', expected a number; the file is damaged");
+}
+
+// On --resume: the configuration comes from the checkpoint, key by key. A flag that may change
+// (after a divergence, or on another machine) is logged when given; a fixed one (it would change
+// the network, the data or the data order mid-run) must agree with the checkpoint when given.
+// run_id and data are not flags: they identify the run and its data set.
+struct ResumeRule {
+  bool may_change;
+  void (*adopt)(TrainOptions&, const std::string& value, const std::string& path);
+};
+
+const std::map<std::string, ResumeRule>& resume_rules() {
+  using O = TrainOptions;
+  using S = const std::string&;
+  static const std::map<std::string, ResumeRule> rules = {
+      {"num_epochs",
+       {true, [](O& o, S v, S p) { o.num_epochs = config_number<int64_t>(v, "num_epochs", p); }}},
+      {"lr", {true, [](O& o, S v, S p) { o.lr = config_number<double>(v, "lr", p); }}},
+      {"beta1", {true, [](O& o, S v, S p) { o.beta1 = config_number<double>(v, "beta1", p); }}},
+      {"threads",
+       {true, [](O& o, S v, S p) { o.threads = config_number<int64_t>(v, "threads", p); }}},
+      {"deterministic", {true, [](O& o, S v, S) { o.deterministic = v == "1"; }}},
       {"precision",
-       [](TrainOptions& o, const std::string& v, const std::string& path) {
-         try {
-           parse_precision(v);
-         } catch (const UsageError&) {
-           throw Error(path + ": records precision '" + v + "', expected " + precision_choices() +
-                       "; the file is damaged");
-         }
-         o.precision = v;
-       }},
+       {true,
+        [](O& o, S v, S p) {
+          try {
+            parse_precision(v);
+          } catch (const UsageError&) {
+            throw Error(p + ": records precision '" + v + "', expected " + precision_choices() +
+                        "; the file is damaged");
+          }
+          o.precision = v;
+        }}},
+      {"nz", {false, [](O& o, S v, S p) { o.nz = config_number<int64_t>(v, "nz", p); }}},
+      {"batch_size",
+       {false, [](O& o, S v, S p) { o.batch_size = config_number<int64_t>(v, "batch_size", p); }}},
+      {"seed", {false, [](O& o, S v, S p) { o.seed = config_number<int64_t>(v, "seed", p); }}},
+      {"subset",
+       {false, [](O& o, S v, S p) { o.subset = config_number<int64_t>(v, "subset", p); }}},
+      {"dropout",
+       {false, [](O& o, S v, S p) { o.dropout = config_number<double>(v, "dropout", p); }}},
+      {"run_id", {false, [](O& o, S v, S) { o.run_id = v; }}},
+      {"data", {false, [](O& o, S v, S) { o.data_fingerprint = v; }}},
   };
-  return setters;
+  return rules;
 }
 
 void adopt_checkpoint_config(TrainOptions& options, const ConfigMap& saved,
                              const std::string& path) {
   const ConfigMap current = config_of(options);
   for (const auto& [key, value] : saved) {
-    if (const auto setter = resume_may_change().find(key); setter != resume_may_change().end()) {
-      if (options.given.count(key) && value != current.at(key)) {
-        spdlog::info("{}: the checkpoint's run had {}, continuing with {}{}", key, value,
-                     current.at(key),
-                     key == "threads" ? " (float sums split differently: the run will not "
-                                        "repeat bit for bit what it would have done)"
-                                      : "");
-      } else {
-        setter->second(options, value, path);
-      }
+    const auto rule = resume_rules().find(key);
+    if (rule == resume_rules().end()) continue;  // written by a later acgan: not ours to judge
+    const bool differs = options.given.count(key) && current.count(key) && current.at(key) != value;
+    if (differs && rule->second.may_change) {
+      spdlog::info("{}: the checkpoint's run had {}, continuing with {}{}", key, value,
+                   current.at(key),
+                   key == "threads" ? " (float sums split differently: the run will not "
+                                      "repeat bit for bit what it would have done)"
+                                    : "");
       continue;
     }
-    if (options.given.count(key) && current.count(key) && current.at(key) != value) {
+    if (differs) {
       throw UsageError("--" + key + " " + current.at(key) + " contradicts the checkpoint " + path +
                        " (" + key + " " + value + "); leave the flag out to continue that run");
     }
-    if (key == "nz")
-      options.nz = std::stoll(value);
-    else if (key == "batch_size")
-      options.batch_size = std::stoll(value);
-    else if (key == "seed")
-      options.seed = std::stoll(value);
-    else if (key == "subset")
-      options.subset = std::stoll(value);
-    else if (key == "dropout")
-      options.dropout = std::stod(value);
+    rule->second.adopt(options, value, path);
   }
 }
 
@@ -332,8 +356,6 @@ int TrainingRun::run() {
   return kExitOk;
 }
 
-// Where a new run (not --resume) may start: an outdir without a run's files, or with --overwrite,
-// which removes exactly those files (not a user's others). Called with the outdir locked.
 // images/real_samples.png alone does not count: a run writes it only when missing, never over it.
 bool holds_outputs_a_new_run_would_replace(const std::vector<std::string>& files,
                                            const OutputPaths& paths) {
@@ -341,6 +363,61 @@ bool holds_outputs_a_new_run_would_replace(const std::vector<std::string>& files
                      [&](const std::string& f) { return f != paths.real_grid(); });
 }
 
+// A fresh identity for a new run: 64 random bits in hex.
+std::string new_run_id() {
+  std::random_device entropy;
+  const uint64_t id = (static_cast<uint64_t>(entropy()) << 32) | entropy();
+  return fmt::format("{:016x}", id);
+}
+
+// --resume PATH into an outdir holding another run's files would mix two runs there (its
+// checkpoint, weights and grids replaced, its metrics spliced): refused. A checkpoint without an
+// identity (from an acgan before run ids) cannot be told apart and is let through.
+void check_same_run(const OutputPaths& paths, const TrainOptions& options,
+                    const std::string& resume_from) {
+  std::error_code ec;
+  if (fs::equivalent(resume_from, paths.checkpoint, ec)) return;  // the outdir's own checkpoint
+  const auto files = existing_run_files(paths);
+  if (!holds_outputs_a_new_run_would_replace(files, paths)) return;  // an empty home: fine
+  if (files.front() != paths.checkpoint) {
+    throw UsageError("--resume " + resume_from + ": --outdir " + options.outdir + " holds " +
+                     files.front() +
+                     " of a run whose checkpoint.pt is missing; resume into an empty --outdir");
+  }
+  const auto outdir_config = read_checkpoint_config(paths.checkpoint);
+  const auto there = outdir_config.find("run_id");
+  if (there == outdir_config.end() || options.run_id.empty() || there->second == options.run_id)
+    return;
+  throw UsageError("--resume " + resume_from + " is run " + options.run_id + ", but --outdir " +
+                   options.outdir + " holds run " + there->second +
+                   "; resume into that run's own outdir or an empty one");
+}
+
+// A fingerprint of the training data (its size, every label, every 16th image): a resume on other
+// data is refused, and a run's checkpoint says what it was trained on.
+std::string data_fingerprint(const Cifar10& data) {
+  const auto labels = data.labels().cpu().to(torch::kUInt8).contiguous();
+  const auto images = data.images().cpu().slice(0, 0, c10::nullopt, 16).contiguous();
+  const auto bytes = [](const torch::Tensor& t) {
+    return std::string_view(static_cast<const char*>(t.data_ptr()), t.nbytes());
+  };
+  return fmt::format("{}:{:08x}:{:08x}", labels.numel(), crc32(bytes(labels)),
+                     crc32(bytes(images)));
+}
+
+void check_same_data(const Cifar10& data, TrainOptions& options) {
+  const auto fingerprint = data_fingerprint(data);
+  if (!options.data_fingerprint.empty() && options.data_fingerprint != fingerprint) {
+    throw UsageError("--root_dir " + options.root_dir +
+                     ": not the data this run was trained on (fingerprint " + fingerprint +
+                     ", the checkpoint records " + options.data_fingerprint +
+                     "); point --root_dir at that data set");
+  }
+  options.data_fingerprint = fingerprint;
+}
+
+// Where a new run (not --resume) may start: an outdir without a run's files, or with --overwrite,
+// which removes exactly those files (not a user's others). Called with the outdir locked.
 void claim_outdir_for_a_new_run(const OutputPaths& paths, const TrainOptions& options) {
   auto previous = existing_run_files(paths);
   if (!holds_outputs_a_new_run_would_replace(previous, paths)) return;
@@ -379,6 +456,7 @@ int train(TrainOptions options) {
                        "; start a new run without --resume");
     }
     adopt_checkpoint_config(options, read_checkpoint_config(resume_from), resume_from);
+    check_same_run(paths, options, resume_from);
   } else if (!options.overwrite &&
              holds_outputs_a_new_run_would_replace(existing_run_files(paths), paths)) {
     claim_outdir_for_a_new_run(paths, options);  // throws the usage error
@@ -387,7 +465,10 @@ int train(TrainOptions options) {
 
   ensure_writable_dir(paths.outdir, "--outdir " + options.outdir);
   const OutdirLock lock(paths.outdir);  // held until the run ends; checks repeated under it
-  if (!options.resume) claim_outdir_for_a_new_run(paths, options);
+  if (!options.resume) {
+    claim_outdir_for_a_new_run(paths, options);
+    options.run_id = new_run_id();
+  }
   ensure_writable_dir(paths.checkpoints_dir, "--outdir " + options.outdir);
   ensure_writable_dir(paths.images_dir, "--outdir " + options.outdir);
   remove_files(stale_temporaries(paths));
@@ -409,6 +490,7 @@ int train(TrainOptions options) {
   }
   const auto load_start = Clock::now();
   Cifar10 data = load_training_data(options, device);
+  check_same_data(data, options);
   spdlog::info("data: {} training images from {} ({:.1f} s) | batch {} | {} workers", *data.size(),
                options.root_dir, seconds_since(load_start), options.batch_size,
                device.is_cpu() ? options.num_workers : 0);

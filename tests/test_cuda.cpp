@@ -24,6 +24,17 @@ class CudaTest : public acgan::testing::SyntheticCifarTest<20> {  // 100 trainin
   void SetUp() override {
     if (!torch::cuda::is_available()) GTEST_SKIP() << "no CUDA GPU: the CUDA path is untested here";
   }
+  // One epoch of 5 steps on the GPU, seed 4.
+  static acgan::TrainOptions gpu_run(const std::string& outdir) {
+    acgan::TrainOptions o;
+    o.root_dir = data_dir();
+    o.outdir = outdir;
+    o.batch_size = 20;
+    o.num_epochs = 1;
+    o.seed = 4;
+    o.device = "cuda";
+    return o;
+  }
 };
 
 void copy_state(torch::nn::Module& from, torch::nn::Module& to) {
@@ -124,13 +135,7 @@ TEST_F(CudaTest, StepMatchesTheCpuStep) {
 TEST_F(CudaTest, DeterministicRunsRepeatBitForBit) {
   std::vector<acgan::testing::TempDir> outs(2);
   for (auto& out : outs) {
-    acgan::TrainOptions o;
-    o.root_dir = data_dir();
-    o.outdir = out.path();
-    o.batch_size = 20;
-    o.num_epochs = 1;
-    o.seed = 4;
-    o.device = "cuda";
+    auto o = gpu_run(out.path());
     o.deterministic = true;
     ASSERT_EQ(acgan::train(o), 0);
   }
@@ -169,13 +174,7 @@ TEST_F(CudaTest, BatchesAreAssembledOnTheDevice) {
 TEST_F(CudaTest, TrainsAndResumesOnTheGpuInEachPrecision) {
   for (const char* precision : {"fp32", "bf16", "fp16"}) {
     acgan::testing::TempDir out;
-    acgan::TrainOptions o;
-    o.root_dir = data_dir();
-    o.outdir = out.path();
-    o.batch_size = 20;
-    o.num_epochs = 1;
-    o.seed = 4;
-    o.device = "cuda";
+    auto o = gpu_run(out.path());
     o.precision = precision;
     ASSERT_EQ(acgan::train(o), 0) << precision;
     o.resume = true;

@@ -47,6 +47,8 @@ struct Networks {
   std::unique_ptr<torch::optim::Adam> opt_g, opt_d;
 
   Networks(const c10::impl::GenericDict& golden, torch::Dtype dtype) {
+    acgan::load_state_dict(*g, golden, "golden.pt", "init.G.");  // float32, as the file
+    acgan::load_state_dict(*d, golden, "golden.pt", "init.D.");
     // Module::to(dtype) would turn BatchNorm's int64 num_batches_tracked into floats too.
     for (auto* net :
          {static_cast<torch::nn::Module*>(g.get()), static_cast<torch::nn::Module*>(d.get())}) {
@@ -54,8 +56,6 @@ struct Networks {
       for (auto& t : net->buffers())
         if (t.is_floating_point()) t.set_data(t.to(dtype));
     }
-    acgan::load_state_dict(*g, golden, "golden.pt", "init.G.");
-    acgan::load_state_dict(*d, golden, "golden.pt", "init.D.");
     g->train();
     d->train();
     const auto adam = torch::optim::AdamOptions(kLr).betas({0.5, 0.999});

@@ -5,6 +5,7 @@
 // sizes without bounds, signals from a closed terminal or pipe.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <torch/serialize.h>
 #include <torch/torch.h>
 
 #include <csignal>
@@ -13,6 +14,7 @@
 
 #include "acgan/atomic_file.h"
 #include "acgan/checkpoint.h"
+#include "acgan/state_dict.h"
 #include "test_support.h"
 
 namespace fs = std::filesystem;
@@ -226,6 +228,53 @@ TEST_F(OutdirSafetyTest, ClosedTerminalsAndPipesLoseNothing) {
   const int status = std::system(("bash -c \"" + command + "\"").c_str());
   EXPECT_EQ(WEXITSTATUS(status), 0);
   EXPECT_EQ(acgan::testing::metric_steps(piped / "metrics.csv").size(), 10u);
+}
+
+// Every run has an identity and a data fingerprint in its checkpoint: --resume PATH cannot splice
+// another run into an outdir, nor continue on other data.
+TEST_F(OutdirSafetyTest, ResumeCannotMixRunsOrData) {
+  TempDir a, b, empty, other_data;
+  ASSERT_EQ(run_acgan(args(a.path(), 1)).exit_code, 0);
+  ASSERT_EQ(run_acgan(with(args(b.path(), 1), {"--seed", "4"})).exit_code, 0);
+  const auto a_checkpoint = acgan::read_file(a / "checkpoint.pt");
+  expect_one_line_error(
+      run_acgan(with(args(a.path(), 2), {"--resume", b / "checkpoint.pt", "--seed", "4"})), 2,
+      "holds run", "another run's checkpoint");
+  EXPECT_EQ(acgan::read_file(a / "checkpoint.pt"), a_checkpoint) << "the outdir was written";
+  EXPECT_EQ(run_acgan(with(args(empty.path(), 2), {"--resume", b / "checkpoint.pt", "--seed", "4"}))
+                .exit_code,
+            0)
+      << "a run may move to an empty outdir";
+  EXPECT_EQ(
+      run_acgan(with(args(a.path(), 2), {"--resume", a / "checkpoints/epoch_001.pt"})).exit_code, 0)
+      << "a run may rewind to its own kept checkpoint";
+
+  acgan::testing::write_synthetic_cifar(other_data.path(), 10);
+  {
+    // The same shapes, one pixel of one image changed.
+    auto bytes = acgan::read_file(other_data / "data_batch_1.bin");
+    bytes[1] = static_cast<char>(bytes[1] ^ 0x01);
+    acgan::write_file_atomic(other_data / "data_batch_1.bin", bytes);
+  }
+  auto on_other = with(args(a.path(), 3), {"--resume"});
+  on_other[1] = other_data.path();
+  expect_one_line_error(run_acgan(on_other), 2, "not the data", "other data");
+}
+
+// Weights of another dtype are refused, not converted silently.
+TEST_F(OutdirSafetyTest, StateDictOfAnotherDtypeIsRefused) {
+  TempDir out;
+  ASSERT_EQ(run_acgan(args(out.path(), 1)).exit_code, 0);
+  c10::Dict<std::string, torch::Tensor> doubled;
+  for (const auto& item : acgan::load_tensor_dict_file(out / "gen.pt")) {
+    const auto t = item.value().toTensor();
+    doubled.insert(item.key().toStringRef(), t.is_floating_point() ? t.to(torch::kDouble) : t);
+  }
+  const auto bytes = torch::pickle_save(c10::IValue(doubled));
+  acgan::write_file_atomic(out / "gen64.pt", std::string(bytes.begin(), bytes.end()));
+  expect_one_line_error(
+      run_acgan({"generate", "--checkpoint", out / "gen64.pt", "--out", out / "g.png"}), 1,
+      "expected Float", "float64 gen.pt");
 }
 
 }  // namespace

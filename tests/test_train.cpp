@@ -220,6 +220,22 @@ TEST_F(TrainTest, GenerateWritesOneRowPerRequestedClass) {
   EXPECT_EQ(acgan::read_file(out / "grid.png"), acgan::read_file(out / "grid2.png"));
 }
 
+// D gone NaN: the step returns NaN losses for the divergence check to report (with the checkpoint
+// kept), instead of failing inside BCE on a probability out of [0, 1], which on CUDA is a
+// device-side assert that kills the process.
+TEST(TrainStepTest, NaNWeightsGiveNaNLossesNotAnError) {
+  TrainOptions o;
+  torch::manual_seed(8);
+  acgan::TrainingState state(o, torch::kCPU);
+  {
+    torch::NoGradGuard no_grad;
+    state.d->fc_source[0]->as<torch::nn::Linear>()->weight.fill_(NAN);
+  }
+  torch::Tensor stats;
+  ASSERT_NO_THROW(stats = acgan::testing::steps_on_random_batches(state, 1));
+  EXPECT_TRUE(torch::isnan(stats[0][acgan::kLossDReal]).item<bool>()) << stats;
+}
+
 TEST(GenerateTest, ParsesClassNumbersAndNames) {
   EXPECT_EQ(acgan::parse_classes("0,3,9"), (std::vector<int64_t>{0, 3, 9}));
   EXPECT_EQ(acgan::parse_classes("cat,dog,1"), (std::vector<int64_t>{3, 5, 1}));

@@ -34,6 +34,11 @@ struct TrainOptions {
   std::string precision = "fp32";  // fp32 | bf16 | fp16 (precision.h)
   bool deterministic = false;      // CUDA: no cuDNN autotuning, no TF32, deterministic kernels
 
+  // Not flags: the run's identity (drawn when it starts) and its data set's fingerprint, kept in
+  // the checkpoint so that a resume cannot mix runs in one outdir or continue on other data.
+  std::string run_id;
+  std::string data_fingerprint;
+
   // Flags the user gave explicitly (long names, e.g. "lr"): on --resume these must agree with the
   // checkpoint, the others are taken from it.
   std::set<std::string> given;
