@@ -89,6 +89,32 @@ int report(const std::string& message, int code) {
   return code;
 }
 
+// The exception being handled as one line and an exit code: ours as they are, the system's in its
+// words, anything else as an internal error.
+int report_current_exception() {
+  try {
+    throw;
+  } catch (const UsageError& e) {
+    return report(e.what(), kExitUsage);
+  } catch (const Error& e) {
+    return report(e.what(), kExitFailure);
+  } catch (const std::bad_alloc&) {
+    return report("out of memory (a batch size, --nz or --n too large for this machine?)",
+                  kExitFailure);
+  } catch (const std::system_error& e) {
+    // Threads that cannot start (a process limit), a file system that refuses: the OS's words.
+    return report(std::string("the system refused: ") + e.what() + " (" + e.code().message() + ")",
+                  kExitFailure);
+  } catch (const c10::Error& e) {
+    const std::string what = e.what_without_backtrace();
+    return report("internal error: " + what.substr(0, what.find('\n')), kExitFailure);
+  } catch (const std::exception& e) {
+    return report(std::string("internal error: ") + e.what(), kExitFailure);
+  } catch (...) {
+    return report("internal error: an exception of unknown type", kExitFailure);
+  }
+}
+
 }  // namespace
 
 int run_cli(int argc, char** argv) {
@@ -148,22 +174,8 @@ int run_cli(int argc, char** argv) {
     }
     record_given_flags(app, train_options);
     return train(train_options);
-  } catch (const UsageError& e) {
-    return report(e.what(), kExitUsage);
-  } catch (const Error& e) {
-    return report(e.what(), kExitFailure);
-  } catch (const std::bad_alloc&) {
-    return report("out of memory (a batch size, --nz or --n too large for this machine?)",
-                  kExitFailure);
-  } catch (const std::system_error& e) {
-    // Threads that cannot start (a process limit), a file system that refuses: the OS's words.
-    return report(std::string("the system refused: ") + e.what() + " (" + e.code().message() + ")",
-                  kExitFailure);
-  } catch (const c10::Error& e) {
-    const std::string what = e.what_without_backtrace();
-    return report("internal error: " + what.substr(0, what.find('\n')), kExitFailure);
-  } catch (const std::exception& e) {
-    return report(std::string("internal error: ") + e.what(), kExitFailure);
+  } catch (...) {
+    return report_current_exception();
   }
 }
 
