@@ -50,8 +50,9 @@ mount_into_root() {  # source target [mount options...]
 if [[ ! -f $root/.acgan-ready ]]; then
   command -v debootstrap >/dev/null || {
     say "installing debootstrap"
-    apt-get install -y -q --no-install-recommends debootstrap >/dev/null ||
-      unavailable "cannot install debootstrap"
+    { apt-get install -y -q --no-install-recommends debootstrap ||
+      { apt-get update -q && apt-get install -y -q --no-install-recommends debootstrap; }; } \
+      >/dev/null 2>&1 || unavailable "cannot install debootstrap"
   }
   mirror=$(debian_mirror)
   [[ -n $mirror ]] || unavailable "no Debian mirror found in /etc/apt/sources.list{,.d}"
