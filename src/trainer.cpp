@@ -125,13 +125,27 @@ void adopt_checkpoint_config(TrainOptions& options, const ConfigMap& saved,
   }
 }
 
-Cifar10 load_training_data(const TrainOptions& options, const torch::Device& device) {
-  Cifar10 full(options.root_dir, Split::kTrain);
-  const auto available = static_cast<int64_t>(*full.size());
+void check_subset_fits(const TrainOptions& options, int64_t available) {
   if (options.subset > available) {
     throw UsageError("--subset " + std::to_string(options.subset) + ": the training set has only " +
                      std::to_string(available) + " images");
   }
+}
+
+// The data is there, and --subset fits it, from the files' sizes alone: before anything is written.
+void check_data_before_writing(const TrainOptions& options) {
+  int64_t records = 0;
+  for (const auto& file : cifar10_files(find_cifar10_dir(options.root_dir), Split::kTrain)) {
+    std::error_code ec;
+    const auto size = fs::file_size(file, ec);
+    if (!ec) records += static_cast<int64_t>(size) / Cifar10Layout::kRecordBytes;
+  }
+  check_subset_fits(options, records);  // the loader checks it again on the records it reads
+}
+
+Cifar10 load_training_data(const TrainOptions& options, const torch::Device& device) {
+  Cifar10 full(options.root_dir, Split::kTrain);
+  check_subset_fits(options, static_cast<int64_t>(*full.size()));
   return (options.subset > 0 ? full.head(options.subset) : full).to(device);
 }
 
@@ -462,6 +476,7 @@ int train(TrainOptions options) {
     claim_outdir_for_a_new_run(paths, options);  // throws the usage error
   }
   check_precision_supported(parse_precision(options.precision), device.type());
+  check_data_before_writing(options);
 
   ensure_writable_dir(paths.outdir, "--outdir " + options.outdir);
   const OutdirLock lock(paths.outdir);  // held until the run ends; checks repeated under it

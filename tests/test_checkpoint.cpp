@@ -13,6 +13,7 @@
 #include "acgan/error.h"
 #include "acgan/state_dict.h"
 #include "acgan/train_step.h"
+#include "acgan/trainer.h"
 #include "test_support.h"
 
 namespace fs = std::filesystem;
@@ -129,6 +130,25 @@ TEST(CheckpointTest, OtherFormatVersionIsRefused) {
               acgan::load_checkpoint(dir / "foreign.pt", s);
             }).find("not an acgan checkpoint"),
             std::string::npos);
+}
+
+// A number in the configuration that does not parse is named with its file and key (it was
+// "internal error: stoll").
+TEST(CheckpointTest, DamagedConfigurationNumberIsNamed) {
+  TempDir dir, data;
+  acgan::testing::write_synthetic_cifar(data.path(), 10);
+  torch::serialize::OutputArchive archive;
+  archive.write("magic", c10::IValue(std::string("acgan-checkpoint")));
+  archive.write("format_version", c10::IValue(acgan::kCheckpointFormatVersion));
+  archive.write("config", c10::IValue(std::string("nz=1x0\nseed=3\n")));
+  archive.save_to(dir / "damaged.pt");
+  acgan::TrainOptions o;
+  o.root_dir = data.path();
+  o.outdir = dir / "out";
+  o.resume = true;
+  o.resume_path = dir / "damaged.pt";
+  const auto msg = error_of([&] { acgan::train(o); });
+  EXPECT_NE(msg.find("damaged.pt: records nz '1x0'"), std::string::npos) << msg;
 }
 
 TEST(CheckpointTest, GeneratorLoadsFromCheckpointAndFromGenPt) {

@@ -191,11 +191,12 @@ TEST_F(TrainTest, ResumeRejectsContradictingFlagsAndTakesTheRest) {
   EXPECT_EQ(csv_rows(out / "metrics.csv").size(), 1u + 10u);  // nothing trained twice
 }
 
-TEST_F(TrainTest, SubsetLargerThanTheDataIsAUsageError) {
+TEST_F(TrainTest, SubsetLargerThanTheDataIsAUsageErrorBeforeAnythingIsWritten) {
   TempDir out;
-  auto o = options(out.path(), 1);
+  auto o = options(out / "new", 1);
   o.subset = 201;
   EXPECT_THROW(acgan::train(o), acgan::UsageError);
+  EXPECT_FALSE(fs::exists(out / "new"));
 }
 
 TEST_F(TrainTest, GenerateWritesOneRowPerRequestedClass) {
