@@ -135,17 +135,10 @@ TrainingState::TrainingState(const TrainOptions& options, const torch::Device& d
 }
 
 ConfigMap config_of(const TrainOptions& options) {
-  ConfigMap config = {{"nz", std::to_string(options.nz)},
-                      {"batch_size", std::to_string(options.batch_size)},
-                      {"lr", fmt::format("{}", options.lr)},
-                      {"beta1", fmt::format("{}", options.beta1)},
-                      {"seed", std::to_string(options.seed)},
-                      {"subset", std::to_string(options.subset)},
-                      {"dropout", fmt::format("{}", options.dropout)},
-                      {"num_epochs", std::to_string(options.num_epochs)},
-                      {"precision", options.precision},
-                      {"deterministic", options.deterministic ? "1" : "0"},
-                      {"threads", std::to_string(options.threads)}};
+  ConfigMap config;
+  for (const auto& spec : train_option_table()) {
+    if (spec.on_resume != OnResume::kNotKept) config[spec.name] = option_value(options, spec);
+  }
   if (!options.run_id.empty()) config["run_id"] = options.run_id;
   if (!options.data_fingerprint.empty()) config["data"] = options.data_fingerprint;
   return config;

@@ -10,6 +10,8 @@
 #include <iostream>
 #include <new>
 #include <system_error>
+#include <type_traits>
+#include <variant>
 
 #include "acgan/error.h"
 #include "acgan/generate.h"
@@ -19,66 +21,34 @@
 namespace acgan {
 namespace {
 
-// The original script's flags, with its help texts, then acgan's additions.
+// Every row of the training flags' table (train_options.h): the original script's flags with its
+// help texts, then acgan's additions; and --resume [PATH].
 void add_training_flags(CLI::App& app, TrainOptions& o) {
-  app.add_option("--root_dir", o.root_dir, "path to dataset")->capture_default_str();
-  app.add_option("--num_workers", o.num_workers, "number of data loading workers")
-      ->capture_default_str();
-  app.add_option("--batch_size", o.batch_size, "input batch size")->capture_default_str();
-  app.add_option("--nz", o.nz, "size of the latent z vector")->capture_default_str();
-  app.add_option("--num_epochs", o.num_epochs, "number of epochs to train for")
-      ->capture_default_str();
-  app.add_option("--lr", o.lr, "learning rate, default=0.0002")->capture_default_str();
-  app.add_option("--beta1", o.beta1, "beta1 for adam. default=0.5")->capture_default_str();
-  app.add_option("--outdir", o.outdir, "folder to output images and model checkpoints")
-      ->capture_default_str();
-
-  const std::string more = "acgan additions";
-  app.add_option("--seed", o.seed, "random seed; -1 draws one (logged and kept in the checkpoint)")
-      ->capture_default_str()
-      ->group(more);
-  app.add_option("--device", o.device, "auto | cpu | cuda | cuda:N (auto: CUDA when available)")
-      ->capture_default_str()
-      ->group(more);
+  const std::string additions = "acgan additions";
+  for (const auto& spec : train_option_table()) {
+    const std::string flag = std::string("--") + spec.name;
+    CLI::Option* option = std::visit(
+        [&](auto member) -> CLI::Option* {
+          auto& value = o.*member;
+          if constexpr (std::is_same_v<std::decay_t<decltype(value)>, bool>)
+            return app.add_flag(flag, value, spec.help);
+          else
+            return app.add_option(flag, value, spec.help)->capture_default_str();
+        },
+        spec.member);
+    if (!spec.original) option->group(additions);
+  }
   app.add_option("--resume", o.resume_path,
                  "continue a run: from outdir/checkpoint.pt, or from the checkpoint given")
       ->expected(0, 1)
-      ->group(more);
-  app.add_flag("--overwrite", o.overwrite, "start a new run in an outdir that holds one")
-      ->group(more);
-  app.add_option("--sample_every", o.sample_every, "epochs between sample grids")
-      ->capture_default_str()
-      ->group(more);
-  app.add_option("--checkpoint_every", o.checkpoint_every,
-                 "epochs between kept checkpoints/epoch_NNN.pt")
-      ->capture_default_str()
-      ->group(more);
-  app.add_option("--log_every", o.log_every, "iterations between log lines")
-      ->capture_default_str()
-      ->group(more);
-  app.add_option("--subset", o.subset, "train on the first N images only (0: all)")
-      ->capture_default_str()
-      ->group(more);
-  app.add_option("--threads", o.threads, "CPU threads (0: one per core)")
-      ->capture_default_str()
-      ->group(more);
-  app.add_option("--dropout", o.dropout, "dropout probability in D (the original's 0.5)")
-      ->capture_default_str()
-      ->group(more);
-  app.add_option("--precision", o.precision,
-                 "fp32 | bf16 (autocast; CPU and CUDA) | fp16 (autocast + loss scaling; CUDA)")
-      ->capture_default_str()
-      ->group(more);
-  app.add_flag("--deterministic", o.deterministic,
-               "CUDA runs repeat bit for bit: no cuDNN autotuning, no TF32, deterministic kernels "
-               "(slower); CPU runs always do")
-      ->group(more);
+      ->group(additions);
 }
 
+// The flags a resume weighs against the checkpoint, when given; and whether --resume was.
 void record_given_flags(const CLI::App& app, TrainOptions& o) {
-  for (const char* name : {"nz", "batch_size", "lr", "beta1", "seed", "subset", "dropout",
-                           "num_epochs", "precision", "deterministic", "threads"}) {
-    if (app.count(std::string("--") + name) > 0) o.given.insert(name);
+  for (const auto& spec : train_option_table()) {
+    if (spec.on_resume != OnResume::kNotKept && app.count(std::string("--") + spec.name) > 0)
+      o.given.insert(spec.name);
   }
   o.resume = app.count("--resume") > 0;
 }

@@ -1,10 +1,11 @@
-// Range checks for the training flags. See include/acgan/train_options.h.
+// The training flags' table and range checks. See include/acgan/train_options.h.
 #include "acgan/train_options.h"
 
 #include <fmt/format.h>
 
 #include <cmath>
 #include <string>
+#include <type_traits>
 
 #include "acgan/error.h"
 #include "acgan/models.h"
@@ -55,6 +56,96 @@ void validate(const TrainOptions& o) {
         "--outdir, the other replaces it); give one of them");
   }
   if (o.outdir.empty()) throw UsageError("--outdir: expected a directory, got an empty string");
+}
+
+const std::vector<TrainOptionSpec>& train_option_table() {
+  using O = TrainOptions;
+  constexpr auto kept = OnResume::kFixed, may = OnResume::kMayChange, not_kept = OnResume::kNotKept;
+  static const std::vector<TrainOptionSpec> table = {
+      // The original script's flags, with its help texts.
+      {"root_dir", "path to dataset", &O::root_dir, true, not_kept},
+      {"num_workers", "number of data loading workers", &O::num_workers, true, not_kept},
+      {"batch_size", "input batch size", &O::batch_size, true, kept},
+      {"nz", "size of the latent z vector", &O::nz, true, kept},
+      {"num_epochs", "number of epochs to train for", &O::num_epochs, true, may},
+      {"lr", "learning rate, default=0.0002", &O::lr, true, may},
+      {"beta1", "beta1 for adam. default=0.5", &O::beta1, true, may},
+      {"outdir", "folder to output images and model checkpoints", &O::outdir, true, not_kept},
+      // acgan's additions.
+      {"seed", "random seed; -1 draws one (logged and kept in the checkpoint)", &O::seed, false,
+       kept},
+      {"device", "auto | cpu | cuda | cuda:N (auto: CUDA when available)", &O::device, false,
+       not_kept},
+      {"overwrite",
+       "start a new run in an outdir that holds a run's outputs, removing exactly those files "
+       "(not with --resume)",
+       &O::overwrite, false, not_kept},
+      {"sample_every", "epochs between sample grids", &O::sample_every, false, not_kept},
+      {"checkpoint_every", "epochs between kept checkpoints/epoch_NNN.pt", &O::checkpoint_every,
+       false, not_kept},
+      {"log_every", "iterations between log lines", &O::log_every, false, not_kept},
+      {"subset", "train on the first N images only (0: all)", &O::subset, false, kept},
+      {"threads", "CPU threads (0: one per core)", &O::threads, false, may},
+      {"dropout", "dropout probability in D (the original's 0.5)", &O::dropout, false, kept},
+      {"precision", "fp32 | bf16 (autocast; CPU and CUDA) | fp16 (autocast + loss scaling; CUDA)",
+       &O::precision, false, may},
+      {"deterministic",
+       "CUDA runs repeat bit for bit: no cuDNN autotuning, no TF32, deterministic kernels "
+       "(slower); CPU runs always do",
+       &O::deterministic, false, may},
+  };
+  return table;
+}
+
+const TrainOptionSpec* find_train_option(const std::string& name) {
+  for (const auto& spec : train_option_table()) {
+    if (name == spec.name) return &spec;
+  }
+  return nullptr;
+}
+
+std::string option_value(const TrainOptions& options, const TrainOptionSpec& spec) {
+  return std::visit(
+      [&](auto member) -> std::string {
+        const auto& value = options.*member;
+        using T = std::decay_t<decltype(value)>;
+        if constexpr (std::is_same_v<T, bool>)
+          return value ? "1" : "0";
+        else if constexpr (std::is_same_v<T, std::string>)
+          return value;
+        else
+          return fmt::format("{}", value);
+      },
+      spec.member);
+}
+
+bool set_option_value(TrainOptions& options, const TrainOptionSpec& spec, const std::string& text) {
+  return std::visit(
+      [&](auto member) -> bool {
+        auto& value = options.*member;
+        using T = std::decay_t<decltype(value)>;
+        if constexpr (std::is_same_v<T, bool>) {
+          if (text != "1" && text != "0") return false;
+          value = text == "1";
+        } else if constexpr (std::is_same_v<T, std::string>) {
+          value = text;
+        } else {
+          size_t used = 0;
+          T parsed{};
+          try {
+            if constexpr (std::is_integral_v<T>)
+              parsed = std::stoll(text, &used);
+            else
+              parsed = std::stod(text, &used);
+          } catch (const std::exception&) {
+            return false;
+          }
+          if (used != text.size()) return false;
+          value = parsed;
+        }
+        return true;
+      },
+      spec.member);
 }
 
 }  // namespace acgan

@@ -12,7 +12,6 @@
 #include <filesystem>
 #include <map>
 #include <random>
-#include <type_traits>
 
 #include "acgan/atomic_file.h"
 #include "acgan/checkpoint.h"
@@ -40,76 +39,23 @@ double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-// A number from a checkpoint's configuration; a damaged one is named with its file.
-template <typename T>
-T config_number(const std::string& value, const std::string& key, const std::string& path) {
-  size_t used = 0;
-  try {
-    T number{};
-    if constexpr (std::is_integral_v<T>)
-      number = std::stoll(value, &used);
-    else
-      number = std::stod(value, &used);
-    if (used == value.size()) return number;
-  } catch (const std::exception&) {
-  }
-  throw Error(path + ": records " + key + " '" + value +
-              "', expected a number; the file is damaged");
-}
-
-// On --resume: the configuration comes from the checkpoint, key by key. A flag that may change
-// (after a divergence, or on another machine) is logged when given; a fixed one (it would change
-// the network, the data or the data order mid-run) must agree with the checkpoint when given.
-// run_id and data are not flags: they identify the run and its data set.
-struct ResumeRule {
-  bool may_change;
-  void (*adopt)(TrainOptions&, const std::string& value, const std::string& path);
-};
-
-const std::map<std::string, ResumeRule>& resume_rules() {
-  using O = TrainOptions;
-  using S = const std::string&;
-  static const std::map<std::string, ResumeRule> rules = {
-      {"num_epochs",
-       {true, [](O& o, S v, S p) { o.num_epochs = config_number<int64_t>(v, "num_epochs", p); }}},
-      {"lr", {true, [](O& o, S v, S p) { o.lr = config_number<double>(v, "lr", p); }}},
-      {"beta1", {true, [](O& o, S v, S p) { o.beta1 = config_number<double>(v, "beta1", p); }}},
-      {"threads",
-       {true, [](O& o, S v, S p) { o.threads = config_number<int64_t>(v, "threads", p); }}},
-      {"deterministic", {true, [](O& o, S v, S) { o.deterministic = v == "1"; }}},
-      {"precision",
-       {true,
-        [](O& o, S v, S p) {
-          try {
-            parse_precision(v);
-          } catch (const UsageError&) {
-            throw Error(p + ": records precision '" + v + "', expected " + precision_choices() +
-                        "; the file is damaged");
-          }
-          o.precision = v;
-        }}},
-      {"nz", {false, [](O& o, S v, S p) { o.nz = config_number<int64_t>(v, "nz", p); }}},
-      {"batch_size",
-       {false, [](O& o, S v, S p) { o.batch_size = config_number<int64_t>(v, "batch_size", p); }}},
-      {"seed", {false, [](O& o, S v, S p) { o.seed = config_number<int64_t>(v, "seed", p); }}},
-      {"subset",
-       {false, [](O& o, S v, S p) { o.subset = config_number<int64_t>(v, "subset", p); }}},
-      {"dropout",
-       {false, [](O& o, S v, S p) { o.dropout = config_number<double>(v, "dropout", p); }}},
-      {"run_id", {false, [](O& o, S v, S) { o.run_id = v; }}},
-      {"data", {false, [](O& o, S v, S) { o.data_fingerprint = v; }}},
-  };
-  return rules;
-}
-
+// On --resume: the configuration comes from the checkpoint, key by key, as the flags' table says
+// (train_options.h): a flag that may change (after a divergence, or on another machine) is logged
+// when given; a fixed one (it would change the network, the data or the data order mid-run) must
+// agree with the checkpoint when given. run_id and data are not flags: they identify the run and
+// its data set. A value that does not parse is named with its file.
 void adopt_checkpoint_config(TrainOptions& options, const ConfigMap& saved,
                              const std::string& path) {
   const ConfigMap current = config_of(options);
   for (const auto& [key, value] : saved) {
-    const auto rule = resume_rules().find(key);
-    if (rule == resume_rules().end()) continue;  // written by a later acgan: not ours to judge
+    if (key == "run_id" || key == "data") {
+      (key == "run_id" ? options.run_id : options.data_fingerprint) = value;
+      continue;
+    }
+    const auto* spec = find_train_option(key);
+    if (!spec || spec->on_resume == OnResume::kNotKept) continue;  // a later acgan's key
     const bool differs = options.given.count(key) && current.count(key) && current.at(key) != value;
-    if (differs && rule->second.may_change) {
+    if (differs && spec->on_resume == OnResume::kMayChange) {
       spdlog::info("{}: the checkpoint's run had {}, continuing with {}{}", key, value,
                    current.at(key),
                    key == "threads" ? " (float sums split differently: the run will not "
@@ -121,7 +67,15 @@ void adopt_checkpoint_config(TrainOptions& options, const ConfigMap& saved,
       throw UsageError("--" + key + " " + current.at(key) + " contradicts the checkpoint " + path +
                        " (" + key + " " + value + "); leave the flag out to continue that run");
     }
-    rule->second.adopt(options, value, path);
+    bool ok = set_option_value(options, *spec, value);
+    if (ok && key == "precision") {
+      try {
+        parse_precision(value);
+      } catch (const UsageError&) {
+        ok = false;
+      }
+    }
+    if (!ok) throw Error(path + ": records " + key + " '" + value + "'; the file is damaged");
   }
 }
 

@@ -151,6 +151,32 @@ TEST(CheckpointTest, DamagedConfigurationNumberIsNamed) {
   EXPECT_NE(msg.find("damaged.pt: records nz '1x0'"), std::string::npos) << msg;
 }
 
+// The flags' table drives the checkpoint's configuration: every flag a resume weighs is kept, in
+// a text that reads back to the same value; the others are not kept.
+TEST(CheckpointTest, ConfigurationKeepsExactlyTheTablesKeptFlags) {
+  acgan::TrainOptions changed;
+  changed.batch_size = 7;
+  changed.lr = 1.25e-4;
+  changed.precision = "bf16";
+  changed.deterministic = true;
+  changed.threads = 3;
+  const auto config = acgan::config_of(changed);
+  for (const auto& spec : acgan::train_option_table()) {
+    const bool kept = spec.on_resume != acgan::OnResume::kNotKept;
+    ASSERT_EQ(config.count(spec.name), kept ? 1u : 0u) << spec.name;
+    if (!kept) continue;
+    acgan::TrainOptions restored;
+    ASSERT_TRUE(acgan::set_option_value(restored, spec, config.at(spec.name))) << spec.name;
+    EXPECT_EQ(acgan::option_value(restored, spec), config.at(spec.name)) << spec.name;
+  }
+  EXPECT_EQ(config.at("lr"), "0.000125");
+  EXPECT_EQ(config.at("deterministic"), "1");
+  acgan::TrainOptions o;
+  EXPECT_FALSE(acgan::set_option_value(o, *acgan::find_train_option("nz"), "12a"));
+  EXPECT_FALSE(acgan::set_option_value(o, *acgan::find_train_option("deterministic"), "yes"));
+  EXPECT_EQ(o.nz, 110);
+}
+
 TEST(CheckpointTest, GeneratorLoadsFromCheckpointAndFromGenPt) {
   TempDir dir;
   const auto options = small_options();

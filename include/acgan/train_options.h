@@ -1,10 +1,15 @@
 // Everything a training run is configured by: the original script's 8 flags (same names, same
-// defaults) and acgan's additions. Filled by the CLI (cli.cpp), checked by validate().
+// defaults) and acgan's additions. One table (train_option_table) says, for each flag, its help
+// text, the member it sets and whether a resume keeps it; the CLI, the list of given flags, the
+// checkpoint's configuration and the resume policy all read it, so a new flag is a member and a
+// row (plus its range check in validate()).
 #pragma once
 
 #include <cstdint>
 #include <set>
 #include <string>
+#include <variant>
+#include <vector>
 
 namespace acgan {
 
@@ -53,5 +58,34 @@ constexpr int64_t kMaxSeed = 4294967295;
 
 // Throws acgan::UsageError naming the first flag out of range.
 void validate(const TrainOptions& options);
+
+// What a resume does with a flag kept in the checkpoint.
+enum class OnResume {
+  kNotKept,    // not in the checkpoint: each invocation gives its own (root_dir, outdir, ...)
+  kFixed,      // the checkpoint's, and a given value that contradicts it is an error
+  kMayChange,  // the checkpoint's unless given; a given change is logged
+};
+
+struct TrainOptionSpec {
+  using Member = std::variant<int64_t TrainOptions::*, double TrainOptions::*,
+                              std::string TrainOptions::*, bool TrainOptions::*>;
+  const char* name;  // the flag without "--", and the checkpoint's configuration key
+  const char* help;
+  Member member;
+  bool original;  // one of the original script's eight
+  OnResume on_resume;
+};
+
+// Every training flag but --resume [PATH] (an option with an optional value and a switch at once,
+// which cli.cpp adds itself), in --help order.
+const std::vector<TrainOptionSpec>& train_option_table();
+// The row named `name`, or nullptr.
+const TrainOptionSpec* find_train_option(const std::string& name);
+
+// The value as the checkpoint keeps it: integers in decimal, reals as fmt's "{}", booleans as
+// "1" / "0".
+std::string option_value(const TrainOptions& options, const TrainOptionSpec& spec);
+// Sets the member from such a text; false (and nothing set) when the text is not one.
+bool set_option_value(TrainOptions& options, const TrainOptionSpec& spec, const std::string& text);
 
 }  // namespace acgan
