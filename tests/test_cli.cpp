@@ -21,7 +21,7 @@ using acgan::testing::TempDir;
 
 namespace {
 
-using acgan::testing::error_line;
+using acgan::testing::expect_one_line_error;
 
 // 100 training images.
 class CliTest : public acgan::testing::SyntheticCifarTest<20> {
@@ -115,11 +115,7 @@ TEST_F(CliTest, BadFlagValuesAreUsageErrors) {
   for (const auto& [flags, name] : cases) {
     auto args = train_args(out.path());
     args.insert(args.end(), flags.begin(), flags.end());
-    const auto r = run_acgan(args);
-    EXPECT_EQ(r.exit_code, 2) << flags[0] << ": " << r.output;
-    const auto line = error_line(r.output);
-    EXPECT_NE(line.find(name), std::string::npos) << line;
-    EXPECT_EQ(line.find('\n'), line.size() - 1) << "not one line: " << line;
+    expect_one_line_error(run_acgan(args), 2, name, flags[0]);
   }
   EXPECT_FALSE(fs::exists(out / "checkpoint.pt"));
 }
@@ -136,17 +132,14 @@ TEST_F(CliTest, DeviceCudaTrainsOnTheGpuOrIsAUsageError) {
     EXPECT_NE(r.output.find("device cuda"), std::string::npos) << r.output;
     return;
   }
-  EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(error_line(r.output).find("no CUDA GPU"), std::string::npos) << r.output;
+  expect_one_line_error(r, 2, "no CUDA GPU");
 }
 
 TEST_F(CliTest, UnwritableOutdirIsNamed) {
   TempDir out;
   std::ofstream(out / "file") << "x";
   auto args = train_args(out / "file/sub");
-  const auto r = run_acgan(args);
-  EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(error_line(r.output).find("file/sub"), std::string::npos) << r.output;
+  expect_one_line_error(run_acgan(args), 1, "file/sub");
 }
 
 // Stopped mid-epoch with the default 2 data workers and resumed: every step once, and the same
@@ -201,18 +194,15 @@ TEST_F(CliTest, GenerateFromTheBinary) {
                       "--out", out / "horses.png"});
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_TRUE(fs::exists(out / "horses.png"));
-  r = run_acgan({"generate", "--checkpoint", out / "gen.pt", "--classes", "unicorn"});
-  EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(error_line(r.output).find("unicorn"), std::string::npos);
-  r = run_acgan({"generate", "--checkpoint", out / "metrics.csv"});
-  EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(error_line(r.output).find("metrics.csv"), std::string::npos) << r.output;
+  expect_one_line_error(
+      run_acgan({"generate", "--checkpoint", out / "gen.pt", "--classes", "unicorn"}), 2,
+      "unicorn");
+  expect_one_line_error(run_acgan({"generate", "--checkpoint", out / "metrics.csv"}), 1,
+                        "metrics.csv");
   // A resume from a gen.pt is refused with a hint.
   auto resume = args;
   resume.insert(resume.end(), {"--resume", out / "gen.pt"});
-  r = run_acgan(resume);
-  EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(error_line(r.output).find("bare network state dict"), std::string::npos) << r.output;
+  expect_one_line_error(run_acgan(resume), 1, "bare network state dict");
 }
 
 }  // namespace

@@ -27,7 +27,7 @@ using acgan::testing::TempDir;
 
 namespace {
 
-using acgan::testing::error_line;
+using acgan::testing::expect_one_line_error;
 
 class FaultTest : public acgan::testing::SyntheticCifarTest<20> {  // 100 training images
  protected:
@@ -147,13 +147,11 @@ TEST_F(FaultTest, FailedCheckpointWriteKeepsThePreviousOne) {
   ASSERT_EQ(run_acgan(args(out.path(), 1)).exit_code, 0);
   auto resume = args(out.path(), 2);
   resume.push_back("--resume");
-  const auto r = run_acgan(resume, {}, 5 * 1024 * 1024);  // grids fit, a 39 MB checkpoint does not
-  EXPECT_EQ(r.exit_code, 1) << r.output;
-  // The first checkpoint file of epoch 2 to be written (the kept copy) is the one that fails.
-  EXPECT_NE(error_line(r.output).find(out / "checkpoints/epoch_002.pt: write failed"),
-            std::string::npos)
-      << r.output;
-  EXPECT_NE(error_line(r.output).find("previous file kept"), std::string::npos) << r.output;
+  // Grids fit, a 39 MB checkpoint does not. The first checkpoint file of epoch 2 to be written
+  // (the kept copy) is the one that fails.
+  const auto r = run_acgan(resume, {}, 5 * 1024 * 1024);
+  expect_one_line_error(r, 1, out / "checkpoints/epoch_002.pt: write failed");
+  expect_one_line_error(r, 1, "previous file kept");
   acgan::TrainOptions o;
   acgan::TrainingState state(o, torch::kCPU);
   acgan::load_checkpoint(out / "checkpoint.pt", state);
@@ -163,9 +161,8 @@ TEST_F(FaultTest, FailedCheckpointWriteKeepsThePreviousOne) {
 
 TEST_F(FaultTest, FailedGridWriteIsNamed) {
   TempDir out;
-  const auto r = run_acgan(args(out.path(), 1), {}, 100 * 1024);  // the 342x342 PNG is ~290 KB
-  EXPECT_EQ(r.exit_code, 1) << r.output;
-  EXPECT_NE(error_line(r.output).find("real_samples.png"), std::string::npos) << r.output;
+  // The 342x342 PNG is ~290 KB.
+  expect_one_line_error(run_acgan(args(out.path(), 1), {}, 100 * 1024), 1, "real_samples.png");
 }
 
 TEST_F(FaultTest, FailedMetricsWriteIsNamed) {
@@ -175,9 +172,7 @@ TEST_F(FaultTest, FailedMetricsWriteIsNamed) {
   auto a = args(out.path(), 1);
   a.insert(a.end(),
            {"--batch_size", "2"});  // 50 rows, more than the limit allows (last value wins)
-  const auto r = run_acgan(a, {}, 3000);
-  EXPECT_EQ(r.exit_code, 1) << r.output;
-  EXPECT_NE(error_line(r.output).find("metrics.csv"), std::string::npos) << r.output;
+  expect_one_line_error(run_acgan(a, {}, 3000), 1, "metrics.csv");
 }
 
 TEST_F(FaultTest, CorruptCheckpointOnResumeIsOneLine) {
@@ -194,12 +189,7 @@ TEST_F(FaultTest, CorruptCheckpointOnResumeIsOneLine) {
   };
   for (const auto& [what, content] : corruptions) {
     acgan::write_file_atomic(out / "checkpoint.pt", content);
-    const auto r = run_acgan(resume);
-    EXPECT_EQ(r.exit_code, 1) << what << ": " << r.output;
-    const auto line = error_line(r.output);
-    EXPECT_NE(line.find(out / "checkpoint.pt"), std::string::npos) << what << ": " << line;
-    EXPECT_EQ(line.find("internal error"), std::string::npos) << what << ": " << line;
-    EXPECT_EQ(std::count(line.begin(), line.end(), '\n'), 1) << what << ": " << line;
+    expect_one_line_error(run_acgan(resume), 1, out / "checkpoint.pt", what);
   }
   // A checkpoint of another nz.
   TempDir other;
@@ -210,9 +200,7 @@ TEST_F(FaultTest, CorruptCheckpointOnResumeIsOneLine) {
                 fs::copy_options::overwrite_existing);
   auto contradict = resume;
   contradict.insert(contradict.end(), {"--nz", "110"});
-  const auto r = run_acgan(contradict);
-  EXPECT_EQ(r.exit_code, 2) << r.output;
-  EXPECT_NE(error_line(r.output).find("--nz"), std::string::npos) << r.output;
+  expect_one_line_error(run_acgan(contradict), 2, "--nz");
 }
 
 TEST_F(FaultTest, DivergenceStopsWithoutTouchingTheCheckpoint) {
@@ -222,10 +210,8 @@ TEST_F(FaultTest, DivergenceStopsWithoutTouchingTheCheckpoint) {
   auto resume = args(out.path(), 2);
   resume.insert(resume.end(), {"--resume", "--lr", "1e30"});  // lr may change on resume
   const auto r = run_acgan(resume);
-  EXPECT_EQ(r.exit_code, 1) << r.output;
-  const auto line = error_line(r.output);
-  EXPECT_NE(line.find("diverged at step 11"), std::string::npos) << line;
-  EXPECT_NE(line.find("lower --lr"), std::string::npos) << line;
+  expect_one_line_error(r, 1, "diverged at step 11");
+  expect_one_line_error(r, 1, "lower --lr");
   EXPECT_EQ(acgan::read_file(out / "checkpoint.pt"), before);
 }
 
@@ -259,11 +245,7 @@ TEST_F(FaultTest, BadDataFilesThroughTheBinary) {
     c.damage(data.path());
     auto a = args(out.path(), 1);
     a.insert(a.end(), {"--root_dir", data.path()});
-    const auto r = run_acgan(a);
-    EXPECT_EQ(r.exit_code, 1) << c.what << ": " << r.output;
-    const auto line = error_line(r.output);
-    EXPECT_NE(line.find(c.expected), std::string::npos) << c.what << ": " << line;
-    EXPECT_EQ(std::count(line.begin(), line.end(), '\n'), 1) << c.what << ": " << line;
+    expect_one_line_error(run_acgan(a), 1, c.expected, c.what);
   }
 }
 
