@@ -65,8 +65,9 @@ std::optional<CentralDirectory> central_directory(std::string_view bytes) {
 std::optional<std::string> zip_damage(std::string_view bytes) {
   const auto cd = central_directory(bytes);
   if (!cd) return "not a complete zip archive (truncated, or another format)";
-  for (uint64_t at = cd->offset; at < cd->offset + cd->size;) {
-    if (at + 46 > bytes.size() || bytes.substr(at, 4) != std::string_view("PK\x01\x02", 4))
+  const uint64_t directory_end = cd->offset + cd->size;  // inside `bytes` (central_directory)
+  for (uint64_t at = cd->offset; at < directory_end;) {
+    if (at + 46 > directory_end || bytes.substr(at, 4) != std::string_view("PK\x01\x02", 4))
       return "its zip directory is damaged";
     const uint32_t method = little_endian(bytes, at + 10, 2);
     const uint32_t crc = little_endian(bytes, at + 16, 4);
@@ -75,20 +76,30 @@ std::optional<std::string> zip_damage(std::string_view bytes) {
     const uint32_t extra_length = little_endian(bytes, at + 30, 2);
     const uint32_t comment_length = little_endian(bytes, at + 32, 2);
     uint64_t local = little_endian(bytes, at + 42, 4);
+    const uint64_t extra = at + 46 + name_length, next = extra + extra_length + comment_length;
+    if (next > directory_end) return "its zip directory is damaged";
     const std::string name(bytes.substr(at + 46, name_length));
     // zip64 sizes and offset live in extra field 0x0001, in this order, when the 32-bit ones are
-    // saturated.
-    for (uint64_t e = at + 46 + name_length; e + 4 <= at + 46 + name_length + extra_length;) {
+    // saturated; every read stays inside the field.
+    for (uint64_t e = extra; e + 4 <= extra + extra_length;) {
       const uint32_t id = little_endian(bytes, e, 2), length = little_endian(bytes, e + 2, 2);
+      if (e + 4 + length > extra + extra_length) return "its zip directory is damaged";
       if (id == 1) {
         uint64_t field = e + 4;
-        if (little_endian(bytes, at + 24, 4) == 0xFFFFFFFFu) field += 8;  // uncompressed size
-        if (size == 0xFFFFFFFFu) size = little_endian64(bytes, field), field += 8;
-        if (local == 0xFFFFFFFFu) local = little_endian64(bytes, field);
+        const auto take = [&](uint64_t& value) {
+          if (field + 8 > e + 4 + length) return false;
+          value = little_endian64(bytes, field);
+          field += 8;
+          return true;
+        };
+        uint64_t uncompressed = little_endian(bytes, at + 24, 4);
+        if ((uncompressed == 0xFFFFFFFFu && !take(uncompressed)) ||
+            (size == 0xFFFFFFFFu && !take(size)) || (local == 0xFFFFFFFFu && !take(local)))
+          return "entry '" + name + "' has a damaged zip64 field";
       }
       e += 4 + length;
     }
-    at += 46 + name_length + extra_length + comment_length;
+    at = next;
     if (local + 30 > bytes.size() || bytes.substr(local, 4) != std::string_view("PK\x03\x04", 4))
       return "entry '" + name + "' points outside the file";
     const uint64_t data =

@@ -244,6 +244,24 @@ namespace {
 
 // LibTorch 1.13's pickle_load over-reads buffers that are not complete zips, so every file is
 // checked first; the check must accept every real file and reject every cut or foreign one.
+// zip_damage on a directory entry whose lengths point past the directory: named as damage, with
+// no read outside the file (AddressSanitizer would see one). Real files have none.
+TEST(StateDictFileTest, ZipDamageBoundsEveryDirectoryRead) {
+  TempDir dir;
+  TrainingState s(small_options(), torch::kCPU);
+  acgan::save_state_dict_file(*s.g, dir / "gen.pt");
+  const auto bytes = acgan::read_file(dir / "gen.pt");
+  EXPECT_FALSE(acgan::zip_damage(bytes).has_value());
+  const auto entry = bytes.rfind(std::string("PK\x01\x02", 4));  // the last directory entry
+  ASSERT_NE(entry, std::string::npos);
+  auto damaged = bytes;
+  damaged[entry + 30] = '\xff';  // its extra field now runs 65,535 bytes past the directory
+  damaged[entry + 31] = '\xff';
+  const auto damage = acgan::zip_damage(damaged);
+  ASSERT_TRUE(damage.has_value());
+  EXPECT_NE(damage->find("directory is damaged"), std::string::npos) << *damage;
+}
+
 TEST(StateDictFileTest, CompleteZipCheckAcceptsRealFilesAndRejectsCutOnes) {
   TempDir dir;
   const auto options = small_options();
