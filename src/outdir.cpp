@@ -44,9 +44,17 @@ std::vector<RunDir> run_dirs(const OutputPaths& paths) {
   };
 }
 
-bool is_regular(const fs::directory_entry& entry) {
-  std::error_code ec;
-  return entry.symlink_status(ec).type() == fs::file_type::regular;
+// Calls visit(path, file name, the directory's name test) for each regular file (not following
+// symbolic links) in the run's three directories.
+template <typename Visit>
+void for_each_regular_file(const OutputPaths& paths, Visit visit) {
+  for (const auto& [dir, is_run_file] : run_dirs(paths)) {
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(dir, ec)) {
+      if (entry.symlink_status(ec).type() == fs::file_type::regular)
+        visit(entry.path().string(), entry.path().filename().string(), is_run_file);
+    }
+  }
 }
 
 }  // namespace
@@ -72,13 +80,10 @@ std::string OutputPaths::real_grid() const {
 
 std::vector<std::string> existing_run_files(const OutputPaths& paths) {
   std::vector<std::string> found;
-  for (const auto& [dir, is_run_file] : run_dirs(paths)) {
-    std::error_code ec;
-    for (const auto& entry : fs::directory_iterator(dir, ec)) {
-      if (is_regular(entry) && is_run_file(entry.path().filename().string()))
-        found.push_back(entry.path().string());
-    }
-  }
+  for_each_regular_file(
+      paths, [&](const std::string& path, const std::string& name, NameTest is_run_file) {
+        if (is_run_file(name)) found.push_back(path);
+      });
   std::sort(found.begin(), found.end(), [&](const std::string& a, const std::string& b) {
     return (a == paths.checkpoint) > (b == paths.checkpoint) ||
            ((a == paths.checkpoint) == (b == paths.checkpoint) && a < b);
@@ -88,16 +93,13 @@ std::vector<std::string> existing_run_files(const OutputPaths& paths) {
 
 std::vector<std::string> stale_temporaries(const OutputPaths& paths) {
   std::vector<std::string> found;
-  for (const auto& [dir, is_run_file] : run_dirs(paths)) {
-    std::error_code ec;
-    for (const auto& entry : fs::directory_iterator(dir, ec)) {
-      const auto name = entry.path().filename().string();
-      const auto tmp = name.rfind(".tmp.");
-      if (tmp == std::string::npos || !is_regular(entry)) continue;
-      const auto base = name.substr(0, tmp);
-      if (is_run_file(base) && is_temporary_of(name, base)) found.push_back(entry.path().string());
-    }
-  }
+  for_each_regular_file(
+      paths, [&](const std::string& path, const std::string& name, NameTest is_run_file) {
+        const auto tmp = name.rfind(".tmp.");
+        if (tmp == std::string::npos) return;
+        const auto base = name.substr(0, tmp);
+        if (is_run_file(base) && is_temporary_of(name, base)) found.push_back(path);
+      });
   return found;
 }
 

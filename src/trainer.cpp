@@ -425,9 +425,8 @@ int train(TrainOptions options) {
     }
     adopt_checkpoint_config(options, read_checkpoint_config(resume_from), resume_from);
     check_same_run(paths, options, resume_from);
-  } else if (!options.overwrite &&
-             holds_outputs_a_new_run_would_replace(existing_run_files(paths), paths)) {
-    claim_outdir_for_a_new_run(paths, options);  // throws the usage error
+  } else if (!options.overwrite) {
+    claim_outdir_for_a_new_run(paths, options);  // without --overwrite it only refuses
   }
   check_precision_supported(parse_precision(options.precision), device.type());
   check_data_before_writing(options);
