@@ -1,0 +1,114 @@
+// The classifier network and its file. See include/acgan/eval/classifier.h.
+#include "acgan/eval/classifier.h"
+
+#include <torch/torch.h>
+
+#include "acgan/atomic_file.h"
+#include "acgan/error.h"
+#include "acgan/state_dict.h"
+
+namespace acgan {
+namespace {
+
+namespace nn = torch::nn;
+
+const char* const kWidthKey = "acgan_classifier.width";
+const char* const kClassesKey = "acgan_classifier.classes";
+const char* const kAccuracyKey = "acgan_classifier.test_accuracy";
+const char* const kWeightsPrefix = "net.";
+constexpr double kLogitScale = 0.125;
+
+nn::Sequential conv_bn(int64_t in, int64_t out, bool pool) {
+  nn::Sequential block(nn::Conv2d(nn::Conv2dOptions(in, out, 3).padding(1).bias(false)),
+                       nn::BatchNorm2d(out), nn::Functional(torch::relu));
+  if (pool) block->push_back(nn::MaxPool2d(nn::MaxPool2dOptions(2)));
+  return block;
+}
+
+nn::Sequential residual_pair(int64_t channels) {
+  auto pair = conv_bn(channels, channels, false);
+  const auto second = conv_bn(channels, channels, false);
+  for (const auto& layer : *second) pair->push_back(layer);
+  return pair;
+}
+
+}  // namespace
+
+torch::Tensor normalize_for_classifier(const torch::Tensor& pixels) {
+  // CIFAR-10 training set channel means and standard deviations, in pixel units.
+  const auto options = torch::TensorOptions().dtype(torch::kFloat32).device(pixels.device());
+  const auto mean = torch::tensor({125.31, 122.95, 113.87}, options).view({1, 3, 1, 1});
+  const auto std = torch::tensor({62.99, 62.09, 66.70}, options).view({1, 3, 1, 1});
+  return (pixels.to(torch::kFloat32) - mean) / std;
+}
+
+ClassifierImpl::ClassifierImpl(const ClassifierOptions& options) : options_(options) {
+  const int64_t w = options.width();
+  prep = register_module("prep", conv_bn(3, w, false));
+  layer1 = register_module("layer1", conv_bn(w, 2 * w, true));
+  res1 = register_module("res1", residual_pair(2 * w));
+  layer2 = register_module("layer2", conv_bn(2 * w, 4 * w, true));
+  layer3 = register_module("layer3", conv_bn(4 * w, 8 * w, true));
+  res3 = register_module("res3", residual_pair(8 * w));
+  head = register_module("head", nn::Linear(nn::LinearOptions(8 * w, options.classes())));
+}
+
+ClassifierOutput ClassifierImpl::forward_normalized(const torch::Tensor& x) {
+  auto h = layer1->forward(prep->forward(x));  // (N, 2w, 16, 16)
+  h = h + res1->forward(h);
+  h = layer3->forward(layer2->forward(h));  // (N, 8w, 4, 4)
+  h = h + res3->forward(h);
+  const auto features = std::get<0>(h.flatten(2).max(2));  // (N, 8w)
+  // Page's scaling of the logits: the max-pooled features are large, and unscaled logits make the
+  // first steps' loss explode.
+  return {features, head->forward(features) * kLogitScale};
+}
+
+ClassifierOutput ClassifierImpl::forward(const torch::Tensor& pixels) {
+  return forward_normalized(normalize_for_classifier(pixels));
+}
+
+ClassifierOutput ClassifierImpl::forward_with_flip(const torch::Tensor& pixels) {
+  const auto x = normalize_for_classifier(pixels);
+  const auto both = forward_normalized(torch::cat({x, x.flip(3)}));
+  const int64_t n = x.size(0);
+  return {(both.features.narrow(0, 0, n) + both.features.narrow(0, n, n)) / 2,
+          (both.logits.narrow(0, 0, n) + both.logits.narrow(0, n, n)) / 2};
+}
+
+void save_classifier(const std::string& path, const Classifier& network, double test_accuracy) {
+  c10::Dict<std::string, torch::Tensor> dict;
+  for (const auto& item : state_dict(*network))
+    dict.insert(kWeightsPrefix + item.key(), item.value().detach().cpu());
+  dict.insert(kWidthKey, torch::tensor(network->options().width()));
+  dict.insert(kClassesKey, torch::tensor(network->options().classes()));
+  dict.insert(kAccuracyKey, torch::tensor(test_accuracy, torch::kFloat64));
+  const std::vector<char> bytes = torch::pickle_save(c10::IValue(dict));
+  write_file_atomic(path, std::string_view(bytes.data(), bytes.size()));
+}
+
+ClassifierFile load_classifier(const std::string& path, const std::string& flag) {
+  const auto dict = load_tensor_dict_file(path);
+  const auto scalar = [&](const char* key) {
+    if (!dict.contains(key) || !dict.at(key).isTensor() || dict.at(key).toTensor().numel() != 1) {
+      throw Error(flag + " " + path +
+                  ": not a classifier written by `acgan classifier train` (no " + key +
+                  "); make one with: acgan classifier train --root_dir DATA --out " + path);
+    }
+    return dict.at(key).toTensor();
+  };
+  const int64_t width = scalar(kWidthKey).item<int64_t>();
+  const int64_t classes = scalar(kClassesKey).item<int64_t>();
+  if (width < 1 || width > 1024 || classes < 2 || classes > 100000) {
+    throw Error(flag + " " + path + ": implausible classifier size (width " +
+                std::to_string(width) + ", classes " + std::to_string(classes) + ")");
+  }
+  ClassifierFile file;
+  file.network = Classifier(ClassifierOptions().width(width).classes(classes));
+  load_state_dict(*file.network, dict, flag + " " + path, kWeightsPrefix);
+  file.test_accuracy = scalar(kAccuracyKey).item<double>();
+  file.network->eval();
+  return file;
+}
+
+}  // namespace acgan

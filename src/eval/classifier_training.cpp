@@ -1,0 +1,156 @@
+// See include/acgan/eval/classifier_training.h.
+#include "acgan/eval/classifier_training.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <torch/torch.h>
+
+#include <cmath>
+
+#include "acgan/atomic_file.h"
+#include "acgan/cifar10.h"
+#include "acgan/error.h"
+#include "acgan/eval/classifier.h"
+#include "acgan/progress_bar.h"
+#include "acgan/runtime.h"
+#include "acgan/train_options.h"
+
+namespace acgan {
+namespace {
+
+constexpr int64_t kPad = 4;
+constexpr double kWeightDecay = 5e-4;
+constexpr double kLabelSmoothing = 0.1;
+constexpr double kWarmupShare = 0.25;
+
+void check_options(const ClassifierTrainOptions& o) {
+  const auto require = [](bool ok, const std::string& flag, const std::string& expected,
+                          const std::string& found) {
+    if (!ok) throw UsageError("--" + flag + ": expected " + expected + ", got " + found);
+  };
+  require(o.num_epochs > 0, "num_epochs", "a positive number", std::to_string(o.num_epochs));
+  require(o.batch_size > 1, "batch_size", "2 or more", std::to_string(o.batch_size));
+  require(o.width >= 1 && o.width <= 256, "width", "1..256", std::to_string(o.width));
+  require(std::isfinite(o.lr) && o.lr > 0, "lr", "a finite number > 0", fmt::format("{}", o.lr));
+  require(o.subset >= 0, "subset", "0 (all) or a positive number", std::to_string(o.subset));
+  require(o.seed >= 0 && o.seed <= kMaxSeed, "seed", "0.." + std::to_string(kMaxSeed),
+          std::to_string(o.seed));
+  const auto& out = o.out;
+  require(out.size() > 3 && out.compare(out.size() - 3, 3, ".pt") == 0, "out",
+          "a file name ending in .pt", "'" + out + "'");
+  check_writable_target(out);
+}
+
+// Random 32x32 crops of the reflect-padded batch and random horizontal flips: x (B, 3, 32, 32).
+torch::Tensor augment(const torch::Tensor& x, torch::Generator& generator) {
+  const int64_t b = x.size(0), side = x.size(2);
+  const auto padded = torch::reflection_pad2d(x, {kPad, kPad, kPad, kPad});
+  const auto cpu_long = torch::TensorOptions().dtype(torch::kLong);
+  const auto dy = torch::randint(2 * kPad + 1, {b}, generator, cpu_long).to(x.device());
+  const auto dx = torch::randint(2 * kPad + 1, {b}, generator, cpu_long).to(x.device());
+  const auto flip = torch::randint(2, {b}, generator, cpu_long).to(x.device());
+  const auto positions = torch::arange(side, cpu_long.device(x.device()));
+  const auto rows = (dy.unsqueeze(1) + positions).view({b, 1, side, 1});
+  auto cols = dx.unsqueeze(1) + positions;
+  // A flipped image reads its columns right to left.
+  cols = torch::where(flip.unsqueeze(1) == 1, cols.flip(1), cols).view({b, 1, 1, side});
+  const auto batch = torch::arange(b, cpu_long.device(x.device())).view({b, 1, 1, 1});
+  const auto channel = torch::arange(x.size(1), cpu_long.device(x.device())).view({1, -1, 1, 1});
+  using torch::indexing::TensorIndex;
+  return padded.index(
+      {TensorIndex(batch), TensorIndex(channel), TensorIndex(rows), TensorIndex(cols)});
+}
+
+double learning_rate(double peak, int64_t step, int64_t total) {
+  const double t = static_cast<double>(step) / static_cast<double>(total);
+  if (t < kWarmupShare) return peak * (0.1 + 0.9 * t / kWarmupShare);
+  return peak * (1 - t) / (1 - kWarmupShare);
+}
+
+// Share of `data` the network labels right, with the flip averaged in.
+double accuracy(Classifier& net, const Cifar10& data, const torch::Device& device) {
+  torch::NoGradGuard no_grad;
+  net->eval();
+  int64_t right = 0;
+  const int64_t n = data.images().size(0);
+  for (int64_t i = 0; i < n; i += 500) {
+    const int64_t m = std::min<int64_t>(500, n - i);
+    const auto logits = net->forward_with_flip(data.images().narrow(0, i, m).to(device)).logits;
+    right += (logits.argmax(1).cpu() == data.labels().narrow(0, i, m)).sum().item<int64_t>();
+  }
+  return static_cast<double>(right) / static_cast<double>(n);
+}
+
+}  // namespace
+
+double train_classifier(const ClassifierTrainOptions& options) {
+  check_options(options);
+  const auto device = resolve_device(options.device);
+  configure_blas();
+  const int threads = configure_threads(options.threads);
+  auto train = Cifar10(options.root_dir, Split::kTrain);
+  const auto test = Cifar10(options.root_dir, Split::kTest);
+  if (options.subset > 0) train = train.head(std::min<int64_t>(options.subset, *train.size()));
+  const int64_t n = static_cast<int64_t>(*train.size());
+  if (n < options.batch_size) {
+    throw UsageError(fmt::format("--batch_size: expected at most the {} training images, got {}", n,
+                                 options.batch_size));
+  }
+  torch::manual_seed(static_cast<uint64_t>(options.seed));
+  Classifier net(ClassifierOptions().width(options.width));
+  net->to(device);
+  torch::optim::SGD optimizer(
+      net->parameters(),
+      torch::optim::SGDOptions(options.lr).momentum(0.9).nesterov(true).weight_decay(kWeightDecay));
+  auto generator = at::detail::createCPUGenerator(static_cast<uint64_t>(options.seed));
+  const int64_t batches = n / options.batch_size, total_steps = batches * options.num_epochs;
+  spdlog::info(
+      "classifier: ResNet-9 width {} ({} parameters) on {} images, {} epochs of {} "
+      "batches, {} on {} threads",
+      options.width,
+      [&] {
+        int64_t count = 0;
+        for (const auto& p : net->parameters()) count += p.numel();
+        return count;
+      }(),
+      n, options.num_epochs, batches, device.str(), threads);
+  const auto loss_options =
+      torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(kLabelSmoothing);
+  ProgressBar bar("classifier training", total_steps * options.batch_size);
+  int64_t step = 0;
+  for (int64_t epoch = 0; epoch < options.num_epochs; ++epoch) {
+    net->train();
+    const auto order = torch::randperm(n, generator, torch::kLong);
+    double loss_sum = 0;
+    int64_t right = 0;
+    for (int64_t b = 0; b < batches; ++b, ++step) {
+      const auto index = order.narrow(0, b * options.batch_size, options.batch_size);
+      const auto pixels = train.images().index_select(0, index).to(device);
+      const auto labels = train.labels().index_select(0, index).to(device);
+      const auto x = augment(normalize_for_classifier(pixels), generator);
+      for (auto& group : optimizer.param_groups())
+        static_cast<torch::optim::SGDOptions&>(group.options())
+            .lr(learning_rate(options.lr, step, total_steps));
+      optimizer.zero_grad();
+      const auto logits = net->forward_normalized(x).logits;
+      const auto loss = torch::nn::functional::cross_entropy(logits, labels, loss_options);
+      loss.backward();
+      optimizer.step();
+      loss_sum += loss.item<double>();
+      right += (logits.argmax(1) == labels).sum().item<int64_t>();
+      bar.advance(options.batch_size);
+    }
+    spdlog::info(
+        "classifier epoch {}/{}: loss {:.4f}, training accuracy {:.2f} %", epoch + 1,
+        options.num_epochs, loss_sum / static_cast<double>(batches),
+        100.0 * static_cast<double>(right) / static_cast<double>(batches * options.batch_size));
+  }
+  bar.finish();
+  const double test_accuracy = accuracy(net, test, device);
+  save_classifier(options.out, net, test_accuracy);
+  spdlog::info("classifier: test accuracy {:.2f} % on {} images; wrote {}", 100 * test_accuracy,
+               *test.size(), options.out);
+  return test_accuracy;
+}
+
+}  // namespace acgan
