@@ -14,6 +14,8 @@
 #include <variant>
 
 #include "acgan/error.h"
+#include "acgan/eval/classifier_training.h"
+#include "acgan/eval/eval_command.h"
 #include "acgan/generate.h"
 #include "acgan/summary.h"
 #include "acgan/trainer.h"
@@ -53,6 +55,60 @@ void record_given_flags(const CLI::App& app, TrainOptions& o) {
   o.resume = app.count("--resume") > 0;
 }
 
+void add_classifier_train_flags(CLI::App& app, ClassifierTrainOptions& o) {
+  app.add_option("--root_dir", o.root_dir, "path to dataset")->capture_default_str();
+  app.add_option("--out", o.out, "classifier file to write")->capture_default_str();
+  app.add_option("--num_epochs", o.num_epochs, "epochs")->capture_default_str();
+  app.add_option("--batch_size", o.batch_size, "batch size")->capture_default_str();
+  app.add_option("--width", o.width, "the ResNet-9's base width (Page's network: 64)")
+      ->capture_default_str();
+  app.add_option("--lr", o.lr, "peak learning rate of the one-cycle schedule")
+      ->capture_default_str();
+  app.add_option("--subset", o.subset, "train on the first N images; 0: all")
+      ->capture_default_str();
+  app.add_option("--seed", o.seed, "random seed")->capture_default_str();
+  app.add_option("--threads", o.threads, "intra-op threads; 0: one per core")
+      ->capture_default_str();
+  app.add_option("--device", o.device, "auto | cpu | cuda | cuda:N")->capture_default_str();
+}
+
+void add_eval_flags(CLI::App& app, EvalCommandOptions& o, std::string& ref) {
+  auto& s = o.settings;
+  auto* checkpoint = app.add_option("--checkpoint", o.checkpoint,
+                                    "judge samples of this checkpoint.pt, epoch_NNN.pt or gen.pt");
+  app.add_option("--images", o.images,
+                 "or judge the PNG files under this folder (class: subfolder or '<class>_' prefix)")
+      ->excludes(checkpoint);
+  app.add_option("--n", o.n, "samples drawn from --checkpoint, classes balanced")
+      ->capture_default_str();
+  app.add_option("--seed", o.seed, "seed of the samples' noise, KID's subsets, MS-SSIM's pairs")
+      ->capture_default_str();
+  app.add_option("--root_dir", s.root_dir, "path to the CIFAR-10 data set")->capture_default_str();
+  app.add_option("--ref", ref, "the real images compared with: train | test")
+      ->check(CLI::IsMember({"train", "test"}))
+      ->capture_default_str();
+  app.add_option("--inception", s.inception,
+                 "TorchScript Inception-v3 (inception-2015-12-05.pt): FID, IS, KID, iFID, PR");
+  app.add_option("--classifier", s.classifier,
+                 "classifier from `acgan classifier train`: accuracy, classifier FD");
+  app.add_option("--metrics", s.metrics,
+                 "comma-separated, from fid,is,kid,ifid,pr,accuracy,classifier_fd,ms_ssim "
+                 "(default: all the networks given allow)");
+  app.add_option("--batch_size", s.batch_size, "images per network call")->capture_default_str();
+  app.add_option("--device", s.device, "auto | cpu | cuda | cuda:N")->capture_default_str();
+  app.add_option("--threads", o.threads, "intra-op threads; 0: one per core")
+      ->capture_default_str();
+  app.add_option("--json", o.json, "also write the results as JSON here");
+  app.add_option("--cache", o.cache,
+                 "folder for the real images' features (default: $XDG_CACHE_HOME/acgan or "
+                 "~/.cache/acgan); none: no cache")
+      ->capture_default_str();
+  app.add_option("--kid_subsets", s.kid_subsets, "KID's subsets")->capture_default_str();
+  app.add_option("--kid_subset_size", s.kid_subset_size, "KID's subset size")
+      ->capture_default_str();
+  app.add_option("--pairs", s.ms_ssim_pairs, "MS-SSIM pairs per class")->capture_default_str();
+}
+
 int report(const std::string& message, int code) {
   std::fflush(stdout);
   fmt::print(stderr, "acgan: error: {}\n", message);
@@ -85,6 +141,74 @@ int report_current_exception() {
   }
 }
 
+// Every subcommand's options, filled by CLI11, and its parser.
+struct Commands {
+  TrainOptions train;
+  int64_t summary_nz = 110;
+  GenerateOptions generate;
+  ClassifierTrainOptions classifier_train;
+  EvalCommandOptions eval;
+  std::string eval_ref = "train";
+  CLI::App *summary_app = nullptr, *generate_app = nullptr, *classifier_train_app = nullptr,
+           *eval_app = nullptr;
+};
+
+void add_generate_flags(CLI::App& gen, GenerateOptions& o) {
+  gen.add_option("--checkpoint", o.checkpoint, "checkpoint.pt, checkpoints/epoch_NNN.pt or gen.pt")
+      ->required();
+  auto* classes = gen.add_option("--classes", o.classes,
+                                 "comma-separated classes, numbers or names (default: all ten)");
+  gen.add_option("--class", o.classes, "one class, number or name")->excludes(classes);
+  gen.add_option("--n", o.n, "samples per class")->capture_default_str();
+  gen.add_option("--seed", o.seed, "noise seed")->capture_default_str();
+  gen.add_option("--out", o.out, "grid PNG to write")->capture_default_str();
+  gen.add_option("--individual", o.individual_dir, "also write one PNG per sample here");
+  gen.add_option("--device", o.device, "auto | cpu | cuda | cuda:N")->capture_default_str();
+}
+
+void add_subcommands(CLI::App& app, Commands& c) {
+  c.summary_app =
+      app.add_subcommand("summary", "print both networks' layer tables (torchsummary layout)");
+  c.summary_app->add_option("--nz", c.summary_nz, "size of the latent z vector")
+      ->capture_default_str();
+  c.generate_app = app.add_subcommand("generate", "sample a class-by-row grid from a checkpoint");
+  add_generate_flags(*c.generate_app, c.generate);
+  auto* classifier = app.add_subcommand(
+      "classifier", "acgan's own CIFAR-10 classifier, for `acgan eval --classifier`");
+  classifier->require_subcommand(1);
+  c.classifier_train_app =
+      classifier->add_subcommand("train", "train the classifier and write it with its accuracy");
+  add_classifier_train_flags(*c.classifier_train_app, c.classifier_train);
+  c.eval_app = app.add_subcommand("eval",
+                                  "judge a checkpoint's samples or a folder of PNGs: FID, IS, KID, "
+                                  "iFID, PR, classifier accuracy and FD, MS-SSIM");
+  add_eval_flags(*c.eval_app, c.eval, c.eval_ref);
+}
+
+// Runs the parsed command; throws what it throws.
+int dispatch(const CLI::App& app, Commands& c) {
+  if (c.summary_app->parsed()) {
+    check_nz(c.summary_nz);
+    std::cout << model_summary(c.summary_nz);
+    return kExitOk;
+  }
+  if (c.classifier_train_app->parsed()) {
+    train_classifier(c.classifier_train);
+    return kExitOk;
+  }
+  if (c.eval_app->parsed()) {
+    c.eval.settings.ref = c.eval_ref == "test" ? Split::kTest : Split::kTrain;
+    run_eval(c.eval);
+    return kExitOk;
+  }
+  if (c.generate_app->parsed()) {
+    generate(c.generate);
+    return kExitOk;
+  }
+  record_given_flags(app, c.train);
+  return train(c.train);
+}
+
 }  // namespace
 
 int run_cli(int argc, char** argv) {
@@ -95,55 +219,24 @@ int run_cli(int argc, char** argv) {
   // which the log ignores.
   std::signal(SIGPIPE, SIG_IGN);
   CLI::App app{
-      "acgan: train an Auxiliary Classifier GAN (Odena, Olah, Shlens 2017) on CIFAR-10\n"
-      "and generate class-conditioned images. Without a subcommand it trains.",
+      "acgan: train an Auxiliary Classifier GAN (Odena, Olah, Shlens 2017) on CIFAR-10,\n"
+      "generate class-conditioned images and evaluate them. Without a subcommand it trains.",
       "acgan"};
   // As argparse, which the original script used: a flag given twice takes its last value.
   app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   app.set_version_flag("--version", std::string("acgan ") + ACGAN_VERSION);
   app.require_subcommand(0, 1);
-  TrainOptions train_options;
-  add_training_flags(app, train_options);
-
-  auto* summary =
-      app.add_subcommand("summary", "print both networks' layer tables (torchsummary layout)");
-  int64_t summary_nz = 110;
-  summary->add_option("--nz", summary_nz, "size of the latent z vector")->capture_default_str();
-
-  auto* gen = app.add_subcommand("generate", "sample a class-by-row grid from a checkpoint");
-  GenerateOptions gen_options;
-  gen->add_option("--checkpoint", gen_options.checkpoint,
-                  "checkpoint.pt, checkpoints/epoch_NNN.pt or gen.pt")
-      ->required();
-  auto* classes = gen->add_option("--classes", gen_options.classes,
-                                  "comma-separated classes, numbers or names (default: all ten)");
-  gen->add_option("--class", gen_options.classes, "one class, number or name")->excludes(classes);
-  gen->add_option("--n", gen_options.n, "samples per class")->capture_default_str();
-  gen->add_option("--seed", gen_options.seed, "noise seed")->capture_default_str();
-  gen->add_option("--out", gen_options.out, "grid PNG to write")->capture_default_str();
-  gen->add_option("--individual", gen_options.individual_dir, "also write one PNG per sample here");
-  gen->add_option("--device", gen_options.device, "auto | cpu | cuda | cuda:N")
-      ->capture_default_str();
-
+  Commands commands;
+  add_training_flags(app, commands.train);
+  add_subcommands(app, commands);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     const int code = app.exit(e);
     return code == 0 ? kExitOk : kExitUsage;
   }
-
   try {
-    if (summary->parsed()) {
-      check_nz(summary_nz);
-      std::cout << model_summary(summary_nz);
-      return kExitOk;
-    }
-    if (gen->parsed()) {
-      generate(gen_options);
-      return kExitOk;
-    }
-    record_given_flags(app, train_options);
-    return train(train_options);
+    return dispatch(app, commands);
   } catch (...) {
     return report_current_exception();
   }

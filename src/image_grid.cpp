@@ -10,13 +10,17 @@
 
 namespace acgan {
 
+torch::Tensor to_pixels(const torch::Tensor& images) {
+  auto pixels = images.detach().to(torch::kCPU, torch::kFloat).clamp(-1, 1).add(1).div(2);
+  return pixels.mul(255).add_(0.5).clamp_(0, 255).to(torch::kUInt8);
+}
+
 torch::Tensor make_grid(const torch::Tensor& images, int64_t nrow, int64_t padding) {
   TORCH_CHECK(images.dim() == 4 && images.size(1) == 3, "make_grid: expected (N, 3, H, W)");
   const int64_t n = images.size(0), h = images.size(2), w = images.size(3);
   const int64_t cols = std::min(nrow, n), rows = (n + cols - 1) / cols;
   const int64_t cell_h = h + padding, cell_w = w + padding;
-  auto pixels = images.detach().to(torch::kCPU, torch::kFloat).clamp(-1, 1).add(1).div(2);
-  pixels = pixels.mul(255).add_(0.5).clamp_(0, 255).to(torch::kUInt8);  // (N, 3, H, W)
+  const auto pixels = to_pixels(images);  // (N, 3, H, W)
   auto grid = torch::zeros({3, rows * cell_h + padding, cols * cell_w + padding}, torch::kUInt8);
   for (int64_t i = 0; i < n; ++i) {
     const int64_t y = (i / cols) * cell_h + padding, x = (i % cols) * cell_w + padding;

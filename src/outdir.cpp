@@ -36,7 +36,8 @@ std::vector<RunDir> run_dirs(const OutputPaths& paths) {
   return {
       {paths.outdir,
        [](const std::string& n) {
-         return n == "checkpoint.pt" || n == "gen.pt" || n == "disc.pt" || n == "metrics.csv";
+         return n == "checkpoint.pt" || n == "gen.pt" || n == "disc.pt" || n == "metrics.csv" ||
+                n == "eval.csv";
        }},
       {paths.checkpoints_dir, [](const std::string& n) { return is_epoch_file(n, ".pt"); }},
       {paths.images_dir,
@@ -65,6 +66,7 @@ OutputPaths::OutputPaths(const std::string& dir)
       checkpoints_dir((fs::path(dir) / "checkpoints").string()),
       images_dir((fs::path(dir) / "images").string()),
       metrics((fs::path(dir) / "metrics.csv").string()),
+      eval_log((fs::path(dir) / "eval.csv").string()),
       generator((fs::path(dir) / "gen.pt").string()),
       discriminator((fs::path(dir) / "disc.pt").string()) {}
 

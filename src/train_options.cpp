@@ -8,6 +8,7 @@
 #include <type_traits>
 
 #include "acgan/error.h"
+#include "acgan/eval/eval_command.h"
 #include "acgan/models.h"
 #include "acgan/precision.h"
 #include "acgan/runtime.h"
@@ -50,6 +51,14 @@ void validate(const TrainOptions& o) {
   require(std::isfinite(o.dropout) && o.dropout >= 0 && o.dropout < 1, "dropout",
           "a number in [0, 1)", o.dropout);
   parse_precision(o.precision);
+  require(o.eval_every >= 0, "eval_every", "0 (none) or a positive number of epochs", o.eval_every);
+  require(o.eval_n >= 10 && o.eval_n <= kMaxEvalSamples, "eval_n",
+          "10.." + std::to_string(kMaxEvalSamples) + " samples", o.eval_n);
+  if (o.eval_every > 0 && o.inception.empty() && o.classifier.empty()) {
+    throw UsageError(
+        "--eval_every: needs a network to evaluate with: --inception FILE and/or --classifier "
+        "FILE (see the README's Evaluation section)");
+  }
   if (o.resume && o.overwrite) {
     throw UsageError(
         "--overwrite: cannot be combined with --resume (one continues the run in "
@@ -93,6 +102,15 @@ const std::vector<TrainOptionSpec>& train_option_table() {
        "CUDA runs repeat bit for bit: no cuDNN autotuning, no TF32, deterministic kernels "
        "(slower); CPU runs always do",
        &O::deterministic, false, may},
+      {"eval_every",
+       "epochs between evaluations written to outdir/eval.csv (0: none; needs --inception "
+       "and/or --classifier)",
+       &O::eval_every, false, not_kept},
+      {"eval_n", "samples per evaluation (classes balanced)", &O::eval_n, false, not_kept},
+      {"inception", "TorchScript Inception-v3 for --eval_every (FID, IS, KID, iFID, PR)",
+       &O::inception, false, not_kept},
+      {"classifier", "`acgan classifier train`'s file for --eval_every (accuracy, FD)",
+       &O::classifier, false, not_kept},
   };
   return table;
 }

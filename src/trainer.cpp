@@ -19,6 +19,9 @@
 #include "acgan/crc32.h"
 #include "acgan/epoch_batches.h"
 #include "acgan/error.h"
+#include "acgan/eval/eval_log.h"
+#include "acgan/eval/evaluator.h"
+#include "acgan/eval/sample_source.h"
 #include "acgan/image_grid.h"
 #include "acgan/metrics_log.h"
 #include "acgan/outdir_lock.h"
@@ -117,6 +120,21 @@ torch::Tensor real_examples(const Cifar10& data, int64_t per_class) {
   return torch::cat(rows);
 }
 
+// The noise seed of every evaluation during training: each epoch's evaluation sees the same noise.
+constexpr int64_t kEvalSeed = 0;
+
+std::unique_ptr<Evaluator> make_training_evaluator(const TrainOptions& options,
+                                                   const torch::Device& device) {
+  EvalSettings settings;
+  settings.root_dir = options.root_dir;
+  settings.inception = options.inception;
+  settings.classifier = options.classifier;
+  settings.cache_dir = default_cache_dir();
+  settings.device = device.str();
+  settings.seed = kEvalSeed;
+  return std::make_unique<Evaluator>(settings);
+}
+
 class TrainingRun {
  public:
   TrainingRun(TrainOptions options, const torch::Device& device, Cifar10 data,
@@ -140,6 +158,8 @@ class TrainingRun {
     }
   }
 
+  // --eval_every's evaluator, built before anything was written (a bad network file fails first).
+  void set_evaluator(std::unique_ptr<Evaluator> evaluator) { evaluator_ = std::move(evaluator); }
   int run();
 
  private:
@@ -148,6 +168,7 @@ class TrainingRun {
   void end_epoch(double seconds, int64_t images);
   void write_checkpoint(bool keep_copy);
   void write_samples();
+  void evaluate();
   double eta_seconds() const;
   [[noreturn]] void throw_diverged(int64_t step, int64_t epoch, int64_t iteration,
                                    const std::string& what);
@@ -162,6 +183,8 @@ class TrainingRun {
   int64_t batches_;
   std::unique_ptr<MetricsLog> metrics_;
   std::unique_ptr<ProgressReporter> reporter_;
+  std::unique_ptr<Evaluator> evaluator_;  // with --eval_every
+  std::unique_ptr<EvalLog> eval_log_;
 
   // Step statistics not yet written: kept on the device so CUDA runs do not synchronise per step.
   std::vector<torch::Tensor> pending_stats_;
@@ -256,6 +279,7 @@ void TrainingRun::end_epoch(double seconds, int64_t images) {
   ++p.epoch;
   p.batch = 0;
   if (p.epoch % options_.sample_every == 0 || p.epoch == options_.num_epochs) write_samples();
+  if (evaluator_ && p.epoch % options_.eval_every == 0) evaluate();
   write_checkpoint(p.epoch % options_.checkpoint_every == 0 || p.epoch == options_.num_epochs);
 }
 
@@ -266,6 +290,20 @@ void TrainingRun::write_samples() {
   state_.g->train();
   save_grid_png(paths_.epoch_grid(state_.progress.epoch), images,
                 state_.grid_z.size(0) / kNumClasses);
+}
+
+// Samples from the evaluation's own noise stream (sample_source.h), G back in training mode after:
+// nothing the training reads changes, so a run with evaluations ends with the same weights.
+void TrainingRun::evaluate() {
+  const auto& p = state_.progress;
+  const auto samples =
+      sample_generator(*state_.g, options_.eval_n, kNumClasses, kEvalSeed, options_.batch_size);
+  const auto report = evaluator_->evaluate(samples);
+  eval_log_->append(p.step, p.epoch, report);
+  std::vector<std::string> parts;
+  for (const auto& [name, value] : report.values)
+    parts.push_back(fmt::format("{} {:.4g}", name, value));
+  spdlog::info("eval at epoch {} (step {}): {}", p.epoch, p.step, fmt::join(parts, ", "));
 }
 
 void TrainingRun::write_checkpoint(bool keep_copy) {
@@ -288,6 +326,11 @@ int TrainingRun::run() {
   metrics_ = std::make_unique<MetricsLog>(paths_.metrics, p.step);
   reporter_ =
       std::make_unique<ProgressReporter>(isatty(STDOUT_FILENO) != 0, options_.num_epochs, batches_);
+  if (evaluator_) {
+    eval_log_ = std::make_unique<EvalLog>(paths_.eval_log, p.step);
+    spdlog::info("evaluating every {} epochs on {} samples: {}", options_.eval_every,
+                 options_.eval_n, fmt::join(evaluator_->metrics(), ", "));
+  }
   if (!fs::exists(paths_.real_grid()))
     save_grid_png(paths_.real_grid(), real_examples(data_, 10), 10);
   if (p.epoch >= options_.num_epochs) {
@@ -430,6 +473,8 @@ int train(TrainOptions options) {
   }
   check_precision_supported(parse_precision(options.precision), device.type());
   check_data_before_writing(options);
+  std::unique_ptr<Evaluator> evaluator;
+  if (options.eval_every > 0) evaluator = make_training_evaluator(options, device);
 
   ensure_writable_dir(paths.outdir, "--outdir " + options.outdir);
   const OutdirLock lock(paths.outdir);  // held until the run ends; checks repeated under it
@@ -468,6 +513,7 @@ int train(TrainOptions options) {
   torch::manual_seed(static_cast<uint64_t>(options.seed));
   configure_determinism(options.deterministic, device);
   TrainingRun run(options, device, std::move(data), resume_from);
+  run.set_evaluator(std::move(evaluator));
   if (!resume_from.empty()) spdlog::info("resumed from {}", resume_from);
   return run.run();
 }

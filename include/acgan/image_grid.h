@@ -9,6 +9,9 @@
 
 namespace acgan {
 
+// images (N, 3, H, W) float in [-1, 1] -> uint8 pixels on the CPU, as save_image quantises them.
+torch::Tensor to_pixels(const torch::Tensor& images);
+
 // images (N, 3, H, W) float in [-1, 1] -> grid (H', W', 3) uint8 on the CPU.
 torch::Tensor make_grid(const torch::Tensor& images, int64_t nrow, int64_t padding = 2);
 

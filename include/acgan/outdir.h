@@ -1,6 +1,7 @@
 // The files a training run owns in its outdir, by exact name, so that acgan touches nothing else
 // there (the default outdir is ./, which may hold anything):
 //   metrics.csv                one row per step (metrics_log.h)
+//   eval.csv                   one row per metric per evaluation, with --eval_every (eval_log.h)
 //   images/real_samples.png    10 real images per class, one class a row
 //   images/epoch_NNN.png       the fixed-noise grid every --sample_every epochs, G in eval mode
 //   checkpoint.pt              the latest full checkpoint, every epoch and on Ctrl-C / SIGTERM
@@ -18,7 +19,8 @@ namespace acgan {
 
 struct OutputPaths {
   explicit OutputPaths(const std::string& outdir);
-  std::string outdir, checkpoint, checkpoints_dir, images_dir, metrics, generator, discriminator;
+  std::string outdir, checkpoint, checkpoints_dir, images_dir, metrics, eval_log, generator,
+      discriminator;
   std::string epoch_checkpoint(int64_t epoch) const;
   std::string epoch_grid(int64_t epoch) const;
   std::string real_grid() const;

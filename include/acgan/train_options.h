@@ -38,6 +38,10 @@ struct TrainOptions {
   double dropout = 0.5;            // D's dropout probability (the original's 0.5)
   std::string precision = "fp32";  // fp32 | bf16 | fp16 (precision.h)
   bool deterministic = false;      // CUDA: no cuDNN autotuning, no TF32, deterministic kernels
+  int64_t eval_every = 0;          // epochs between evaluations (eval.csv); 0: none
+  int64_t eval_n = 10000;          // samples per evaluation
+  std::string inception;           // networks for the evaluations (evaluator.h)
+  std::string classifier;
 
   // Not flags: the run's identity (drawn when it starts) and its data set's fingerprint, kept in
   // the checkpoint so that a resume cannot mix runs in one outdir or continue on other data.

@@ -11,6 +11,7 @@
 #include "acgan/cifar10.h"
 #include "acgan/error.h"
 #include "acgan/eval/classifier.h"
+#include "acgan/models.h"
 #include "acgan/progress_bar.h"
 #include "acgan/runtime.h"
 #include "acgan/train_options.h"
@@ -81,6 +82,50 @@ double accuracy(Classifier& net, const Cifar10& data, const torch::Device& devic
   return static_cast<double>(right) / static_cast<double>(n);
 }
 
+// What an epoch needs.
+struct ClassifierTraining {
+  const ClassifierTrainOptions& options;
+  const Cifar10& train;
+  torch::Device device;
+  Classifier net;
+  torch::optim::Optimizer* optimizer;
+  torch::Generator generator;  // order, crops and flips
+  ProgressBar* bar;
+  int64_t step, total_steps;
+};
+
+// One pass of the training set in a random order; the schedule follows the global `step`.
+void train_epoch(ClassifierTraining& t, int64_t epoch) {
+  const auto& o = t.options;
+  t.net->train();
+  const int64_t n = t.train.images().size(0), batches = n / o.batch_size;
+  const auto order = torch::randperm(n, t.generator, torch::kLong);
+  const auto loss_options =
+      torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(kLabelSmoothing);
+  double loss_sum = 0;
+  int64_t right = 0;
+  for (int64_t b = 0; b < batches; ++b, ++t.step) {
+    const auto index = order.narrow(0, b * o.batch_size, o.batch_size);
+    const auto pixels = t.train.images().index_select(0, index).to(t.device);
+    const auto labels = t.train.labels().index_select(0, index).to(t.device);
+    const auto x = augment(normalize_for_classifier(pixels), t.generator);
+    for (auto& group : t.optimizer->param_groups())
+      static_cast<torch::optim::SGDOptions&>(group.options())
+          .lr(learning_rate(o.lr, t.step, t.total_steps));
+    t.optimizer->zero_grad();
+    const auto logits = t.net->forward_normalized(x).logits;
+    const auto loss = torch::nn::functional::cross_entropy(logits, labels, loss_options);
+    loss.backward();
+    t.optimizer->step();
+    loss_sum += loss.item<double>();
+    right += (logits.argmax(1) == labels).sum().item<int64_t>();
+    t.bar->advance(o.batch_size);
+  }
+  spdlog::info("classifier epoch {}/{}: loss {:.4f}, training accuracy {:.2f} %", epoch + 1,
+               o.num_epochs, loss_sum / static_cast<double>(batches),
+               100.0 * static_cast<double>(right) / static_cast<double>(batches * o.batch_size));
+}
+
 }  // namespace
 
 double train_classifier(const ClassifierTrainOptions& options) {
@@ -102,49 +147,18 @@ double train_classifier(const ClassifierTrainOptions& options) {
   torch::optim::SGD optimizer(
       net->parameters(),
       torch::optim::SGDOptions(options.lr).momentum(0.9).nesterov(true).weight_decay(kWeightDecay));
-  auto generator = at::detail::createCPUGenerator(static_cast<uint64_t>(options.seed));
-  const int64_t batches = n / options.batch_size, total_steps = batches * options.num_epochs;
+  const int64_t total_steps = n / options.batch_size * options.num_epochs;
+  ProgressBar bar("classifier training", total_steps * options.batch_size);
+  ClassifierTraining t{
+      options, train,      device,
+      net,     &optimizer, at::detail::createCPUGenerator(static_cast<uint64_t>(options.seed)),
+      &bar,    0,          total_steps};
   spdlog::info(
       "classifier: ResNet-9 width {} ({} parameters) on {} images, {} epochs of {} "
       "batches, {} on {} threads",
-      options.width,
-      [&] {
-        int64_t count = 0;
-        for (const auto& p : net->parameters()) count += p.numel();
-        return count;
-      }(),
-      n, options.num_epochs, batches, device.str(), threads);
-  const auto loss_options =
-      torch::nn::functional::CrossEntropyFuncOptions().label_smoothing(kLabelSmoothing);
-  ProgressBar bar("classifier training", total_steps * options.batch_size);
-  int64_t step = 0;
-  for (int64_t epoch = 0; epoch < options.num_epochs; ++epoch) {
-    net->train();
-    const auto order = torch::randperm(n, generator, torch::kLong);
-    double loss_sum = 0;
-    int64_t right = 0;
-    for (int64_t b = 0; b < batches; ++b, ++step) {
-      const auto index = order.narrow(0, b * options.batch_size, options.batch_size);
-      const auto pixels = train.images().index_select(0, index).to(device);
-      const auto labels = train.labels().index_select(0, index).to(device);
-      const auto x = augment(normalize_for_classifier(pixels), generator);
-      for (auto& group : optimizer.param_groups())
-        static_cast<torch::optim::SGDOptions&>(group.options())
-            .lr(learning_rate(options.lr, step, total_steps));
-      optimizer.zero_grad();
-      const auto logits = net->forward_normalized(x).logits;
-      const auto loss = torch::nn::functional::cross_entropy(logits, labels, loss_options);
-      loss.backward();
-      optimizer.step();
-      loss_sum += loss.item<double>();
-      right += (logits.argmax(1) == labels).sum().item<int64_t>();
-      bar.advance(options.batch_size);
-    }
-    spdlog::info(
-        "classifier epoch {}/{}: loss {:.4f}, training accuracy {:.2f} %", epoch + 1,
-        options.num_epochs, loss_sum / static_cast<double>(batches),
-        100.0 * static_cast<double>(right) / static_cast<double>(batches * options.batch_size));
-  }
+      options.width, count_parameters(*net), n, options.num_epochs, n / options.batch_size,
+      device.str(), threads);
+  for (int64_t epoch = 0; epoch < options.num_epochs; ++epoch) train_epoch(t, epoch);
   bar.finish();
   const double test_accuracy = accuracy(net, test, device);
   save_classifier(options.out, net, test_accuracy);

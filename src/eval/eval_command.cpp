@@ -1,0 +1,93 @@
+// See include/acgan/eval/eval_command.h.
+#include "acgan/eval/eval_command.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <torch/torch.h>
+
+#include <iostream>
+
+#include "acgan/atomic_file.h"
+#include "acgan/checkpoint.h"
+#include "acgan/error.h"
+#include "acgan/runtime.h"
+#include "acgan/train_options.h"
+
+namespace acgan {
+namespace {
+
+void check_options(const EvalCommandOptions& o) {
+  if (o.checkpoint.empty() == o.images.empty()) {
+    throw UsageError(
+        "eval: expected what to judge: --checkpoint FILE (samples of a generator) or --images "
+        "DIR (PNG files), one of them");
+  }
+  if (o.n < 2 || o.n > kMaxEvalSamples) {
+    throw UsageError(fmt::format("--n: expected 2..{} samples, got {}", kMaxEvalSamples, o.n));
+  }
+  if (o.seed < 0 || o.seed > kMaxSeed)
+    throw UsageError(fmt::format("--seed: expected 0..{}, got {}", kMaxSeed, o.seed));
+  const auto& s = o.settings;
+  const auto require = [](bool ok, const std::string& flag, const std::string& expected,
+                          int64_t found) {
+    if (!ok) throw UsageError(fmt::format("--{}: expected {}, got {}", flag, expected, found));
+  };
+  require(s.batch_size >= 1, "batch_size", "a positive number", s.batch_size);
+  require(s.kid_subsets >= 1 && s.kid_subsets <= 100000, "kid_subsets", "1..100000", s.kid_subsets);
+  require(s.kid_subset_size >= 2, "kid_subset_size", "2 or more", s.kid_subset_size);
+  require(s.ms_ssim_pairs >= 1 && s.ms_ssim_pairs <= 1000000, "pairs", "1..1000000",
+          s.ms_ssim_pairs);
+  require(o.threads >= 0 && o.threads <= 4 * usable_cpus(), "threads",
+          "0 (one per core) .. 4 per CPU", o.threads);
+  if (!o.json.empty()) check_writable_target(o.json);
+}
+
+}  // namespace
+
+EvalReport run_eval(const EvalCommandOptions& options) {
+  check_options(options);
+  configure_blas();
+  configure_threads(options.threads);
+  EvalSettings settings = options.settings;
+  settings.seed = options.seed;
+  settings.cache_dir = options.cache == "default" ? default_cache_dir()
+                       : options.cache == "none"  ? ""
+                                                  : options.cache;
+  // Networks and real images first: a bad file fails in a second, not after the sampling.
+  Evaluator evaluator(settings);
+  spdlog::info("metrics: {}", fmt::join(evaluator.metrics(), ", "));
+  LabelledImages samples;
+  const auto start = std::chrono::steady_clock::now();
+  if (!options.checkpoint.empty()) {
+    Generator g = load_generator(options.checkpoint);
+    g->to(resolve_device(settings.device));
+    samples = sample_generator(*g, options.n, static_cast<int64_t>(evaluator.class_names().size()),
+                               options.seed, settings.batch_size);
+  } else {
+    samples = read_image_folder(options.images, evaluator.class_names());
+    if (!samples.has_labels()) {
+      spdlog::info("{}: the files have no classes; class-free metrics only", options.images);
+    }
+  }
+  if (samples.images.size(0) < 2) throw Error("eval: need at least 2 images, got 1");
+  const double sample_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  auto report = evaluator.evaluate(samples);
+  report.seconds.insert(report.seconds.begin(),
+                        {options.checkpoint.empty() ? "read_images" : "sampling", sample_seconds});
+  if (!options.checkpoint.empty()) {
+    report.settings.insert(report.settings.begin(),
+                           {{"checkpoint", json_quote(options.checkpoint)},
+                            {"sample_seed", std::to_string(options.seed)}});
+  } else {
+    report.settings.insert(report.settings.begin(), {"images", json_quote(options.images)});
+  }
+  std::cout << report_table(report, evaluator.class_names()) << std::flush;
+  if (!options.json.empty()) {
+    write_file_atomic(options.json, report_json(report));
+    spdlog::info("wrote {}", options.json);
+  }
+  return report;
+}
+
+}  // namespace acgan

@@ -1,0 +1,493 @@
+// See include/acgan/eval/evaluator.h.
+#include "acgan/eval/evaluator.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <limits>
+#include <set>
+#include <sstream>
+
+#include "acgan/atomic_file.h"
+#include "acgan/error.h"
+#include "acgan/eval/ms_ssim.h"
+#include "acgan/progress_bar.h"
+#include "acgan/runtime.h"
+#include "acgan/sha256.h"
+#include "acgan/state_dict.h"
+
+namespace acgan {
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+constexpr int64_t kInceptionScoreSplits = 10;
+
+struct MetricSpec {
+  const char* name;
+  NetworkKind network;  // what it looks through (ms_ssim: neither; kind unused)
+  bool needs_network;
+  bool needs_classes;
+};
+
+const std::vector<MetricSpec>& metric_specs() {
+  using K = NetworkKind;
+  static const std::vector<MetricSpec> specs = {
+      {"fid", K::kInception, true, false},
+      {"is", K::kInception, true, false},
+      {"kid", K::kInception, true, false},
+      {"ifid", K::kInception, true, true},
+      {"pr", K::kInception, true, false},
+      {"accuracy", K::kClassifier, true, true},
+      {"classifier_fd", K::kClassifier, true, false},
+      {"ms_ssim", K::kInception, false, true},
+  };
+  return specs;
+}
+
+const MetricSpec* find_metric(const std::string& name) {
+  for (const auto& spec : metric_specs())
+    if (name == spec.name) return &spec;
+  return nullptr;
+}
+
+const char* flag_of(NetworkKind kind) {
+  return kind == NetworkKind::kInception ? "--inception" : "--classifier";
+}
+
+const char* split_name(Split split) { return split == Split::kTrain ? "train" : "test"; }
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// Mean of the finite entries (NaN when none).
+double finite_mean(const std::vector<double>& values) {
+  double sum = 0;
+  int64_t count = 0;
+  for (double v : values) {
+    if (std::isfinite(v)) {
+      sum += v;
+      ++count;
+    }
+  }
+  return count > 0 ? sum / static_cast<double>(count) : kNaN;
+}
+
+std::string tensor_sha256(const torch::Tensor& t) {
+  const auto c = t.contiguous();
+  return sha256_hex(std::string_view(static_cast<const char*>(c.data_ptr()), c.nbytes()));
+}
+
+std::string json_number(double v) { return std::isfinite(v) ? fmt::format("{}", v) : "null"; }
+
+}  // namespace
+
+struct Evaluator::Reference {
+  torch::Tensor features, logits, labels;  // CPU; logits only for the classifier
+  std::optional<GaussianStats> stats;
+  std::map<int64_t, GaussianStats> class_stats;
+
+  const GaussianStats& all() {
+    if (!stats) stats = gaussian_stats(features);
+    return *stats;
+  }
+  const GaussianStats& of_class(int64_t k) {
+    auto it = class_stats.find(k);
+    if (it == class_stats.end()) {
+      const auto rows = torch::nonzero(labels == k).flatten();
+      it = class_stats.emplace(k, gaussian_stats(features.index_select(0, rows))).first;
+    }
+    return it->second;
+  }
+};
+
+const std::vector<std::string>& metric_names() {
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> n;
+    for (const auto& spec : metric_specs()) n.emplace_back(spec.name);
+    return n;
+  }();
+  return names;
+}
+
+std::optional<double> EvalReport::value(const std::string& key) const {
+  for (const auto& [name, v] : values)
+    if (name == key) return v;
+  return std::nullopt;
+}
+
+std::string json_quote(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      out += fmt::format("\\u{:04x}", static_cast<int>(c));
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
+
+std::string default_cache_dir() {
+  if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg)
+    return std::string(xdg) + "/acgan";
+  if (const char* home = std::getenv("HOME"); home && *home)
+    return std::string(home) + "/.cache/acgan";
+  return "";
+}
+
+Evaluator::~Evaluator() = default;
+
+bool Evaluator::wants(const std::string& metric) const {
+  return std::find(metrics_.begin(), metrics_.end(), metric) != metrics_.end();
+}
+
+Evaluator::Evaluator(const EvalSettings& settings)
+    : settings_(settings),
+      device_(resolve_device(settings.device)),
+      class_names_(cifar10_class_names()) {
+  if (settings_.batch_size < 1)
+    throw UsageError(
+        fmt::format("--batch_size: expected a positive number, got {}", settings_.batch_size));
+  choose_metrics();
+  if (!settings_.inception.empty()) inception_ = load_inception(settings_.inception, device_);
+  if (!settings_.classifier.empty())
+    classifier_ = load_classifier_network(settings_.classifier, device_);
+  real_images(settings_.ref);  // a bad --root_dir fails here, before any sampling
+}
+
+void Evaluator::choose_metrics() {
+  metrics_given_ = !settings_.metrics.empty();
+  std::set<std::string> given;
+  std::istringstream items(settings_.metrics);
+  for (std::string item; std::getline(items, item, ',');) {
+    const auto* spec = find_metric(item);
+    if (!spec) {
+      throw UsageError("--metrics: unknown metric '" + item + "'; expected some of " +
+                       fmt::format("{}", fmt::join(metric_names(), ",")));
+    }
+    given.insert(item);
+  }
+  for (const auto& spec : metric_specs()) {
+    const bool have = !spec.needs_network ||
+                      !(spec.network == NetworkKind::kInception ? settings_.inception.empty()
+                                                                : settings_.classifier.empty());
+    if (metrics_given_ && given.count(spec.name) > 0 && !have) {
+      throw UsageError(std::string("--metrics ") + spec.name + ": needs " + flag_of(spec.network) +
+                       " FILE" +
+                       (spec.network == NetworkKind::kInception
+                            ? " (inception-2015-12-05.pt; see the README's Evaluation section)"
+                            : " (make one with: acgan classifier train)"));
+    }
+    if (metrics_given_ ? given.count(spec.name) > 0 : have) metrics_.emplace_back(spec.name);
+  }
+}
+
+const Cifar10& Evaluator::real_images(Split split) {
+  auto& slot = real_[split];
+  if (!slot) slot = std::make_unique<Cifar10>(settings_.root_dir, split);
+  return *slot;
+}
+
+NetworkOutputs Evaluator::run_network(FeatureNetwork& network, const torch::Tensor& images,
+                                      bool features, bool logits, const std::string& label) {
+  NetworkOutputs all;
+  std::vector<torch::Tensor> f, l;
+  const int64_t n = images.size(0);
+  ProgressBar bar(network.name() + ", " + label, n);
+  for (int64_t i = 0; i < n; i += settings_.batch_size) {
+    const auto out =
+        network.run(images.narrow(0, i, std::min(settings_.batch_size, n - i)), features, logits);
+    if (features) f.push_back(out.features);
+    if (logits) l.push_back(out.logits);
+    bar.advance(std::min(settings_.batch_size, n - i));
+  }
+  bar.finish();
+  if (features) all.features = torch::cat(f);
+  if (logits) all.logits = torch::cat(l);
+  return all;
+}
+
+Evaluator::Reference& Evaluator::reference(FeatureNetwork& network, Split split) {
+  const auto& data = real_images(split);
+  const int64_t n = data.images().size(0);
+  const std::string key =
+      fmt::format("{}-{}-{}-{}-{}", network.name(), network.sha256().substr(0, 16),
+                  split_name(split), n, tensor_sha256(data.images()).substr(0, 16));
+  auto& slot = references_[key];
+  if (slot) return *slot;
+  slot = std::make_unique<Reference>();
+  slot->labels = data.labels().cpu();
+  const bool logits = network.kind() == NetworkKind::kClassifier;
+  const std::string cache =
+      settings_.cache_dir.empty() ? "" : settings_.cache_dir + "/" + key + ".pt";
+  if (!cache.empty() && std::filesystem::exists(cache)) {
+    try {
+      const auto dict = load_tensor_dict_file(cache);
+      slot->features = dict.at("features").toTensor();
+      if (logits) slot->logits = dict.at("logits").toTensor();
+      if (slot->features.size(0) != n || (logits && slot->logits.size(0) != n))
+        throw Error(cache + ": holds another image count");
+      spdlog::info("{} features of the real {} split ({} images) from the cache {}", network.name(),
+                   split_name(split), n, cache);
+      return *slot;
+    } catch (const std::exception& e) {
+      spdlog::warn("reference cache {} not usable ({}); recomputing it", cache,
+                   first_line(e.what()));
+    }
+  }
+  const auto out =
+      run_network(network, data.images(), true, logits, std::string("real ") + split_name(split));
+  slot->features = out.features;
+  slot->logits = out.logits;
+  if (!cache.empty()) {
+    try {
+      ensure_writable_dir(settings_.cache_dir, "--cache " + settings_.cache_dir);
+      c10::Dict<std::string, torch::Tensor> dict;
+      dict.insert("features", slot->features);
+      if (logits) dict.insert("logits", slot->logits);
+      const auto bytes = torch::pickle_save(c10::IValue(dict));
+      write_file_atomic(cache, std::string_view(bytes.data(), bytes.size()));
+      spdlog::info("cached the real {} split's {} features in {}", split_name(split),
+                   network.name(), cache);
+    } catch (const Error& e) {
+      spdlog::warn("reference features not cached: {}", e.what());
+    }
+  }
+  return *slot;
+}
+
+EvalReport Evaluator::evaluate(const LabelledImages& samples) {
+  const int64_t classes = static_cast<int64_t>(class_names_.size());
+  EvalReport report;
+  if (samples.has_labels()) {
+    const int64_t top = samples.labels.max().item<int64_t>();
+    TORCH_CHECK(samples.labels.min().item<int64_t>() >= 0 && top < classes, "labels out of range");
+  }
+  auto& s = report.settings;
+  s.emplace_back("samples", std::to_string(samples.images.size(0)));
+  s.emplace_back("samples_have_classes", samples.has_labels() ? "true" : "false");
+  s.emplace_back("root_dir", json_quote(settings_.root_dir));
+  s.emplace_back("ref", json_quote(split_name(settings_.ref)));
+  s.emplace_back("ref_images", std::to_string(real_images(settings_.ref).images().size(0)));
+  for (const auto* network : {inception_.get(), classifier_.get()}) {
+    if (!network) continue;
+    s.emplace_back(network->name(), json_quote(network->path()));
+    s.emplace_back(network->name() + "_sha256", json_quote(network->sha256()));
+  }
+  s.emplace_back("metrics", json_quote(fmt::format("{}", fmt::join(metrics_, ","))));
+  s.emplace_back("metric_seed", std::to_string(settings_.seed));
+  s.emplace_back("kid_subsets", std::to_string(settings_.kid_subsets));
+  s.emplace_back("kid_subset_size", std::to_string(settings_.kid_subset_size));
+  s.emplace_back("pr_k", std::to_string(settings_.pr_k));
+  s.emplace_back("ms_ssim_pairs_per_class", std::to_string(settings_.ms_ssim_pairs));
+  s.emplace_back("device", json_quote(device_.str()));
+  s.emplace_back("acgan_version", json_quote(ACGAN_VERSION));
+  if (!samples.has_labels()) {
+    for (const auto& spec : metric_specs()) {
+      if (!spec.needs_classes || !wants(spec.name)) continue;
+      if (metrics_given_) {
+        throw UsageError(std::string("--metrics ") + spec.name +
+                         ": needs images with classes, and these have none (put each class in "
+                         "a subfolder named after it, or prefix the file names with '<class>_')");
+      }
+      report.notes.push_back(std::string(spec.name) + " skipped: the images have no classes");
+    }
+  }
+  if (inception_) inception_metrics(samples, report);
+  if (classifier_) classifier_metrics(samples, report);
+  if (wants("ms_ssim") && samples.has_labels()) ms_ssim_metrics(samples, report);
+  for (const auto& note : report.notes) spdlog::info("{}", note);
+  return report;
+}
+
+void Evaluator::inception_metrics(const LabelledImages& samples, EvalReport& report) {
+  const bool labelled = samples.has_labels();
+  const bool features = wants("fid") || wants("kid") || wants("pr") || (wants("ifid") && labelled);
+  auto start = std::chrono::steady_clock::now();
+  const auto out = run_network(*inception_, samples.images, features, wants("is"), "samples");
+  report.seconds.emplace_back("inception_samples", seconds_since(start));
+  if (!features) {
+    // IS alone needs no real images.
+  } else {
+    start = std::chrono::steady_clock::now();
+    auto& ref = reference(*inception_, settings_.ref);
+    report.seconds.emplace_back("inception_real", seconds_since(start));
+    const auto timed = [&](const std::string& name, const auto& body) {
+      if (!wants(name) || (name == "ifid" && !labelled)) return;
+      const auto t = std::chrono::steady_clock::now();
+      body();
+      report.seconds.emplace_back(name, seconds_since(t));
+    };
+    timed("fid", [&] {
+      report.values.emplace_back("fid", frechet_distance(gaussian_stats(out.features), ref.all()));
+    });
+    timed("kid", [&] {
+      const auto kid = kernel_inception_distance(
+          out.features, ref.features, settings_.kid_subsets, settings_.kid_subset_size,
+          at::detail::createCPUGenerator(static_cast<uint64_t>(settings_.seed)));
+      report.values.emplace_back("kid_mean", kid.mean);
+      report.values.emplace_back("kid_std", kid.std);
+    });
+    timed("ifid", [&] {
+      std::vector<double> per_class;
+      for (int64_t k = 0; k < static_cast<int64_t>(class_names_.size()); ++k) {
+        const auto rows = torch::nonzero(samples.labels == k).flatten();
+        per_class.push_back(
+            rows.size(0) < 2 ? kNaN
+                             : frechet_distance(gaussian_stats(out.features.index_select(0, rows)),
+                                                ref.of_class(k)));
+      }
+      report.values.emplace_back("ifid_mean", finite_mean(per_class));
+      report.per_class.emplace_back("ifid_per_class", per_class);
+    });
+    timed("pr", [&] {
+      const auto pr = precision_recall(ref.features, out.features, settings_.pr_k);
+      report.values.emplace_back("precision", pr.precision);
+      report.values.emplace_back("recall", pr.recall);
+    });
+  }
+  if (wants("is")) {
+    start = std::chrono::steady_clock::now();
+    const auto is = inception_score(out.logits, kInceptionScoreSplits);
+    report.values.emplace_back("is_mean", is.mean);
+    report.values.emplace_back("is_std", is.std);
+    report.seconds.emplace_back("is", seconds_since(start));
+  }
+}
+
+void Evaluator::classifier_metrics(const LabelledImages& samples, EvalReport& report) {
+  const bool accuracy = wants("accuracy") && samples.has_labels();
+  const bool fd = wants("classifier_fd");
+  if (!accuracy && !fd) return;
+  auto start = std::chrono::steady_clock::now();
+  const auto out = run_network(*classifier_, samples.images, fd, accuracy, "samples");
+  report.seconds.emplace_back("classifier_samples", seconds_since(start));
+  if (accuracy) {
+    start = std::chrono::steady_clock::now();
+    const auto& test = reference(*classifier_, Split::kTest);
+    const auto share_right = [&](const torch::Tensor& logits, const torch::Tensor& labels) {
+      std::vector<double> per_class;
+      for (int64_t k = 0; k < static_cast<int64_t>(class_names_.size()); ++k) {
+        const auto rows = labels == k;
+        const auto count = rows.sum().item<int64_t>();
+        per_class.push_back(count == 0 ? kNaN
+                                       : (logits.argmax(1).eq(k) & rows).sum().item<double>() /
+                                             static_cast<double>(count));
+      }
+      const double all = logits.argmax(1).eq(labels).to(torch::kFloat64).mean().item<double>();
+      return std::make_pair(all, per_class);
+    };
+    const auto [fake_all, fake_per_class] = share_right(out.logits, samples.labels);
+    const auto [real_all, real_per_class] = share_right(test.logits, test.labels);
+    report.values.emplace_back("classifier_accuracy", fake_all);
+    report.values.emplace_back("classifier_accuracy_real", real_all);
+    report.per_class.emplace_back("classifier_accuracy_per_class", fake_per_class);
+    report.per_class.emplace_back("classifier_accuracy_real_per_class", real_per_class);
+    report.seconds.emplace_back("accuracy", seconds_since(start));
+  }
+  if (fd) {
+    start = std::chrono::steady_clock::now();
+    auto& ref = reference(*classifier_, settings_.ref);
+    report.values.emplace_back("classifier_fd",
+                               frechet_distance(gaussian_stats(out.features), ref.all()));
+    report.seconds.emplace_back("classifier_fd", seconds_since(start));
+  }
+}
+
+void Evaluator::ms_ssim_metrics(const LabelledImages& samples, EvalReport& report) {
+  std::vector<int64_t> classes;
+  for (int64_t k = 0; k < static_cast<int64_t>(class_names_.size()); ++k) classes.push_back(k);
+  auto start = std::chrono::steady_clock::now();
+  const auto fake =
+      class_ms_ssim(samples.images, samples.labels, classes, settings_.ms_ssim_pairs,
+                    at::detail::createCPUGenerator(static_cast<uint64_t>(settings_.seed)));
+  report.values.emplace_back("ms_ssim_mean", finite_mean(fake));
+  report.per_class.emplace_back("ms_ssim_per_class", fake);
+  report.seconds.emplace_back("ms_ssim", seconds_since(start));
+  start = std::chrono::steady_clock::now();
+  if (!real_ms_ssim_) {
+    const auto& real = real_images(settings_.ref);
+    real_ms_ssim_ =
+        class_ms_ssim(real.images(), real.labels(), classes, settings_.ms_ssim_pairs,
+                      at::detail::createCPUGenerator(static_cast<uint64_t>(settings_.seed)));
+  }
+  report.values.emplace_back("ms_ssim_real_mean", finite_mean(*real_ms_ssim_));
+  report.per_class.emplace_back("ms_ssim_real_per_class", *real_ms_ssim_);
+  report.seconds.emplace_back("ms_ssim_real", seconds_since(start));
+}
+
+std::string report_json(const EvalReport& report) {
+  std::string out = "{\n  \"settings\": {";
+  for (size_t i = 0; i < report.settings.size(); ++i) {
+    out += fmt::format("{}\n    {}: {}", i ? "," : "", json_quote(report.settings[i].first),
+                       report.settings[i].second);
+  }
+  out += "\n  }";
+  for (const auto& [key, v] : report.values)
+    out += fmt::format(",\n  {}: {}", json_quote(key), json_number(v));
+  for (const auto& [key, values] : report.per_class) {
+    std::vector<std::string> items;
+    for (double v : values) items.push_back(json_number(v));
+    out += fmt::format(",\n  {}: [{}]", json_quote(key), fmt::join(items, ", "));
+  }
+  out += ",\n  \"seconds\": {";
+  for (size_t i = 0; i < report.seconds.size(); ++i) {
+    out += fmt::format("{}\n    {}: {:.3f}", i ? "," : "", json_quote(report.seconds[i].first),
+                       report.seconds[i].second);
+  }
+  return out + "\n  }\n}\n";
+}
+
+std::string report_table(const EvalReport& report, const std::vector<std::string>& class_names) {
+  const auto get = [&](const std::string& key) { return report.value(key); };
+  std::string out = fmt::format("{:<26}{:<22}{}\n", "metric", "samples", "real");
+  const auto row = [&](const std::string& name, const std::string& fake, const std::string& real) {
+    out += fmt::format("{:<26}{:<22}{}\n", name, fake, real);
+  };
+  const auto num = [](std::optional<double> v, const char* format) {
+    return v ? fmt::format(fmt::runtime(format), *v) : std::string();
+  };
+  if (get("fid")) row("FID", num(get("fid"), "{:.3f}"), "");
+  if (get("is_mean"))
+    row("IS", num(get("is_mean"), "{:.3f}") + " ± " + num(get("is_std"), "{:.3f}"), "");
+  if (get("kid_mean"))
+    row("KID", num(get("kid_mean"), "{:.5f}") + " ± " + num(get("kid_std"), "{:.5f}"), "");
+  if (get("ifid_mean")) row("intra-class FID (mean)", num(get("ifid_mean"), "{:.3f}"), "");
+  if (get("precision"))
+    row("precision / recall",
+        num(get("precision"), "{:.4f}") + " / " + num(get("recall"), "{:.4f}"), "");
+  if (get("classifier_accuracy"))
+    row("classifier accuracy", num(get("classifier_accuracy"), "{:.4f}"),
+        num(get("classifier_accuracy_real"), "{:.4f}") + " (test split)");
+  if (get("classifier_fd")) row("classifier FD", num(get("classifier_fd"), "{:.3f}"), "");
+  if (get("ms_ssim_mean"))
+    row("MS-SSIM (mean)", num(get("ms_ssim_mean"), "{:.4f}"),
+        num(get("ms_ssim_real_mean"), "{:.4f}"));
+  if (report.per_class.empty()) return out;
+  out += fmt::format("\n{:<12}", "class");
+  for (const auto& [key, values] : report.per_class) {
+    auto name = key.substr(0, key.rfind("_per_class"));
+    if (name.rfind("classifier_", 0) == 0) name = name.substr(11);
+    out += fmt::format("{:>14}", name);
+  }
+  out += "\n";
+  for (size_t k = 0; k < class_names.size(); ++k) {
+    out += fmt::format("{:<12}", class_names[k]);
+    for (const auto& [key, values] : report.per_class)
+      out += fmt::format("{:>14.4f}", k < values.size() ? values[k] : kNaN);
+    out += "\n";
+  }
+  return out;
+}
+
+}  // namespace acgan

@@ -1,0 +1,145 @@
+// See include/acgan/eval/feature_network.h.
+#include "acgan/eval/feature_network.h"
+
+#include <spdlog/spdlog.h>
+#include <torch/script.h>
+#include <torch/torch.h>
+
+#include <sstream>
+
+#include "acgan/atomic_file.h"
+#include "acgan/error.h"
+#include "acgan/eval/classifier.h"
+#include "acgan/sha256.h"
+#include "acgan/state_dict.h"
+
+namespace acgan {
+namespace {
+
+// inception-2015-12-05.pt as published for stylegan2-ada-pytorch (k-diffusion checks downloads
+// against this digest): the network whose numbers papers report.
+const char* const kStandardInceptionSha256 =
+    "f58cb9b6ec323ed63459aa4fb441fe750cfe39fafad6da5cb504a16f19e958f4";
+
+const char* const kInceptionInterface =
+    "forward(img, return_features, use_fp16, no_output_bias) on uint8 (N, 3, H, W)";
+
+class InceptionNetwork : public FeatureNetwork {
+ public:
+  InceptionNetwork(torch::jit::Module module, const torch::Device& device, std::string path,
+                   std::string sha256)
+      : FeatureNetwork(NetworkKind::kInception, std::move(path), std::move(sha256)),
+        module_(std::move(module)),
+        device_(device) {}
+
+  NetworkOutputs run(const torch::Tensor& pixels, bool features, bool logits) override {
+    torch::NoGradGuard no_grad;
+    NetworkOutputs out;
+    const auto img = pixels.to(device_);
+    if (features) out.features = call(img, true, false);
+    if (logits) out.logits = call(img, false, true);
+    return out;
+  }
+
+  // Runs forward and checks what it returns: a float (N, D) tensor.
+  torch::Tensor call(const torch::Tensor& img, bool return_features, bool no_output_bias) {
+    c10::IValue result;
+    try {
+      result = module_.forward({img, return_features, false, no_output_bias});
+    } catch (const c10::Error& e) {
+      throw Error("--inception " + path() + ": does not run as " + kInceptionInterface + " (" +
+                  first_line(e.what_without_backtrace()) + ")");
+    }
+    if (!result.isTensor() || result.toTensor().dim() != 2 ||
+        result.toTensor().size(0) != img.size(0) || !result.toTensor().is_floating_point()) {
+      throw Error("--inception " + path() + ": expected " +
+                  (return_features ? "features" : "logits") + " as a float (N, D) tensor from " +
+                  kInceptionInterface + ", got " +
+                  (result.isTensor() ? "a tensor of shape " + c10::str(result.toTensor().sizes())
+                                     : std::string(result.tagKind())));
+    }
+    return result.toTensor().to(torch::kCPU, torch::kFloat32);
+  }
+
+ private:
+  torch::jit::Module module_;
+  torch::Device device_;
+};
+
+class ClassifierNetwork : public FeatureNetwork {
+ public:
+  ClassifierNetwork(Classifier net, std::string path, std::string sha256)
+      : FeatureNetwork(NetworkKind::kClassifier, std::move(path), std::move(sha256)),
+        net_(std::move(net)) {}
+
+  NetworkOutputs run(const torch::Tensor& pixels, bool features, bool logits) override {
+    torch::NoGradGuard no_grad;
+    net_->eval();
+    const auto device = net_->parameters().front().device();
+    const auto out = net_->forward_with_flip(pixels.to(device));
+    NetworkOutputs result;
+    if (features) result.features = out.features.to(torch::kCPU, torch::kFloat32);
+    if (logits) result.logits = out.logits.to(torch::kCPU, torch::kFloat32);
+    return result;
+  }
+
+ private:
+  Classifier net_;
+};
+
+}  // namespace
+
+std::string FeatureNetwork::name() const {
+  return kind_ == NetworkKind::kInception ? "inception" : "classifier";
+}
+
+std::unique_ptr<FeatureNetwork> load_inception(const std::string& path,
+                                               const torch::Device& device) {
+  const std::string flag = "--inception " + path;
+  std::string bytes;
+  try {
+    bytes = read_file(path);
+  } catch (const Error& e) {
+    throw Error("--inception: " + std::string(e.what()));
+  }
+  // LibTorch's reader must only see complete, undamaged archives (state_dict.h).
+  if (!is_complete_zip(bytes)) {
+    throw Error(flag +
+                ": not a TorchScript file (not a complete zip archive); expected "
+                "inception-2015-12-05.pt or another TorchScript module with " +
+                kInceptionInterface);
+  }
+  if (const auto damage = zip_damage(bytes)) throw Error(flag + ": damaged: " + *damage);
+  torch::jit::Module module;
+  try {
+    std::istringstream stream(bytes);
+    module = torch::jit::load(stream, device);
+  } catch (const c10::Error& e) {
+    throw Error(flag + ": not a TorchScript module (" + first_line(e.what_without_backtrace()) +
+                "); expected inception-2015-12-05.pt or a module with " + kInceptionInterface);
+  }
+  module.eval();
+  if (!module.find_method("forward")) {
+    throw Error(flag + ": the TorchScript module has no forward; expected " + kInceptionInterface);
+  }
+  auto network =
+      std::make_unique<InceptionNetwork>(std::move(module), device, path, sha256_hex(bytes));
+  // The interface, once, on two blank images.
+  network->run(torch::zeros({2, 3, 32, 32}, torch::kUInt8), true, true);
+  if (network->sha256() != kStandardInceptionSha256) {
+    spdlog::warn(
+        "{}: not inception-2015-12-05.pt (SHA-256 {}...): FID, IS, KID, iFID and PR are "
+        "not comparable with published numbers",
+        flag, network->sha256().substr(0, 16));
+  }
+  return network;
+}
+
+std::unique_ptr<FeatureNetwork> load_classifier_network(const std::string& path,
+                                                        const torch::Device& device) {
+  auto file = load_classifier(path, "--classifier");
+  file.network->to(device);
+  return std::make_unique<ClassifierNetwork>(file.network, path, sha256_hex(read_file(path)));
+}
+
+}  // namespace acgan

@@ -1,0 +1,120 @@
+// See include/acgan/eval/sample_source.h.
+#include "acgan/eval/sample_source.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <filesystem>
+
+#include "acgan/error.h"
+#include "acgan/image_grid.h"
+#include "acgan/progress_bar.h"
+
+namespace acgan {
+namespace fs = std::filesystem;
+namespace {
+
+// A class name or number -> its index; -1 when `text` is neither.
+int64_t class_of(const std::string& text, const std::vector<std::string>& names) {
+  const auto name = std::find(names.begin(), names.end(), text);
+  if (name != names.end()) return name - names.begin();
+  if (text.empty() || text.size() > 6 ||
+      !std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; }))
+    return -1;
+  const int64_t k = std::stoll(text);
+  return k < static_cast<int64_t>(names.size()) ? k : -1;
+}
+
+// The class a file's place says: its first-level subfolder, else its name's prefix.
+int64_t class_of_file(const fs::path& relative, const std::vector<std::string>& names) {
+  if (relative.has_parent_path()) {
+    const int64_t k = class_of(relative.begin()->string(), names);
+    if (k >= 0) return k;
+  }
+  const std::string stem = relative.stem().string();
+  const auto underscore = stem.find('_');
+  return underscore == std::string::npos ? -1 : class_of(stem.substr(0, underscore), names);
+}
+
+std::vector<fs::path> png_files(const std::string& dir) {
+  const std::string flag = "--images " + dir;
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) throw Error(flag + ": not a directory");
+  std::vector<fs::path> files;
+  try {
+    for (const auto& entry : fs::recursive_directory_iterator(dir)) {
+      std::string ext = entry.path().extension().string();
+      std::transform(ext.begin(), ext.end(), ext.begin(), ::tolower);
+      if (ext == ".png" && entry.is_regular_file()) files.push_back(entry.path());
+    }
+  } catch (const fs::filesystem_error& e) {
+    throw Error(flag + ": cannot read the folder (" + e.code().message() + " at " +
+                e.path1().string() + ")");
+  }
+  if (files.empty()) throw Error(flag + ": no .png files in the folder or below it");
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+}  // namespace
+
+LabelledImages sample_generator(GeneratorImpl& g, int64_t n, int64_t num_classes, int64_t seed,
+                                int64_t batch_size) {
+  torch::NoGradGuard no_grad;
+  const bool was_training = g.is_training();
+  g.eval();
+  const auto device = g.parameters().front().device();
+  auto generator = at::detail::createCPUGenerator(static_cast<uint64_t>(seed));
+  auto z = torch::randn({n, g.nz()}, generator, torch::kFloat32);  // (n, nz)
+  const auto labels = torch::arange(n, torch::kLong).remainder(num_classes);
+  z.narrow(1, 0, num_classes).copy_(torch::one_hot(labels, num_classes));
+  std::vector<torch::Tensor> pixels;
+  for (int64_t i = 0; i < n; i += batch_size) {
+    const auto zb = z.narrow(0, i, std::min(batch_size, n - i)).to(device);
+    pixels.push_back(to_pixels(g.forward(zb)));
+  }
+  g.train(was_training);
+  return {torch::cat(pixels), labels};
+}
+
+LabelledImages read_image_folder(const std::string& dir, const std::vector<std::string>& names) {
+  const auto files = png_files(dir);
+  std::vector<torch::Tensor> images;
+  std::vector<int64_t> labels;
+  bool labelled = false;
+  ProgressBar bar("reading " + dir, static_cast<int64_t>(files.size()));
+  for (const auto& file : files) {
+    const auto relative = fs::relative(file, dir);
+    const int64_t k = class_of_file(relative, names);
+    if (images.empty()) labelled = k >= 0;
+    if ((k >= 0) != labelled) {
+      throw Error("--images " + dir + ": " + relative.string() +
+                  (labelled ? " has no class (a subfolder or a '<class>_' name prefix, class "
+                              "names or numbers) but the files before it have one"
+                            : " has a class but the files before it have none") +
+                  "; give every file a class or none");
+    }
+    if (labelled) labels.push_back(k);
+    torch::Tensor image;
+    try {
+      image = read_png(file.string()).permute({2, 0, 1});  // (3, H, W)
+    } catch (const Error& e) {
+      throw Error("--images: " + std::string(e.what()));
+    }
+    if (!images.empty() && image.sizes() != images.front().sizes()) {
+      throw Error("--images " + dir + ": " + relative.string() + " is " +
+                  std::to_string(image.size(2)) + "x" + std::to_string(image.size(1)) +
+                  " but the files before it are " + std::to_string(images.front().size(2)) + "x" +
+                  std::to_string(images.front().size(1)) + "; expected one size");
+    }
+    images.push_back(image);
+    bar.advance(1);
+  }
+  bar.finish();
+  LabelledImages result{torch::stack(images), {}};
+  if (!labels.empty()) result.labels = torch::tensor(labels, torch::kLong);
+  return result;
+}
+
+}  // namespace acgan

@@ -1,0 +1,286 @@
+// `acgan eval`, `acgan classifier train` and `acgan --eval_every` as a user runs them, with
+// stand-in networks made here: a TorchScript module with the Inception file's interface (defined
+// from C++, no Python) and classifiers written by save_classifier.
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <torch/script.h>
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <fstream>
+#include <regex>
+
+#include "acgan/atomic_file.h"
+#include "acgan/cifar10.h"
+#include "acgan/error.h"
+#include "acgan/eval/classifier.h"
+#include "acgan/image_grid.h"
+#include "acgan/models.h"
+#include "acgan/state_dict.h"
+#include "test_support.h"
+
+namespace acgan {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::expect_one_line_error;
+using testing::run_acgan;
+using testing::TempDir;
+
+// forward(img, return_features, use_fp16, no_output_bias) as inception-2015-12-05.pt has it: 16
+// features or 10 logits from 4x4 average-pooled pixels through fixed random maps.
+void write_stand_in_inception(const std::string& path, uint64_t seed) {
+  torch::manual_seed(seed);
+  torch::jit::Module m("StandInInception");
+  m.register_parameter("to_features", torch::randn({48, 16}), false);
+  m.register_parameter("to_logits", torch::randn({48, 10}) * 4, false);
+  m.define(R"JIT(
+def forward(self, img, return_features: bool = False, use_fp16: bool = False,
+            no_output_bias: bool = False):
+    x = torch.adaptive_avg_pool2d(img.float() / 255.0, [4, 4]).flatten(1)
+    if return_features:
+        return torch.matmul(x, self.to_features)
+    return torch.matmul(x, self.to_logits)
+)JIT");
+  m.save(path);
+}
+
+// A classifier that calls every image class `k`: zero weights into the head, a bias on k.
+void write_constant_classifier(const std::string& path, int64_t k) {
+  Classifier net(ClassifierOptions().width(2));
+  torch::NoGradGuard no_grad;
+  net->head->weight.zero_();
+  net->head->bias.zero_();
+  net->head->bias[k] = 10;
+  save_classifier(path, net, 0.1);
+}
+
+// The number after "key": in a JSON text, NaN when absent (null included).
+double json_value(const std::string& json, const std::string& key) {
+  std::smatch m;
+  if (!std::regex_search(json, m, std::regex("\"" + key + "\": (-?[0-9.e+-]+)")))
+    return std::nan("");
+  return std::stod(m[1]);
+}
+
+std::string read_text(const std::string& path) { return read_file(path); }
+
+class EvalCliTest : public testing::SyntheticCifarTest<40> {
+ protected:
+  void SetUp() override {
+    write_stand_in_inception(dir_ / "inception.pt", 1);
+    Generator g(64);
+    save_state_dict_file(*g, dir_ / "gen.pt");
+  }
+  // Runs eval with a private cache folder.
+  testing::CommandResult eval(std::vector<std::string> args) {
+    args.insert(args.begin(), {"eval", "--root_dir", data_dir()});
+    return run_acgan(args, {"XDG_CACHE_HOME=" + (dir_ / "cache")});
+  }
+  TempDir dir_;
+};
+
+TEST_F(EvalCliTest, CheckpointSamplesGetEveryInceptionMetric) {
+  const auto r = eval({"--checkpoint", dir_ / "gen.pt", "--n", "100", "--inception",
+                       dir_ / "inception.pt", "--json", dir_ / "r.json", "--pairs", "20"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto json = read_text(dir_ / "r.json");
+  for (const char* key : {"fid", "is_mean", "is_std", "kid_mean", "kid_std", "ifid_mean",
+                          "precision", "recall", "ms_ssim_mean", "ms_ssim_real_mean"}) {
+    EXPECT_TRUE(std::isfinite(json_value(json, key))) << key << " in\n" << json;
+  }
+  EXPECT_GT(json_value(json, "fid"), 0);
+  EXPECT_NE(json.find("\"inception_sha256\": \""), std::string::npos);
+  EXPECT_NE(json.find("\"ifid_per_class\": ["), std::string::npos);
+  EXPECT_NE(r.output.find("FID"), std::string::npos) << "the terminal table";
+}
+
+TEST_F(EvalCliTest, RealImagesAgainstThemselvesScoreAsIdentical) {
+  // The training split written as class folders and judged against the training split: FID 0,
+  // precision = recall = 1.
+  const auto data = Cifar10(data_dir(), Split::kTrain);
+  const auto& names = cifar10_class_names();
+  for (int64_t i = 0; i < data.images().size(0); ++i) {
+    const auto dir = dir_ / ("real/" + names[data.labels()[i].item<int64_t>()]);
+    fs::create_directories(dir);
+    write_file_atomic(dir + "/" + std::to_string(1000 + i) + ".png",
+                      encode_png(data.images()[i].permute({1, 2, 0}).contiguous()));
+  }
+  const auto r = eval({"--images", dir_ / "real", "--inception", dir_ / "inception.pt", "--metrics",
+                       "fid,pr,ifid", "--json", dir_ / "r.json"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto json = read_text(dir_ / "r.json");
+  EXPECT_NEAR(json_value(json, "fid"), 0.0, 1e-6);
+  EXPECT_NEAR(json_value(json, "ifid_mean"), 0.0, 1e-6);
+  EXPECT_EQ(json_value(json, "precision"), 1.0);
+  EXPECT_EQ(json_value(json, "recall"), 1.0);
+}
+
+TEST_F(EvalCliTest, ClassesComeFromSubfoldersOrPrefixesAlike) {
+  const auto set = testing::make_synthetic(30, 5);
+  const auto& names = cifar10_class_names();
+  for (int64_t i = 0; i < 30; ++i) {
+    const auto png = encode_png(set.images[i].permute({1, 2, 0}).contiguous());
+    const int64_t k = set.labels[i].item<int64_t>();
+    fs::create_directories(dir_ / ("folders/" + std::to_string(k)));
+    fs::create_directories(dir_ / "prefixed");
+    write_file_atomic(dir_ / fmt::format("folders/{}/{:03d}.png", k, i), png);
+    write_file_atomic(dir_ / fmt::format("prefixed/{}_{:03d}.png", names[k], i), png);
+  }
+  const std::vector<std::string> common = {
+      "--inception", dir_ / "inception.pt", "--metrics", "ifid,ms_ssim", "--pairs", "10"};
+  auto a = common, b = common;
+  a.insert(a.end(), {"--images", dir_ / "folders", "--json", dir_ / "a.json"});
+  b.insert(b.end(), {"--images", dir_ / "prefixed", "--json", dir_ / "b.json"});
+  ASSERT_EQ(eval(a).exit_code, 0);
+  ASSERT_EQ(eval(b).exit_code, 0);
+  const auto ja = read_text(dir_ / "a.json"), jb = read_text(dir_ / "b.json");
+  EXPECT_TRUE(std::isfinite(json_value(ja, "ifid_mean")));
+  EXPECT_EQ(json_value(ja, "ifid_mean"), json_value(jb, "ifid_mean"));
+  EXPECT_EQ(json_value(ja, "ms_ssim_mean"), json_value(jb, "ms_ssim_mean"));
+}
+
+TEST_F(EvalCliTest, AFolderWithoutClassesGetsTheClassFreeMetricsAndSaysSo) {
+  const auto set = testing::make_synthetic(20, 6);
+  fs::create_directories(dir_ / "plain");
+  for (int64_t i = 0; i < 20; ++i) {
+    write_file_atomic(dir_ / fmt::format("plain/img{:03d}.png", i),
+                      encode_png(set.images[i].permute({1, 2, 0}).contiguous()));
+  }
+  const auto r = eval({"--images", dir_ / "plain", "--inception", dir_ / "inception.pt", "--json",
+                       dir_ / "r.json"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto json = read_text(dir_ / "r.json");
+  EXPECT_TRUE(std::isfinite(json_value(json, "fid")));
+  EXPECT_EQ(json.find("ifid_mean"), std::string::npos);
+  EXPECT_NE(r.output.find("ifid skipped: the images have no classes"), std::string::npos);
+  expect_one_line_error(
+      eval({"--images", dir_ / "plain", "--inception", dir_ / "inception.pt", "--metrics", "ifid"}),
+      kExitUsage, "needs images with classes", "ifid asked of a plain folder");
+}
+
+TEST_F(EvalCliTest, TheReferenceCacheIsReusedAndKeyedByTheNetwork) {
+  const std::vector<std::string> args = {"--checkpoint", dir_ / "gen.pt", "--n",        "20",
+                                         "--metrics",    "fid",           "--inception"};
+  auto first = args, again = args, other = args;
+  first.push_back(dir_ / "inception.pt");
+  again.push_back(dir_ / "inception.pt");
+  write_stand_in_inception(dir_ / "other.pt", 2);
+  other.push_back(dir_ / "other.pt");
+  const auto r1 = eval(first);
+  ASSERT_EQ(r1.exit_code, 0) << r1.output;
+  EXPECT_NE(r1.output.find("cached the real train split"), std::string::npos) << r1.output;
+  const auto r2 = eval(again);
+  EXPECT_NE(r2.output.find("from the cache"), std::string::npos) << r2.output;
+  const auto r3 = eval(other);
+  EXPECT_NE(r3.output.find("cached the real train split"), std::string::npos) << r3.output;
+  int64_t files = 0;
+  for (const auto& entry : fs::directory_iterator(dir_ / "cache/acgan"))
+    files += entry.is_regular_file();
+  EXPECT_EQ(files, 2);
+  // A damaged cache file is recomputed, not trusted and not fatal.
+  for (const auto& entry : fs::directory_iterator(dir_ / "cache/acgan"))
+    fs::resize_file(entry.path(), fs::file_size(entry.path()) / 2);
+  const auto r4 = eval(again);
+  EXPECT_EQ(r4.exit_code, 0) << r4.output;
+  EXPECT_NE(r4.output.find("not usable"), std::string::npos) << r4.output;
+}
+
+TEST_F(EvalCliTest, DiscriminabilityCountsTheIntendedClass) {
+  // A classifier that answers class 3 for everything is right on exactly the class-3 tenth.
+  write_constant_classifier(dir_ / "c3.pt", 3);
+  const auto r = eval({"--checkpoint", dir_ / "gen.pt", "--n", "50", "--classifier", dir_ / "c3.pt",
+                       "--metrics", "accuracy,classifier_fd", "--json", dir_ / "r.json"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto json = read_text(dir_ / "r.json");
+  EXPECT_DOUBLE_EQ(json_value(json, "classifier_accuracy"), 0.1);
+  EXPECT_DOUBLE_EQ(json_value(json, "classifier_accuracy_real"), 0.1);
+  EXPECT_NE(json.find("\"classifier_accuracy_per_class\": [0, 0, 0, 1, 0, 0, 0, 0, 0, 0]"),
+            std::string::npos)
+      << json;
+  EXPECT_TRUE(std::isfinite(json_value(json, "classifier_fd")));
+}
+
+TEST_F(EvalCliTest, BadInputsGetOneLineEach) {
+  const auto with = [&](std::vector<std::string> extra) {
+    std::vector<std::string> args = {"--checkpoint", dir_ / "gen.pt", "--n", "20"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return eval(args);
+  };
+  expect_one_line_error(with({"--inception", dir_ / "missing.pt"}), kExitFailure, "missing.pt",
+                        "missing network");
+  expect_one_line_error(with({"--inception", dir_ / "gen.pt"}), kExitFailure,
+                        "not a TorchScript module", "a state dict as the network");
+  torch::jit::Module wrong("Wrong");
+  wrong.define("def forward(self, x):\n    return x\n");
+  wrong.save(dir_ / "wrong.pt");
+  expect_one_line_error(with({"--inception", dir_ / "wrong.pt"}), kExitFailure, "does not run as",
+                        "wrong interface");
+  expect_one_line_error(with({"--classifier", dir_ / "gen.pt"}), kExitFailure,
+                        "not a classifier written by `acgan classifier train`",
+                        "gen.pt as the classifier");
+  expect_one_line_error(with({"--metrics", "fid"}), kExitUsage, "needs --inception",
+                        "fid without a network");
+  expect_one_line_error(with({"--metrics", "fidd"}), kExitUsage, "unknown metric 'fidd'",
+                        "unknown metric");
+  fs::create_directories(dir_ / "empty");
+  expect_one_line_error(eval({"--images", dir_ / "empty"}), kExitFailure, "no .png files",
+                        "empty folder");
+  fs::create_directories(dir_ / "broken");
+  write_file_atomic(dir_ / "broken/cat_1.png", "not a png");
+  expect_one_line_error(eval({"--images", dir_ / "broken"}), kExitFailure, "not a readable PNG",
+                        "broken PNG");
+  write_file_atomic(dir_ / "cut.pt", read_text(dir_ / "gen.pt").substr(0, 100));
+  expect_one_line_error(eval({"--checkpoint", dir_ / "cut.pt"}), kExitFailure, "cut.pt",
+                        "truncated checkpoint");
+  expect_one_line_error(eval({"--n", "5"}), kExitUsage, "--checkpoint FILE", "nothing to judge");
+}
+
+// Training with --eval_every ends with the same weights, bit for bit, as training without: the
+// evaluation draws its own noise and puts G back in training mode. Its rows land in eval.csv.
+TEST_F(EvalCliTest, EvaluationDuringTrainingLeavesTheRunUntouched) {
+  write_constant_classifier(dir_ / "c3.pt", 3);
+  const auto train = [&](const std::string& outdir, std::vector<std::string> extra) {
+    std::vector<std::string> args = {
+        "--root_dir",    data_dir(), "--outdir",     outdir, "--batch_size", "20", "--seed", "5",
+        "--num_workers", "0",        "--num_epochs", "2",    "--nz",         "64"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return run_acgan(args, {"XDG_CACHE_HOME=" + (dir_ / "cache")});
+  };
+  const auto plain = train(dir_ / "plain", {});
+  ASSERT_EQ(plain.exit_code, 0) << plain.output;
+  const auto judged =
+      train(dir_ / "judged", {"--eval_every", "1", "--eval_n", "20", "--inception",
+                              dir_ / "inception.pt", "--classifier", dir_ / "c3.pt"});
+  ASSERT_EQ(judged.exit_code, 0) << judged.output;
+  EXPECT_EQ(read_text(dir_ / "plain/gen.pt"), read_text(dir_ / "judged/gen.pt"));
+  EXPECT_EQ(read_text(dir_ / "plain/disc.pt"), read_text(dir_ / "judged/disc.pt"));
+  const auto csv = read_text(dir_ / "judged/eval.csv");
+  EXPECT_EQ(csv.rfind("step,epoch,metric,value\n", 0), 0u) << csv;
+  EXPECT_NE(csv.find("\n20,2,fid,"), std::string::npos) << csv;
+  EXPECT_NE(csv.find("\n10,1,classifier_accuracy,0.1\n"), std::string::npos) << csv;
+  EXPECT_NE(judged.output.find("eval at epoch 2"), std::string::npos);
+  expect_one_line_error(train(dir_ / "none", {"--eval_every", "1"}), kExitUsage,
+                        "--eval_every: needs a network", "no network");
+  EXPECT_FALSE(fs::exists(dir_ / "none"));
+}
+
+TEST(ClassifierCliTest, TrainsWritesAndReportsItsAccuracy) {
+  TempDir dir;
+  testing::write_synthetic_cifar(dir / "data", 40);
+  const auto r =
+      run_acgan({"classifier", "train", "--root_dir", dir / "data", "--out", dir / "c.pt",
+                 "--num_epochs", "2", "--width", "2", "--batch_size", "20"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("test accuracy"), std::string::npos);
+  const auto file = load_classifier(dir / "c.pt", "--classifier");
+  EXPECT_EQ(file.network->options().width(), 2);
+  EXPECT_GE(file.test_accuracy, 0.0);
+  EXPECT_LE(file.test_accuracy, 1.0);
+  expect_one_line_error(
+      run_acgan({"classifier", "train", "--root_dir", dir / "data", "--out", dir / "c.png"}),
+      kExitUsage, "--out: expected a file name ending in .pt", "bad --out");
+}
+
+}  // namespace
+}  // namespace acgan
