@@ -47,6 +47,15 @@ if __name__ == '__main__':
     if len(sys.argv) != 2:
         sys.exit('usage: make_random_inception.py OUT.pt')
     torch.manual_seed(0)
-    module = torch.jit.script(InceptionInterface().eval())
+    net = InceptionInterface()
+    # Random weights with BatchNorm's default statistics collapse every feature to ~0: set them
+    # from one batch of random images, so that features and logits vary as a real network's do.
+    for layer in net.modules():
+        if isinstance(layer, torch.nn.BatchNorm2d):
+            layer.momentum = None  # a plain average of the batches seen
+    with torch.no_grad():
+        net.train()
+        net(torch.randint(0, 256, (16, 3, 32, 32), dtype=torch.uint8), True)
+    module = torch.jit.script(net.eval())
     module.save(sys.argv[1])
     print(f'wrote {sys.argv[1]}: random-weight Inception-v3 with the FID file\'s interface')

@@ -6,6 +6,7 @@
 #include <torch/script.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <regex>
@@ -260,6 +261,18 @@ TEST_F(EvalCliTest, EvaluationDuringTrainingLeavesTheRunUntouched) {
   EXPECT_NE(csv.find("\n20,2,fid,"), std::string::npos) << csv;
   EXPECT_NE(csv.find("\n10,1,classifier_accuracy,0.1\n"), std::string::npos) << csv;
   EXPECT_NE(judged.output.find("eval at epoch 2"), std::string::npos);
+  // Stopped after epoch 1 and resumed: the same weights again, and each evaluation once.
+  const std::vector<std::string> judge = {"--eval_every", "1",           "--eval_n", "20",
+                                          "--classifier", dir_ / "c3.pt"};
+  auto first = judge, rest = judge;
+  first.insert(first.end(), {"--num_epochs", "1"});
+  rest.push_back("--resume");
+  ASSERT_EQ(train(dir_ / "resumed", first).exit_code, 0);
+  const auto resumed = train(dir_ / "resumed", rest);
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+  EXPECT_EQ(read_text(dir_ / "plain/gen.pt"), read_text(dir_ / "resumed/gen.pt"));
+  const auto rows = read_text(dir_ / "resumed/eval.csv");
+  EXPECT_EQ(std::count(rows.begin(), rows.end(), '\n'), 1 + 2 * 5) << rows;
   expect_one_line_error(train(dir_ / "none", {"--eval_every", "1"}), kExitUsage,
                         "--eval_every: needs a network", "no network");
   EXPECT_FALSE(fs::exists(dir_ / "none"));
