@@ -224,6 +224,8 @@ TEST_F(EvalCliTest, BadInputsGetOneLineEach) {
                         "fid without a network");
   expect_one_line_error(with({"--metrics", "fidd"}), kExitUsage, "unknown metric 'fidd'",
                         "unknown metric");
+  expect_one_line_error(eval({"--images", dir_ / "gen.pt"}), kExitFailure, "not a directory",
+                        "a file as the folder");
   fs::create_directories(dir_ / "empty");
   expect_one_line_error(eval({"--images", dir_ / "empty"}), kExitFailure, "no .png files",
                         "empty folder");
@@ -257,9 +259,13 @@ TEST_F(EvalCliTest, EvaluationDuringTrainingLeavesTheRunUntouched) {
   EXPECT_EQ(read_text(dir_ / "plain/gen.pt"), read_text(dir_ / "judged/gen.pt"));
   EXPECT_EQ(read_text(dir_ / "plain/disc.pt"), read_text(dir_ / "judged/disc.pt"));
   const auto csv = read_text(dir_ / "judged/eval.csv");
-  EXPECT_EQ(csv.rfind("step,epoch,metric,value\n", 0), 0u) << csv;
-  EXPECT_NE(csv.find("\n20,2,fid,"), std::string::npos) << csv;
-  EXPECT_NE(csv.find("\n10,1,classifier_accuracy,0.1\n"), std::string::npos) << csv;
+  EXPECT_EQ(csv.rfind("step,epoch,fid,is_mean,is_std,kid_mean,kid_std,ifid_mean,precision,"
+                      "recall,classifier_accuracy,",
+                      0),
+            0u)
+      << csv;
+  EXPECT_NE(csv.find("\n10,1,"), std::string::npos) << csv;
+  EXPECT_NE(csv.find("\n20,2,"), std::string::npos) << csv;
   EXPECT_NE(judged.output.find("eval at epoch 2"), std::string::npos);
   // Stopped after epoch 1 and resumed: the same weights again, and each evaluation once.
   const std::vector<std::string> judge = {"--eval_every", "1",           "--eval_n", "20",
@@ -272,7 +278,18 @@ TEST_F(EvalCliTest, EvaluationDuringTrainingLeavesTheRunUntouched) {
   ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
   EXPECT_EQ(read_text(dir_ / "plain/gen.pt"), read_text(dir_ / "resumed/gen.pt"));
   const auto rows = read_text(dir_ / "resumed/eval.csv");
-  EXPECT_EQ(std::count(rows.begin(), rows.end(), '\n'), 1 + 2 * 5) << rows;
+  EXPECT_EQ(rows.rfind("step,epoch,classifier_accuracy,classifier_accuracy_real,classifier_fd,"
+                       "classifier_fd_real,ms_ssim_mean,ms_ssim_real_mean\n10,1,0.1,0.1,",
+                       0),
+            0u)
+      << rows;
+  EXPECT_EQ(std::count(rows.begin(), rows.end(), '\n'), 3) << "a header and 2 rows:\n" << rows;
+  // Resumed with another set of networks: the old file is kept aside, a new one started.
+  auto more = judge;
+  more.insert(more.end(), {"--resume", "--num_epochs", "3", "--inception", dir_ / "inception.pt"});
+  ASSERT_EQ(train(dir_ / "resumed", more).exit_code, 0);
+  EXPECT_EQ(read_text(dir_ / "resumed/eval.csv.before-step-21"), rows);
+  EXPECT_NE(read_text(dir_ / "resumed/eval.csv").find("\n30,3,"), std::string::npos);
   expect_one_line_error(train(dir_ / "none", {"--eval_every", "1"}), kExitUsage,
                         "--eval_every: needs a network", "no network");
   EXPECT_FALSE(fs::exists(dir_ / "none"));

@@ -313,56 +313,55 @@ EvalReport Evaluator::evaluate(const LabelledImages& samples) {
 void Evaluator::inception_metrics(const LabelledImages& samples, EvalReport& report) {
   const bool labelled = samples.has_labels();
   const bool features = wants("fid") || wants("kid") || wants("pr") || (wants("ifid") && labelled);
+  const bool is = wants("is") && samples.images.size(0) >= kInceptionScoreSplits;
+  if (wants("is") && !is) report.notes.push_back("is skipped: needs 10 images (one per split)");
   auto start = std::chrono::steady_clock::now();
-  const auto out = run_network(*inception_, samples.images, features, wants("is"), "samples");
+  const auto out = run_network(*inception_, samples.images, features, is, "samples");
   report.seconds.emplace_back("inception_samples", seconds_since(start));
-  if (!features) {
-    // IS alone needs no real images.
-  } else {
+  Reference* ref = nullptr;  // IS alone needs no real images
+  if (features) {
     start = std::chrono::steady_clock::now();
-    auto& ref = reference(*inception_, settings_.ref);
+    ref = &reference(*inception_, settings_.ref);
     report.seconds.emplace_back("inception_real", seconds_since(start));
-    const auto timed = [&](const std::string& name, const auto& body) {
-      if (!wants(name) || (name == "ifid" && !labelled)) return;
-      const auto t = std::chrono::steady_clock::now();
-      body();
-      report.seconds.emplace_back(name, seconds_since(t));
-    };
-    timed("fid", [&] {
-      report.values.emplace_back("fid", frechet_distance(gaussian_stats(out.features), ref.all()));
-    });
-    timed("kid", [&] {
-      const auto kid = kernel_inception_distance(
-          out.features, ref.features, settings_.kid_subsets, settings_.kid_subset_size,
-          at::detail::createCPUGenerator(static_cast<uint64_t>(settings_.seed)));
-      report.values.emplace_back("kid_mean", kid.mean);
-      report.values.emplace_back("kid_std", kid.std);
-    });
-    timed("ifid", [&] {
-      std::vector<double> per_class;
-      for (int64_t k = 0; k < static_cast<int64_t>(class_names_.size()); ++k) {
-        const auto rows = torch::nonzero(samples.labels == k).flatten();
-        per_class.push_back(
-            rows.size(0) < 2 ? kNaN
-                             : frechet_distance(gaussian_stats(out.features.index_select(0, rows)),
-                                                ref.of_class(k)));
-      }
-      report.values.emplace_back("ifid_mean", finite_mean(per_class));
-      report.per_class.emplace_back("ifid_per_class", per_class);
-    });
-    timed("pr", [&] {
-      const auto pr = precision_recall(ref.features, out.features, settings_.pr_k);
-      report.values.emplace_back("precision", pr.precision);
-      report.values.emplace_back("recall", pr.recall);
-    });
   }
-  if (wants("is")) {
-    start = std::chrono::steady_clock::now();
-    const auto is = inception_score(out.logits, kInceptionScoreSplits);
-    report.values.emplace_back("is_mean", is.mean);
-    report.values.emplace_back("is_std", is.std);
-    report.seconds.emplace_back("is", seconds_since(start));
-  }
+  const auto timed = [&](const std::string& name, bool run, const auto& body) {
+    if (!run) return;
+    const auto t = std::chrono::steady_clock::now();
+    body();
+    report.seconds.emplace_back(name, seconds_since(t));
+  };
+  timed("fid", features && wants("fid"), [&] {
+    report.values.emplace_back("fid", frechet_distance(gaussian_stats(out.features), ref->all()));
+  });
+  timed("is", is, [&] {
+    const auto score = inception_score(out.logits, kInceptionScoreSplits);
+    report.values.emplace_back("is_mean", score.mean);
+    report.values.emplace_back("is_std", score.std);
+  });
+  timed("kid", features && wants("kid"), [&] {
+    const auto kid = kernel_inception_distance(
+        out.features, ref->features, settings_.kid_subsets, settings_.kid_subset_size,
+        at::detail::createCPUGenerator(static_cast<uint64_t>(settings_.seed)));
+    report.values.emplace_back("kid_mean", kid.mean);
+    report.values.emplace_back("kid_std", kid.std);
+  });
+  timed("ifid", features && wants("ifid") && labelled, [&] {
+    std::vector<double> per_class;
+    for (int64_t k = 0; k < static_cast<int64_t>(class_names_.size()); ++k) {
+      const auto rows = torch::nonzero(samples.labels == k).flatten();
+      per_class.push_back(rows.size(0) < 2
+                              ? kNaN
+                              : frechet_distance(gaussian_stats(out.features.index_select(0, rows)),
+                                                 ref->of_class(k)));
+    }
+    report.values.emplace_back("ifid_mean", finite_mean(per_class));
+    report.per_class.emplace_back("ifid_per_class", per_class);
+  });
+  timed("pr", features && wants("pr"), [&] {
+    const auto pr = precision_recall(ref->features, out.features, settings_.pr_k);
+    report.values.emplace_back("precision", pr.precision);
+    report.values.emplace_back("recall", pr.recall);
+  });
 }
 
 void Evaluator::classifier_metrics(const LabelledImages& samples, EvalReport& report) {
@@ -400,6 +399,11 @@ void Evaluator::classifier_metrics(const LabelledImages& samples, EvalReport& re
     auto& ref = reference(*classifier_, settings_.ref);
     report.values.emplace_back("classifier_fd",
                                frechet_distance(gaussian_stats(out.features), ref.all()));
+    if (settings_.ref == Split::kTrain) {
+      // The floor: held-out real images (the test split) against the training split.
+      auto& held_out = reference(*classifier_, Split::kTest);
+      report.values.emplace_back("classifier_fd_real", frechet_distance(held_out.all(), ref.all()));
+    }
     report.seconds.emplace_back("classifier_fd", seconds_since(start));
   }
 }
@@ -469,7 +473,10 @@ std::string report_table(const EvalReport& report, const std::vector<std::string
   if (get("classifier_accuracy"))
     row("classifier accuracy", num(get("classifier_accuracy"), "{:.4f}"),
         num(get("classifier_accuracy_real"), "{:.4f}") + " (test split)");
-  if (get("classifier_fd")) row("classifier FD", num(get("classifier_fd"), "{:.3f}"), "");
+  if (get("classifier_fd"))
+    row("classifier FD", num(get("classifier_fd"), "{:.3f}"),
+        get("classifier_fd_real") ? num(get("classifier_fd_real"), "{:.3f}") + " (test split)"
+                                  : "");
   if (get("ms_ssim_mean"))
     row("MS-SSIM (mean)", num(get("ms_ssim_mean"), "{:.4f}"),
         num(get("ms_ssim_real_mean"), "{:.4f}"));

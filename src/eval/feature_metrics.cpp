@@ -22,7 +22,7 @@ MeanStd mean_std(const std::vector<double>& values) {
 
 // The symmetric square root of a symmetric positive semi-definite matrix.
 torch::Tensor symmetric_sqrt(const torch::Tensor& m) {
-  auto [eigenvalues, eigenvectors] = torch::linalg::eigh(m, "L");
+  auto [eigenvalues, eigenvectors] = torch::linalg_eigh(m, "L");
   return torch::matmul(eigenvectors * eigenvalues.clamp_min(0).sqrt().unsqueeze(0),
                        eigenvectors.transpose(0, 1));
 }
@@ -85,7 +85,7 @@ double frechet_distance(const GaussianStats& a, const GaussianStats& b) {
   const auto root_a = symmetric_sqrt(a.cov);
   auto product = torch::matmul(torch::matmul(root_a, b.cov), root_a);
   product = (product + product.t()) / 2;  // symmetric to the last bit, for eigvalsh
-  const auto trace_root = torch::linalg::eigvalsh(product, "L").clamp_min(0).sqrt().sum();
+  const auto trace_root = torch::linalg_eigvalsh(product, "L").clamp_min(0).sqrt().sum();
   const auto value = mean_term + (a.cov.trace() + b.cov.trace() - 2 * trace_root).item<double>();
   return std::max(value, 0.0);
 }

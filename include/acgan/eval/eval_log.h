@@ -1,8 +1,10 @@
-// outdir/eval.csv: the evaluations of a training run (--eval_every), one row per value:
-//   step,epoch,metric,value
-// in long form, so that a resume with other networks or metrics appends to the same file. Each
-// append rewrites the file atomically (it holds a few rows per evaluation). On resume, rows past
-// the checkpoint's step are dropped: the resumed run computes them again, bit for bit.
+// outdir/eval.csv: the evaluations of a training run (--eval_every), one row per evaluation:
+//   step,epoch,<each value of the report, in report order: fid,is_mean,...>
+// Each append rewrites the file atomically (it holds one row per evaluation). On resume, rows past
+// the checkpoint's step are dropped: the resumed run computes them again, bit for bit. A resume
+// that evaluates other values (other networks) keeps the old file aside as
+// eval.csv.before-step-N (N: the first step it resumes at), as metrics.csv does with rows it
+// cannot read, and starts a new one.
 #pragma once
 
 #include <cstdint>
@@ -22,6 +24,8 @@ class EvalLog {
 
  private:
   std::string path_;
+  int64_t resume_step_;
+  std::string header_;             // "" until the file has one
   std::vector<std::string> rows_;  // without the header
 };
 
