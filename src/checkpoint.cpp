@@ -128,9 +128,12 @@ TrainingState::TrainingState(const TrainOptions& options, const torch::Device& d
   dcgan_init(*d);
   g->to(device);
   d->to(device);
-  const auto adam = torch::optim::AdamOptions(options.lr).betas({options.beta1, 0.999});
-  opt_g = std::make_unique<torch::optim::Adam>(g->parameters(), adam);
-  opt_d = std::make_unique<torch::optim::Adam>(d->parameters(), adam);
+  const auto adam = [&](double lr) {
+    return torch::optim::AdamOptions(lr > 0 ? lr : options.lr)
+        .betas({options.beta1, options.beta2});
+  };
+  opt_g = std::make_unique<torch::optim::Adam>(g->parameters(), adam(options.lr_g));
+  opt_d = std::make_unique<torch::optim::Adam>(d->parameters(), adam(options.lr_d));
   grid_z = make_grid_noise(kGridPerClass, options.nz, device).z;
 }
 

@@ -51,6 +51,18 @@ void validate(const TrainOptions& o) {
   require(std::isfinite(o.dropout) && o.dropout >= 0 && o.dropout < 1, "dropout",
           "a number in [0, 1)", o.dropout);
   parse_precision(o.precision);
+  for (const auto& [flag, value] : {std::pair{"lr_g", o.lr_g}, std::pair{"lr_d", o.lr_d}}) {
+    require(std::isfinite(value) && value >= 0, flag, "0 (--lr) or a finite number > 0", value);
+  }
+  require(std::isfinite(o.beta2) && o.beta2 >= 0 && o.beta2 < 1, "beta2", "a number in [0, 1)",
+          o.beta2);
+  require(o.loss == "bce" || o.loss == "hinge", "loss", "bce or hinge", o.loss);
+  require(std::isfinite(o.label_smoothing) && o.label_smoothing >= 0 && o.label_smoothing < 1,
+          "label_smoothing", "a number in [0, 1)", o.label_smoothing);
+  require(o.label_smoothing == 0 || o.loss == "bce", "label_smoothing",
+          "0 with --loss hinge (smoothing is a BCE target)", o.label_smoothing);
+  require(o.d_class_loss_on_fakes == "on" || o.d_class_loss_on_fakes == "off",
+          "d_class_loss_on_fakes", "on or off", o.d_class_loss_on_fakes);
   require(o.eval_every >= 0, "eval_every", "0 (none) or a positive number of epochs", o.eval_every);
   require(o.eval_n >= 10 && o.eval_n <= kMaxEvalSamples, "eval_n",
           "10.." + std::to_string(kMaxEvalSamples) + " samples", o.eval_n);
@@ -102,6 +114,17 @@ const std::vector<TrainOptionSpec>& train_option_table() {
        "CUDA runs repeat bit for bit: no cuDNN autotuning, no TF32, deterministic kernels "
        "(slower); CPU runs always do",
        &O::deterministic, false, may},
+      {"lr_g", "G's learning rate (0: --lr); a two time-scale update rule with --lr_d", &O::lr_g,
+       false, may},
+      {"lr_d", "D's learning rate (0: --lr)", &O::lr_d, false, may},
+      {"beta2", "beta2 for Adam (both networks)", &O::beta2, false, may},
+      {"loss", "bce | hinge: the source loss of D and G (hinge as SN-GAN and BigGAN)", &O::loss,
+       false, may},
+      {"label_smoothing", "one-sided label smoothing: D's real target is 1 - S (bce only)",
+       &O::label_smoothing, false, may},
+      {"d_class_loss_on_fakes",
+       "on | off: D's class loss on generated images (off: ACGAN-Mod, keras-team/keras#8482)",
+       &O::d_class_loss_on_fakes, false, may},
       {"eval_every",
        "epochs between evaluations written to outdir/eval.csv (0: none; needs --inception "
        "and/or --classifier)",

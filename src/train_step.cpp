@@ -10,16 +10,29 @@ namespace F = torch::nn::functional;
 namespace acgan {
 namespace {
 
-// BCE on D's source logit plus CE on its class logits: the ACGAN discriminator loss term. D's
-// outputs are already at least float32 (models.h), so the loss is too.
-torch::Tensor source_class_loss(const DiscriminatorOutput& out, float target_source,
-                                const torch::Tensor& classes) {
-  const auto& logit = out.source_logit;
-  return F::binary_cross_entropy_with_logits(logit, torch::full_like(logit, target_source)) +
-         F::cross_entropy(out.class_logits, classes);
+// The source loss plus CE on the class logits: an ACGAN loss term. D's outputs are already at
+// least float32 (models.h), so the loss is too.
+torch::Tensor source_class_loss(const DiscriminatorOutput& out, SourceTerm term,
+                                const torch::Tensor& classes, const StepOptions& options,
+                                bool with_class = true) {
+  const auto source =
+      source_loss(out.source_logit, term, options.source_loss, options.label_smoothing);
+  return with_class ? source + F::cross_entropy(out.class_logits, classes) : source;
 }
 
 }  // namespace
+
+torch::Tensor source_loss(const torch::Tensor& logit, SourceTerm term, SourceLoss kind,
+                          double label_smoothing) {
+  if (kind == SourceLoss::kHinge) {
+    if (term == SourceTerm::kG) return -logit.mean();
+    return torch::relu(term == SourceTerm::kDReal ? 1 - logit : 1 + logit).mean();
+  }
+  const float target = term == SourceTerm::kDFake   ? 0.0f
+                       : term == SourceTerm::kDReal ? static_cast<float>(1 - label_smoothing)
+                                                    : 1.0f;
+  return F::binary_cross_entropy_with_logits(logit, torch::full_like(logit, target));
+}
 
 FrozenParameters::FrozenParameters(torch::nn::Module& module) {
   for (auto& p : module.parameters()) {
@@ -80,7 +93,7 @@ torch::Tensor train_step(GeneratorImpl& g, DiscriminatorImpl& d, torch::optim::O
     const auto scope = autocast();
     on_real = d.forward(real);  // (B), (B, 10)
   }
-  auto loss_d_real = source_class_loss(on_real, 1.0f, labels);
+  auto loss_d_real = source_class_loss(on_real, SourceTerm::kDReal, labels, options);
   backward(loss_d_real);
 
   {
@@ -88,7 +101,8 @@ torch::Tensor train_step(GeneratorImpl& g, DiscriminatorImpl& d, torch::optim::O
     fake = g.forward(noise.z);  // (B, 3, 32, 32)
     on_fake = d.forward(fake.detach());
   }
-  auto loss_d_fake = source_class_loss(on_fake, 0.0f, noise.c);
+  auto loss_d_fake = source_class_loss(on_fake, SourceTerm::kDFake, noise.c, options,
+                                       options.d_class_loss_on_fakes);
   backward(loss_d_fake);
   step(opt_d);
 
@@ -102,7 +116,7 @@ torch::Tensor train_step(GeneratorImpl& g, DiscriminatorImpl& d, torch::optim::O
       const auto scope = autocast();
       on_fake_g = d.forward(fake);
     }
-    loss_g = source_class_loss(on_fake_g, 1.0f, noise.c);
+    loss_g = source_class_loss(on_fake_g, SourceTerm::kG, noise.c, options);
     backward(loss_g);
   }
   step(opt_g);

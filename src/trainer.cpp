@@ -120,6 +120,15 @@ torch::Tensor real_examples(const Cifar10& data, int64_t per_class) {
   return torch::cat(rows);
 }
 
+// The step's options as the flags set them.
+StepOptions step_options_for(const TrainOptions& o, LossScaler& scaler) {
+  auto step = step_options_for(parse_precision(o.precision), scaler);
+  step.source_loss = o.loss == "hinge" ? SourceLoss::kHinge : SourceLoss::kBce;
+  step.label_smoothing = o.label_smoothing;
+  step.d_class_loss_on_fakes = o.d_class_loss_on_fakes == "on";
+  return step;
+}
+
 // The noise seed of every evaluation during training: each epoch's evaluation sees the same noise.
 constexpr int64_t kEvalSeed = 0;
 
@@ -144,17 +153,20 @@ class TrainingRun {
         device_(device),
         data_(std::move(data)),
         state_(options_, device),
-        step_options_(step_options_for(parse_precision(options_.precision), state_.scaler)),
+        step_options_(step_options_for(options_, state_.scaler)),
         batches_(batches_per_epoch(*data_.size(), options_.batch_size)) {
     if (!resume_from.empty()) {
       load_checkpoint(resume_from, state_);
       // The restored Adam states carry the checkpoint's lr and betas; apply this run's.
-      for (auto* optimizer : {state_.opt_g.get(), state_.opt_d.get()}) {
-        for (auto& group : optimizer->param_groups()) {
-          auto& adam = static_cast<torch::optim::AdamOptions&>(group.options());
-          adam.lr(options_.lr).betas({options_.beta1, std::get<1>(adam.betas())});
+      const auto apply = [&](torch::optim::Optimizer& optimizer, double lr) {
+        for (auto& group : optimizer.param_groups()) {
+          static_cast<torch::optim::AdamOptions&>(group.options())
+              .lr(lr > 0 ? lr : options_.lr)
+              .betas({options_.beta1, options_.beta2});
         }
-      }
+      };
+      apply(*state_.opt_g, options_.lr_g);
+      apply(*state_.opt_d, options_.lr_d);
     }
   }
 
@@ -467,6 +479,11 @@ int train(TrainOptions options) {
                        "; start a new run without --resume");
     }
     adopt_checkpoint_config(options, read_checkpoint_config(resume_from), resume_from);
+    try {
+      validate(options);  // the checkpoint's values together with the flags given
+    } catch (const UsageError& e) {
+      throw UsageError(std::string(e.what()) + " (with the configuration of " + resume_from + ")");
+    }
     check_same_run(paths, options, resume_from);
   } else if (!options.overwrite) {
     claim_outdir_for_a_new_run(paths, options);  // without --overwrite it only refuses
@@ -510,6 +527,12 @@ int train(TrainOptions options) {
   spdlog::info("run: seed {} | nz {} | lr {} | beta1 {} | {} epochs | {} | outdir {}", options.seed,
                options.nz, options.lr, options.beta1, options.num_epochs, options.precision,
                options.outdir);
+  spdlog::info(
+      "losses: {}{}, D's class loss on fakes {} | Adam: lr G {} D {}, betas ({}, {})", options.loss,
+      options.label_smoothing > 0 ? fmt::format(" (real target {})", 1 - options.label_smoothing)
+                                  : "",
+      options.d_class_loss_on_fakes, options.lr_g > 0 ? options.lr_g : options.lr,
+      options.lr_d > 0 ? options.lr_d : options.lr, options.beta1, options.beta2);
   torch::manual_seed(static_cast<uint64_t>(options.seed));
   configure_determinism(options.deterministic, device);
   TrainingRun run(options, device, std::move(data), resume_from);

@@ -38,9 +38,16 @@ struct TrainOptions {
   double dropout = 0.5;            // D's dropout probability (the original's 0.5)
   std::string precision = "fp32";  // fp32 | bf16 | fp16 (precision.h)
   bool deterministic = false;      // CUDA: no cuDNN autotuning, no TF32, deterministic kernels
-  int64_t eval_every = 0;          // epochs between evaluations (eval.csv); 0: none
-  int64_t eval_n = 10000;          // samples per evaluation
-  std::string inception;           // networks for the evaluations (evaluator.h)
+  // Against ACGAN's failure modes (README, Training options); the defaults are the original's.
+  double lr_g = 0;                           // G's learning rate; 0: --lr
+  double lr_d = 0;                           // D's learning rate; 0: --lr
+  double beta2 = 0.999;                      // Adam's beta2 for both
+  std::string loss = "bce";                  // bce | hinge: the source (real / fake) loss
+  double label_smoothing = 0;                // one-sided: D's real target 1 - s (bce only)
+  std::string d_class_loss_on_fakes = "on";  // on | off: D's class loss on G's samples
+  int64_t eval_every = 0;                    // epochs between evaluations (eval.csv); 0: none
+  int64_t eval_n = 10000;                    // samples per evaluation
+  std::string inception;                     // networks for the evaluations (evaluator.h)
   std::string classifier;
 
   // Not flags: the run's identity (drawn when it starts) and its data set's fingerprint, kept in

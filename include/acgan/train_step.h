@@ -58,10 +58,21 @@ enum StepStat : int64_t {
 // (loss_scaler.h). A scaler also works with fp32: scaling by a power of two changes nothing there,
 // which the tests use. freeze_d_in_g_step: the fast path above; off, D's unused gradients are
 // computed as the original does.
+// The source (real / fake) loss on D's logit l, by whose term it is.
+//   BCE (the original's): D real BCE(l, 1 - label_smoothing), D fake BCE(l, 0), G BCE(l, 1).
+//   hinge (SN-GAN, BigGAN): D real mean(relu(1 - l)), D fake mean(relu(1 + l)), G -mean(l).
+enum class SourceLoss { kBce, kHinge };
+enum class SourceTerm { kDReal, kDFake, kG };
+torch::Tensor source_loss(const torch::Tensor& logit, SourceTerm term, SourceLoss kind,
+                          double label_smoothing = 0);
+
 struct StepOptions {
   Precision precision = Precision::kFp32;
   LossScaler* scaler = nullptr;
   bool freeze_d_in_g_step = true;
+  SourceLoss source_loss = SourceLoss::kBce;
+  double label_smoothing = 0;         // D's real target 1 - s (BCE)
+  bool d_class_loss_on_fakes = true;  // false: D's fake term is the source loss alone
 };
 // `precision` with `scaler` where it needs one (fp16).
 StepOptions step_options_for(Precision precision, LossScaler& scaler);
