@@ -4,6 +4,8 @@
     OUTDIR/plots/losses.png     Loss_D (blue) and Loss_G (red)
     OUTDIR/plots/accuracy.png   D's class accuracy on real and on fake batches (%)
     OUTDIR/plots/d_outputs.png  D(x) (green), D(G(z1)) (grey), D(G(z2)) (orange)
+    OUTDIR/plots/eval.png       with --eval_every: each value of eval.csv over the epochs, one
+                                panel each, the real-data value (a *_real column) dashed
 
 Usage: scripts/plot_metrics.py OUTDIR [--smooth N]   (needs matplotlib: apt-get install python3-matplotlib)
 """
@@ -68,6 +70,40 @@ def main():
         fig.savefig(os.path.join(plots, name), dpi=100)
         plt.close(fig)
         print(os.path.join(plots, name))
+    plot_eval(args.outdir, plt)
+
+
+def plot_eval(outdir, plt):
+    """One panel per value of eval.csv against the epoch; X_real columns drawn dashed in X's."""
+    path = os.path.join(outdir, "eval.csv")
+    if not os.path.exists(path):
+        return
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    if not rows:
+        return
+    epoch = [int(r["epoch"]) for r in rows]
+    names = [n for n in rows[0] if n not in ("step", "epoch") and not n.endswith("_std")]
+    real_of = {n.replace("_real", ""): n for n in names if "_real" in n}
+    panels = [n for n in names if "_real" not in n]
+    cols = min(3, len(panels))
+    grid_rows = (len(panels) + cols - 1) // cols
+    fig, axes = plt.subplots(grid_rows, cols, figsize=(4 * cols, 3 * grid_rows), squeeze=False)
+    for ax, name in zip(axes.flat, panels):
+        ax.plot(epoch, [float(r[name]) for r in rows], marker="o", color="tab:blue", label="samples")
+        if name in real_of:
+            ax.plot(epoch, [float(r[real_of[name]]) for r in rows], "--", color="tab:green",
+                    label="real")
+            ax.legend()
+        ax.set(title=name, xlabel="epoch")
+        ax.grid(alpha=0.3)
+    for ax in list(axes.flat)[len(panels):]:
+        ax.axis("off")
+    fig.tight_layout()
+    out = os.path.join(outdir, "plots", "eval.png")
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
+    print(out)
 
 
 if __name__ == "__main__":
