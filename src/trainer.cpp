@@ -463,6 +463,46 @@ void claim_outdir_for_a_new_run(const OutputPaths& paths, const TrainOptions& op
   remove_files(previous);
 }
 
+// --resume: the checkpoint to continue from, its configuration adopted into `options` and checked
+// together with the flags given, and refused when it belongs to another run than the outdir's.
+std::string prepare_resume(TrainOptions& options, const OutputPaths& paths) {
+  const std::string from = options.resume_path.empty() ? paths.checkpoint : options.resume_path;
+  if (!fs::exists(from)) {
+    throw UsageError("--resume: no checkpoint at " + from + "; start a new run without --resume");
+  }
+  adopt_checkpoint_config(options, read_checkpoint_config(from), from);
+  try {
+    validate(options);
+  } catch (const UsageError& e) {
+    throw UsageError(std::string(e.what()) + " (with the configuration of " + from + ")");
+  }
+  check_same_run(paths, options, from);
+  return from;
+}
+
+void log_machine(const torch::Device& device, int threads, const BlasInfo& blas,
+                 bool deterministic) {
+  spdlog::info("acgan {} | device {} | {} threads | BLAS: {}{}", ACGAN_VERSION, device.str(),
+               threads, blas.kind, blas.library.empty() ? "" : " (" + blas.library + ")");
+  if (!blas.advice.empty()) spdlog::warn("{}", blas.advice);
+  if (device.is_cpu()) spdlog::info("CPU bf16: {}", cpu_bf16_support());
+  if (deterministic) {
+    spdlog::info("deterministic: {}", device.is_cuda()
+                                          ? "no cuDNN autotuning, no TF32, deterministic kernels"
+                                          : "CPU runs repeat bit for bit anyway");
+  }
+}
+
+void log_run(const TrainOptions& o) {
+  spdlog::info("run: seed {} | nz {} | lr {} | beta1 {} | {} epochs | {} | outdir {}", o.seed, o.nz,
+               o.lr, o.beta1, o.num_epochs, o.precision, o.outdir);
+  spdlog::info("losses: {}{}, D's class loss on fakes {} | Adam: lr G {} D {}, betas ({}, {})",
+               o.loss,
+               o.label_smoothing > 0 ? fmt::format(" (real target {})", 1 - o.label_smoothing) : "",
+               o.d_class_loss_on_fakes, o.lr_g > 0 ? o.lr_g : o.lr, o.lr_d > 0 ? o.lr_d : o.lr,
+               o.beta1, o.beta2);
+}
+
 }  // namespace
 
 int train(TrainOptions options) {
@@ -471,21 +511,8 @@ int train(TrainOptions options) {
   const OutputPaths paths(options.outdir);
 
   // Every check that can refuse the command line runs before anything is written.
-  std::string resume_from;
-  if (options.resume) {
-    resume_from = options.resume_path.empty() ? paths.checkpoint : options.resume_path;
-    if (!fs::exists(resume_from)) {
-      throw UsageError("--resume: no checkpoint at " + resume_from +
-                       "; start a new run without --resume");
-    }
-    adopt_checkpoint_config(options, read_checkpoint_config(resume_from), resume_from);
-    try {
-      validate(options);  // the checkpoint's values together with the flags given
-    } catch (const UsageError& e) {
-      throw UsageError(std::string(e.what()) + " (with the configuration of " + resume_from + ")");
-    }
-    check_same_run(paths, options, resume_from);
-  } else if (!options.overwrite) {
+  const std::string resume_from = options.resume ? prepare_resume(options, paths) : "";
+  if (!options.resume && !options.overwrite) {
     claim_outdir_for_a_new_run(paths, options);  // without --overwrite it only refuses
   }
   check_precision_supported(parse_precision(options.precision), device.type());
@@ -509,30 +536,14 @@ int train(TrainOptions options) {
     options.seed = std::chrono::system_clock::now().time_since_epoch().count() % 1000000007;
   }
 
-  spdlog::info("acgan {} | device {} | {} threads | BLAS: {}{}", ACGAN_VERSION, device.str(),
-               threads, blas.kind, blas.library.empty() ? "" : " (" + blas.library + ")");
-  if (!blas.advice.empty()) spdlog::warn("{}", blas.advice);
-  if (device.is_cpu()) spdlog::info("CPU bf16: {}", cpu_bf16_support());
-  if (options.deterministic) {
-    spdlog::info("deterministic: {}", device.is_cuda()
-                                          ? "no cuDNN autotuning, no TF32, deterministic kernels"
-                                          : "CPU runs repeat bit for bit anyway");
-  }
+  log_machine(device, threads, blas, options.deterministic);
   const auto load_start = Clock::now();
   Cifar10 data = load_training_data(options, device);
   check_same_data(data, options);
   spdlog::info("data: {} training images from {} ({:.1f} s) | batch {} | {} workers", *data.size(),
                options.root_dir, seconds_since(load_start), options.batch_size,
                device.is_cpu() ? options.num_workers : 0);
-  spdlog::info("run: seed {} | nz {} | lr {} | beta1 {} | {} epochs | {} | outdir {}", options.seed,
-               options.nz, options.lr, options.beta1, options.num_epochs, options.precision,
-               options.outdir);
-  spdlog::info(
-      "losses: {}{}, D's class loss on fakes {} | Adam: lr G {} D {}, betas ({}, {})", options.loss,
-      options.label_smoothing > 0 ? fmt::format(" (real target {})", 1 - options.label_smoothing)
-                                  : "",
-      options.d_class_loss_on_fakes, options.lr_g > 0 ? options.lr_g : options.lr,
-      options.lr_d > 0 ? options.lr_d : options.lr, options.beta1, options.beta2);
+  log_run(options);
   torch::manual_seed(static_cast<uint64_t>(options.seed));
   configure_determinism(options.deterministic, device);
   TrainingRun run(options, device, std::move(data), resume_from);
