@@ -135,6 +135,13 @@ TEST_F(EvalCliTest, ClassesComeFromSubfoldersOrPrefixesAlike) {
   b.insert(b.end(), {"--images", dir_ / "prefixed", "--json", dir_ / "b.json"});
   ASSERT_EQ(eval(a).exit_code, 0);
   ASSERT_EQ(eval(b).exit_code, 0);
+  // Sorted by class: IS's splits would each hold one class, and the user is told.
+  auto sorted = common;
+  sorted[3] = "is";
+  sorted.insert(sorted.end(), {"--images", dir_ / "folders"});
+  const auto r = eval(sorted);
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("the images are in class order"), std::string::npos) << r.output;
   const auto ja = read_text(dir_ / "a.json"), jb = read_text(dir_ / "b.json");
   EXPECT_TRUE(std::isfinite(json_value(ja, "ifid_mean")));
   EXPECT_EQ(json_value(ja, "ifid_mean"), json_value(jb, "ifid_mean"));

@@ -334,6 +334,12 @@ void Evaluator::inception_metrics(const LabelledImages& samples, EvalReport& rep
     report.values.emplace_back("fid", frechet_distance(gaussian_stats(out.features), ref->all()));
   });
   timed("is", is, [&] {
+    if (labelled && samples.labels.diff().ge(0).all().item<bool>() &&
+        samples.labels.min().item<int64_t>() != samples.labels.max().item<int64_t>()) {
+      report.notes.push_back(
+          "is: the images are in class order, so each of IS's 10 splits (taken in that order) "
+          "holds about one class and IS reads low; interleave the classes (--checkpoint does)");
+    }
     const auto score = inception_score(out.logits, kInceptionScoreSplits);
     report.values.emplace_back("is_mean", score.mean);
     report.values.emplace_back("is_std", score.std);
