@@ -70,6 +70,8 @@ class Evaluator {
   struct Reference;  // one network's outputs on the real images
   Reference& reference(FeatureNetwork& network, Split split);
   const Cifar10& real_images(Split split);
+  // The split's images' SHA-256 (part of the cache key), hashed on first use only.
+  const std::string& real_images_sha256(Split split);
   void choose_metrics();
   NetworkOutputs run_network(FeatureNetwork& network, const torch::Tensor& images, bool features,
                              bool logits, const std::string& label);
@@ -82,7 +84,11 @@ class Evaluator {
   torch::Device device_;
   std::vector<std::string> metrics_;
   bool metrics_given_ = false;
-  std::map<Split, std::unique_ptr<Cifar10>> real_;
+  struct RealSplit {
+    std::unique_ptr<Cifar10> data;
+    std::string sha256;  // "" until asked for
+  };
+  std::map<Split, RealSplit> real_;
   std::vector<std::string> class_names_;
   std::unique_ptr<FeatureNetwork> inception_, classifier_;
   std::map<std::string, std::unique_ptr<Reference>> references_;  // by cache key
