@@ -6,6 +6,7 @@
 #include "acgan/error.h"
 #include "acgan/fast_ops.h"
 #include "acgan/precision.h"
+#include "acgan/spectral_norm.h"
 
 namespace nn = torch::nn;
 
@@ -15,9 +16,14 @@ namespace {
 constexpr int64_t kFeatures = 512 * 4 * 4;  // 8192: D's flattened features
 
 // ConvTranspose2d + (BatchNorm2d + ReLU | Tanh), as the original's generator blocks.
-nn::Sequential up_block(int64_t in, int64_t out, int64_t stride, int64_t padding, bool last) {
-  nn::Sequential block(
-      nn::ConvTranspose2d(nn::ConvTranspose2dOptions(in, out, 4).stride(stride).padding(padding)));
+nn::Sequential up_block(int64_t in, int64_t out, int64_t stride, int64_t padding, bool last,
+                        bool spectral_norm) {
+  const auto conv = nn::ConvTranspose2dOptions(in, out, 4).stride(stride).padding(padding);
+  nn::Sequential block;
+  if (spectral_norm)
+    block->push_back(SNConvTranspose2d(conv));
+  else
+    block->push_back(nn::ConvTranspose2d(conv));
   if (last) {
     block->push_back(nn::Tanh());
   } else {
@@ -27,15 +33,27 @@ nn::Sequential up_block(int64_t in, int64_t out, int64_t stride, int64_t padding
   return block;
 }
 
-// Conv2d 3x3 + LeakyReLU(0.2), with BatchNorm and Dropout in all but the first block.
-nn::Sequential down_block(int64_t in, int64_t out, int64_t stride, bool batch_norm,
-                          double dropout) {
-  nn::Sequential block(nn::Conv2d(nn::Conv2dOptions(in, out, 3).stride(stride).padding(1)));
-  if (batch_norm)
+// Conv2d 3x3 + LeakyReLU(0.2), with BatchNorm and Dropout in all but the first block; with
+// spectral normalisation the convolution is normalised and BatchNorm left out.
+nn::Sequential down_block(int64_t in, int64_t out, int64_t stride, bool first, double dropout,
+                          bool spectral_norm) {
+  const auto conv = nn::Conv2dOptions(in, out, 3).stride(stride).padding(1);
+  nn::Sequential block;
+  if (spectral_norm)
+    block->push_back(SNConv2d(conv));
+  else
+    block->push_back(nn::Conv2d(conv));
+  if (!first && !spectral_norm)
     block->push_back(nn::BatchNorm2d(nn::BatchNorm2dOptions(out).eps(1e-5).momentum(0.1)));
   block->push_back(nn::LeakyReLU(nn::LeakyReLUOptions().negative_slope(0.2)));
-  if (batch_norm) block->push_back(nn::Dropout(nn::DropoutOptions(dropout)));
+  if (!first) block->push_back(nn::Dropout(nn::DropoutOptions(dropout)));
   return block;
+}
+
+// A Linear layer, spectrally normalised or not.
+nn::AnyModule linear(int64_t in, int64_t out, bool spectral_norm) {
+  if (spectral_norm) return nn::AnyModule(SNLinear(nn::LinearOptions(in, out)));
+  return nn::AnyModule(nn::Linear(in, out));
 }
 
 std::string short_type(const nn::Module& m) {
@@ -77,17 +95,21 @@ void check_nz(int64_t nz) {
   }
 }
 
-GeneratorImpl::GeneratorImpl(int64_t nz) : nz_(nz) {
-  check_nz(nz);
-  fc1 = register_module("fc1", nn::Linear(nz, 384));
-  conv1 = register_module("conv1", up_block(384, 192, 1, 0, false));
-  conv2 = register_module("conv2", up_block(192, 96, 2, 1, false));
-  conv3 = register_module("conv3", up_block(96, 48, 2, 1, false));
-  conv4 = register_module("conv4", up_block(48, 3, 2, 1, true));
+GeneratorImpl::GeneratorImpl(int64_t nz) : GeneratorImpl(GeneratorOptions().nz(nz)) {}
+
+GeneratorImpl::GeneratorImpl(const GeneratorOptions& options) : options_(options) {
+  check_nz(options.nz());
+  const bool sn = options.spectral_norm();
+  fc1 = linear(options.nz(), 384, sn);
+  register_module("fc1", fc1.ptr());
+  conv1 = register_module("conv1", up_block(384, 192, 1, 0, false, sn));
+  conv2 = register_module("conv2", up_block(192, 96, 2, 1, false, sn));
+  conv3 = register_module("conv3", up_block(96, 48, 2, 1, false, sn));
+  conv4 = register_module("conv4", up_block(48, 3, 2, 1, true, sn));
 }
 
 torch::Tensor GeneratorImpl::forward(const torch::Tensor& z) {
-  auto x = fc1->forward(z.view({-1, nz_})).view({-1, 384, 1, 1});  // (N, 384, 1, 1)
+  auto x = fc1.forward(z.view({-1, nz()})).view({-1, 384, 1, 1});  // (N, 384, 1, 1)
   x = forward_block(*conv1, x);                                    // (N, 192, 4, 4)
   x = forward_block(*conv2, x);                                    // (N, 96, 8, 8)
   x = forward_block(*conv3, x);                                    // (N, 48, 16, 16)
@@ -96,14 +118,18 @@ torch::Tensor GeneratorImpl::forward(const torch::Tensor& z) {
 
 DiscriminatorImpl::DiscriminatorImpl(const DiscriminatorOptions& options) {
   const double p = options.dropout();
-  conv1 = register_module("conv1", down_block(3, 16, 2, false, p));
-  conv2 = register_module("conv2", down_block(16, 32, 1, true, p));
-  conv3 = register_module("conv3", down_block(32, 64, 2, true, p));
-  conv4 = register_module("conv4", down_block(64, 128, 1, true, p));
-  conv5 = register_module("conv5", down_block(128, 256, 2, true, p));
-  conv6 = register_module("conv6", down_block(256, 512, 1, true, p));
-  fc_source = register_module("fc_source", nn::Sequential(nn::Linear(kFeatures, 1), nn::Sigmoid()));
-  fc_class = register_module("fc_class", nn::Sequential(nn::Linear(kFeatures, kNumClasses)));
+  const bool sn = options.spectral_norm();
+  conv1 = register_module("conv1", down_block(3, 16, 2, true, p, sn));
+  conv2 = register_module("conv2", down_block(16, 32, 1, false, p, sn));
+  conv3 = register_module("conv3", down_block(32, 64, 2, false, p, sn));
+  conv4 = register_module("conv4", down_block(64, 128, 1, false, p, sn));
+  conv5 = register_module("conv5", down_block(128, 256, 2, false, p, sn));
+  conv6 = register_module("conv6", down_block(256, 512, 1, false, p, sn));
+  fc_source = register_module("fc_source", nn::Sequential());
+  fc_source->push_back(linear(kFeatures, 1, sn));
+  fc_source->push_back(nn::Sigmoid());
+  fc_class = register_module("fc_class", nn::Sequential());
+  fc_class->push_back(linear(kFeatures, kNumClasses, sn));
 }
 
 torch::Tensor source_probability(const DiscriminatorOutput& out) {
@@ -119,7 +145,7 @@ DiscriminatorOutput DiscriminatorImpl::forward(const torch::Tensor& x) {
   h = forward_block(*conv6, h);       // (N, 512, 4, 4)
   h = h.view({-1, kFeatures});
   // fc_source's Sigmoid (index 1) is left to source_probability(); the loss reads the logit.
-  auto logit = fc_source[0]->as<nn::Linear>()->forward(h).view({-1});  // (N)
+  auto logit = fc_source->begin()->forward(h).view({-1});  // (N)
   return {at_least_float32(logit), at_least_float32(fc_class->forward(h))};
 }
 
@@ -132,6 +158,12 @@ void dcgan_init(nn::Module& module) {
     } else if (auto* convt = m->as<nn::ConvTranspose2d>()) {
       nn::init::normal_(convt->weight, 0.0, 0.02);
       nn::init::zeros_(convt->bias);
+    } else if (auto* sn_conv = m->as<SNConv2d>()) {
+      nn::init::normal_(sn_conv->weight_orig, 0.0, 0.02);
+      nn::init::zeros_(sn_conv->bias);
+    } else if (auto* sn_convt = m->as<SNConvTranspose2d>()) {
+      nn::init::normal_(sn_convt->weight_orig, 0.0, 0.02);
+      nn::init::zeros_(sn_convt->bias);
     } else if (auto* bn = m->as<nn::BatchNorm2d>()) {
       nn::init::normal_(bn->weight, 1.0, 0.02);
       nn::init::zeros_(bn->bias);
@@ -150,8 +182,8 @@ std::vector<LayerRecord> trace_layers(GeneratorImpl& g) {
   const bool was_training = g.is_training();
   g.eval();
   std::vector<LayerRecord> rows;
-  auto x = g.fc1->forward(torch::zeros({2, g.nz()}));
-  rows.push_back(record(*g.fc1, x));
+  auto x = g.fc1.forward(torch::zeros({2, g.nz()}));
+  rows.push_back(record(*g.fc1.ptr(), x));
   x = x.view({-1, 384, 1, 1});
   for (auto* block : {&g.conv1, &g.conv2, &g.conv3, &g.conv4})
     x = trace_sequential(**block, x, rows);

@@ -121,4 +121,13 @@ AutocastScope::~AutocastScope() {
   if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
 }
 
+AutocastPause::AutocastPause(c10::DeviceType device_type)
+    : device_type_(device_type), was_enabled_(autocast_enabled(device_type)) {
+  if (was_enabled_) set_autocast_enabled(device_type, false);
+}
+
+AutocastPause::~AutocastPause() {
+  if (was_enabled_) set_autocast_enabled(device_type_, true);
+}
+
 }  // namespace acgan

@@ -64,7 +64,7 @@ struct Networks {
   }
   torch::Tensor step(const torch::Tensor& x, const torch::Tensor& y, const torch::Tensor& z,
                      const torch::Tensor& c) {
-    const auto dtype = g->fc1->weight.scalar_type();
+    const auto dtype = g->parameters().front().scalar_type();
     return acgan::train_step(*g, *d, *opt_g, *opt_d, x.to(dtype), y, acgan::Noise{z.to(dtype), c});
   }
   // "G.fc1.weight" -> tensor, over both networks' state dicts.

@@ -16,6 +16,8 @@
 #include <torch/nn/modules/conv.h>
 #include <torch/types.h>
 
+#include <variant>
+
 namespace acgan {
 
 // (The third fast path, D frozen in the G step, is a StepOptions field: train_step.h.)
@@ -26,8 +28,24 @@ struct FastPaths {
 // Process-wide switches (the benchmark and the equivalence test turn them off).
 FastPaths& fast_paths();
 
+// A convolution module's options (padding as a variant: explicit, or kValid / kSame).
+using ConvOptions2d = torch::nn::detail::ConvNdOptions<2>;
+
+// The explicit padding of a convolution's options, or nullptr (kValid / kSame). The options hold a
+// c10::variant in LibTorch 1.13 and a std::variant from 2.2 on: the unqualified call finds
+// c10::get_if or std::get_if by argument-dependent lookup, so both builds compile.
+template <typename PaddingVariant>
+const torch::ExpandingArray<2>* explicit_padding(const PaddingVariant& padding) {
+  using std::get_if;
+  return get_if<torch::ExpandingArray<2>>(&padding);
+}
+
 // y = conv_transpose(x, m.weight) + m.bias through oneDNN where possible, else m.forward(x).
 torch::Tensor conv_transpose_2d(const torch::Tensor& x, torch::nn::ConvTranspose2dImpl& m);
+// The same for a weight and bias held elsewhere (spectral_norm.h's layer): the rewrite where it
+// applies, else LibTorch's conv_transpose2d with `options`.
+torch::Tensor conv_transpose_2d(const torch::Tensor& x, const torch::Tensor& weight,
+                                const torch::Tensor& bias, const ConvOptions2d& options);
 
 // Inverted dropout with keep-mask (uniform >= p) / (1 - p) on the CPU, LibTorch's elsewhere;
 // identity for p == 0.

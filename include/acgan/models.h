@@ -11,9 +11,14 @@
 //   source head's logit, before its Sigmoid: the loss takes BCE with logits on it (the same
 //   mathematics as BCE on the probability, without a NaN or saturated probability reaching BCE,
 //   which on CUDA is a device-side assert). source_probability() applies the Sigmoid.
+// Spectral normalisation (spectral_norm.h, --spectral_norm) normalises every Conv, ConvTranspose
+// and Linear layer of a network, under PyTorch's names (fc1.weight_orig, ...). In D it replaces
+// BatchNorm, as in SN-GAN's discriminators (Miyato et al. 2018): D's blocks become conv + LeakyReLU
+// (+ Dropout). G keeps its BatchNorm, as SN-GAN's and BigGAN's generators do.
 #pragma once
 
 #include <torch/nn/module.h>
+#include <torch/nn/modules/container/any.h>
 #include <torch/nn/modules/container/sequential.h>
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/pimpl.h>
@@ -26,18 +31,25 @@ namespace acgan {
 constexpr int64_t kNumClasses = 10;
 constexpr int64_t kDefaultNz = 110;
 
+struct GeneratorOptions {
+  TORCH_ARG(int64_t, nz) = kDefaultNz;
+  TORCH_ARG(bool, spectral_norm) = false;
+};
+
 class GeneratorImpl : public torch::nn::Module {
  public:
   explicit GeneratorImpl(int64_t nz = kDefaultNz);
+  explicit GeneratorImpl(const GeneratorOptions& options);
   // z (N, nz) -> images (N, 3, 32, 32) in [-1, 1].
   torch::Tensor forward(const torch::Tensor& z);
-  int64_t nz() const { return nz_; }
+  int64_t nz() const { return options_.nz(); }
+  const GeneratorOptions& options() const { return options_; }
 
-  torch::nn::Linear fc1{nullptr};
+  torch::nn::AnyModule fc1;  // Linear(nz, 384), or SNLinear
   torch::nn::Sequential conv1{nullptr}, conv2{nullptr}, conv3{nullptr}, conv4{nullptr};
 
  private:
-  int64_t nz_;
+  GeneratorOptions options_;
 };
 TORCH_MODULE(Generator);
 
@@ -45,6 +57,7 @@ struct DiscriminatorOptions {
   // Dropout after each BatchNorm block; 0 makes the network deterministic (used by the golden
   // test).
   TORCH_ARG(double, dropout) = 0.5;
+  TORCH_ARG(bool, spectral_norm) = false;
 };
 
 // What D says about a batch. Both are at least float32 whatever precision D ran in (precision.h).

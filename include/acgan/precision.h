@@ -56,4 +56,18 @@ class AutocastScope {
   c10::ScalarType previous_dtype_ = c10::ScalarType::Float;
 };
 
+// Autocast off for one device type while in scope (float32 arithmetic inside a forward pass that
+// runs under an AutocastScope), restored on exit.
+class AutocastPause {
+ public:
+  explicit AutocastPause(c10::DeviceType device_type);
+  ~AutocastPause();
+  AutocastPause(const AutocastPause&) = delete;
+  AutocastPause& operator=(const AutocastPause&) = delete;
+
+ private:
+  c10::DeviceType device_type_;
+  bool was_enabled_;
+};
+
 }  // namespace acgan

@@ -1,0 +1,73 @@
+// Spectral normalisation (Miyato et al., ICLR 2018) as PyTorch's torch.nn.utils.spectral_norm
+// computes it, for the three layer types of our networks. Each layer keeps PyTorch's state-dict
+// names and order (bias, weight_orig, weight_u, weight_v), so weights move between the two.
+//
+// The layer's weight W (reshaped to a matrix Wm of (rows, cols): rows = the output channels, dim 0
+// for Conv2d and Linear, dim 1 for ConvTranspose2d) is divided by sigma, the power-iteration
+// estimate of its largest singular value:
+//   training: v = normalize(Wm^T u), u = normalize(Wm v)   (one iteration; u, v updated in place,
+//             no gradient through them), then sigma = u . (Wm v) with the gradient through Wm;
+//   eval:     sigma from the stored u and v, no iteration.
+// u and v start as normalised N(0, 1) draws, as PyTorch's. The iteration runs in float32 outside
+// autocast: in bf16 or fp16 its rounding would move sigma by ~1 %.
+// Not here: which layers are normalised, and what replaces BatchNorm (models.h).
+#pragma once
+
+#include <torch/nn/module.h>
+#include <torch/nn/modules/conv.h>
+#include <torch/nn/options/conv.h>
+#include <torch/nn/options/linear.h>
+#include <torch/nn/pimpl.h>
+#include <torch/types.h>
+
+#include "acgan/fast_ops.h"
+
+namespace acgan {
+
+// W / sigma for weight_orig W. In training (power_iteration) u and v are updated in place first.
+// u (rows), v (cols).
+torch::Tensor spectral_normalized_weight(const torch::Tensor& weight_orig, torch::Tensor& u,
+                                         torch::Tensor& v, int64_t dim, bool power_iteration);
+
+// The largest singular value of weight_orig reshaped as above, exactly (an SVD): for tests and
+// reports.
+double exact_spectral_norm(const torch::Tensor& weight_orig, int64_t dim);
+
+class SNConv2dImpl : public torch::nn::Module {
+ public:
+  explicit SNConv2dImpl(const torch::nn::Conv2dOptions& options);
+  torch::Tensor forward(const torch::Tensor& x);  // (N, Cin, H, W) -> (N, Cout, H', W')
+
+  ConvOptions2d options;
+  torch::Tensor bias, weight_orig, weight_u, weight_v;
+
+ private:
+  // From a freshly built plain layer, whose default initialisation it keeps.
+  explicit SNConv2dImpl(const torch::nn::Conv2d& plain);
+};
+TORCH_MODULE(SNConv2d);
+
+class SNConvTranspose2dImpl : public torch::nn::Module {
+ public:
+  explicit SNConvTranspose2dImpl(const torch::nn::ConvTranspose2dOptions& options);
+  torch::Tensor forward(const torch::Tensor& x);  // (N, Cin, H, W) -> (N, Cout, H', W')
+
+  ConvOptions2d options;
+  torch::Tensor bias, weight_orig, weight_u, weight_v;
+
+ private:
+  explicit SNConvTranspose2dImpl(const torch::nn::ConvTranspose2d& plain);
+};
+TORCH_MODULE(SNConvTranspose2d);
+
+class SNLinearImpl : public torch::nn::Module {
+ public:
+  explicit SNLinearImpl(const torch::nn::LinearOptions& options);
+  torch::Tensor forward(const torch::Tensor& x);  // (N, in) -> (N, out)
+
+  torch::nn::LinearOptions options;
+  torch::Tensor bias, weight_orig, weight_u, weight_v;
+};
+TORCH_MODULE(SNLinear);
+
+}  // namespace acgan
