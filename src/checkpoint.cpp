@@ -3,6 +3,7 @@
 
 #include <ATen/Context.h>
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <torch/torch.h>
 
 #include <cmath>
@@ -122,12 +123,23 @@ void set_generator_state(const torch::Device& device, const torch::Tensor& state
 
 }  // namespace
 
+GeneratorOptions generator_options(const TrainOptions& options) {
+  return GeneratorOptions().nz(options.nz).spectral_norm(options.spectral_norm == "both");
+}
+
+DiscriminatorOptions discriminator_options(const TrainOptions& options) {
+  return DiscriminatorOptions()
+      .dropout(options.dropout)
+      .spectral_norm(options.spectral_norm != "none");
+}
+
 TrainingState::TrainingState(const TrainOptions& options, const torch::Device& device)
-    : g(options.nz), d(DiscriminatorOptions().dropout(options.dropout)) {
+    : g(generator_options(options)), d(discriminator_options(options)) {
   dcgan_init(*g);
   dcgan_init(*d);
   g->to(device);
   d->to(device);
+  if (options.g_ema > 0) ema = std::make_unique<GeneratorEma>(*g, options.g_ema);
   const auto adam = [&](double lr) {
     return torch::optim::AdamOptions(lr > 0 ? lr : options.lr)
         .betas({options.beta1, options.beta2});
@@ -156,6 +168,7 @@ std::string checkpoint_bytes(const TrainingState& state, const TrainOptions& opt
   archive.write("progress", torch::tensor({p.epoch, p.batch, p.step}, torch::kLong));
   archive.write("G", cpu_state(*state.g));
   archive.write("D", cpu_state(*state.d));
+  if (state.ema) archive.write("G_ema", cpu_state(*state.ema->generator()));
   torch::serialize::OutputArchive opt_g, opt_d;
   state.opt_g->save(opt_g);
   state.opt_d->save(opt_d);
@@ -196,6 +209,10 @@ void load_checkpoint(const std::string& path, TrainingState& state) {
   }
   load_state_dict(*state.g, read_dict(archive, "G", path), path + " (generator)");
   load_state_dict(*state.d, read_dict(archive, "D", path), path + " (discriminator)");
+  if (state.ema) {
+    load_state_dict(*state.ema->generator(), read_dict(archive, "G_ema", path),
+                    path + " (G's weight average)");
+  }
   try {
     torch::serialize::InputArchive opt_g, opt_d;
     archive.read("opt_G", opt_g);
@@ -237,8 +254,19 @@ Generator load_generator(const std::string& path) {
   try {
     auto archive = open_checkpoint(path, torch::kCPU);
     const auto config = read_config(archive, path);
-    Generator g(config_int(config, "nz", path));
-    load_state_dict(*g, read_dict(archive, "G", path), path + " (generator)");
+    const auto sn = config.find("spectral_norm");
+    Generator g(GeneratorOptions()
+                    .nz(config_int(config, "nz", path))
+                    .spectral_norm(sn != config.end() && sn->second == "both"));
+    c10::IValue ema;
+    if (archive.try_read("G_ema", ema) && ema.isGenericDict()) {
+      load_state_dict(*g, ema.toGenericDict(), path + " (G's weight average)");
+      const auto decay = config.find("g_ema");
+      spdlog::info("{}: using G's weight average (--g_ema {})", path,
+                   decay == config.end() ? "?" : decay->second);
+    } else {
+      load_state_dict(*g, read_dict(archive, "G", path), path + " (generator)");
+    }
     return g;
   } catch (const Error& e) {
     checkpoint_error = e.what();
@@ -251,13 +279,16 @@ Generator load_generator(const std::string& path) {
     if (std::string(e.what()).find("OrderedDict") != std::string::npos) throw;
     throw Error(checkpoint_error);
   }
-  const auto fc1 = dict->find("fc1.weight");
+  // A spectrally normalised G keeps fc1's weight as fc1.weight_orig, as PyTorch's does.
+  auto fc1 = dict->find("fc1.weight");
+  const bool sn = fc1 == dict->end() && dict->find("fc1.weight_orig") != dict->end();
+  if (sn) fc1 = dict->find("fc1.weight_orig");
   if (fc1 == dict->end() || !fc1->value().isTensor() || fc1->value().toTensor().dim() != 2) {
     throw Error(path +
                 ": neither an acgan checkpoint nor a generator state dict (no fc1.weight; "
                 "is it disc.pt?)");
   }
-  Generator g(fc1->value().toTensor().size(1));
+  Generator g(GeneratorOptions().nz(fc1->value().toTensor().size(1)).spectral_norm(sn));
   load_state_dict(*g, *dict, path);
   return g;
 }

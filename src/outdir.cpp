@@ -36,8 +36,8 @@ std::vector<RunDir> run_dirs(const OutputPaths& paths) {
   return {
       {paths.outdir,
        [](const std::string& n) {
-         return n == "checkpoint.pt" || n == "gen.pt" || n == "disc.pt" || n == "metrics.csv" ||
-                n == "eval.csv";
+         return n == "checkpoint.pt" || n == "gen.pt" || n == "gen_ema.pt" || n == "disc.pt" ||
+                n == "metrics.csv" || n == "eval.csv";
        }},
       {paths.checkpoints_dir, [](const std::string& n) { return is_epoch_file(n, ".pt"); }},
       {paths.images_dir,
@@ -68,6 +68,7 @@ OutputPaths::OutputPaths(const std::string& dir)
       metrics((fs::path(dir) / "metrics.csv").string()),
       eval_log((fs::path(dir) / "eval.csv").string()),
       generator((fs::path(dir) / "gen.pt").string()),
+      generator_ema((fs::path(dir) / "gen_ema.pt").string()),
       discriminator((fs::path(dir) / "disc.pt").string()) {}
 
 std::string OutputPaths::epoch_checkpoint(int64_t epoch) const {

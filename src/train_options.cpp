@@ -7,6 +7,7 @@
 #include <string>
 #include <type_traits>
 
+#include "acgan/diff_augment.h"
 #include "acgan/error.h"
 #include "acgan/eval/eval_command.h"
 #include "acgan/models.h"
@@ -63,6 +64,12 @@ void validate(const TrainOptions& o) {
           "0 with --loss hinge (smoothing is a BCE target)", o.label_smoothing);
   require(o.d_class_loss_on_fakes == "on" || o.d_class_loss_on_fakes == "off",
           "d_class_loss_on_fakes", "on or off", o.d_class_loss_on_fakes);
+  require(o.spectral_norm == "none" || o.spectral_norm == "d" || o.spectral_norm == "both",
+          "spectral_norm", "none, d or both", o.spectral_norm);
+  require(std::isfinite(o.g_ema) && o.g_ema >= 0 && o.g_ema < 1, "g_ema",
+          "0 (none) or a decay in (0, 1), e.g. 0.999", o.g_ema);
+  parse_diffaugment(o.diffaugment);
+  recipe_settings(o.recipe);
   require(o.eval_every >= 0, "eval_every", "0 (none) or a positive number of epochs", o.eval_every);
   require(o.eval_n >= 10 && o.eval_n <= kMaxEvalSamples, "eval_n",
           "10.." + std::to_string(kMaxEvalSamples) + " samples", o.eval_n);
@@ -77,6 +84,26 @@ void validate(const TrainOptions& o) {
         "--outdir, the other replaces it); give one of them");
   }
   if (o.outdir.empty()) throw UsageError("--outdir: expected a directory, got an empty string");
+}
+
+std::vector<std::pair<std::string, std::string>> recipe_settings(const std::string& recipe) {
+  if (recipe == "original") return {};
+  // StudioGAN's ACGAN-Mod (PyTorch-StudioGAN#74) on these networks: D's class loss on real images
+  // only, hinge loss, spectral normalisation in G and D, and G's EMA. Its other point, ContraGAN's
+  // hyperparameters, belongs to other networks: the learning rates stay the original's.
+  if (recipe == "mod") {
+    return {{"loss", "hinge"},
+            {"d_class_loss_on_fakes", "off"},
+            {"spectral_norm", "both"},
+            {"g_ema", "0.999"}};
+  }
+  throw UsageError("--recipe: expected original or mod, got " + recipe);
+}
+
+void apply_recipe(TrainOptions& options) {
+  for (const auto& [flag, value] : recipe_settings(options.recipe)) {
+    if (!options.given.count(flag)) set_option_value(options, *find_train_option(flag), value);
+  }
 }
 
 const std::vector<TrainOptionSpec>& train_option_table() {
@@ -125,6 +152,20 @@ const std::vector<TrainOptionSpec>& train_option_table() {
       {"d_class_loss_on_fakes",
        "on | off: D's class loss on generated images (off: ACGAN-Mod, keras-team/keras#8482)",
        &O::d_class_loss_on_fakes, false, may},
+      {"spectral_norm",
+       "none | d | both: spectral normalisation of every layer of D (replacing its BatchNorm) or "
+       "of "
+       "D and G",
+       &O::spectral_norm, false, kept},
+      {"g_ema", "decay of an average of G's weights used for samples, e.g. 0.999 (0: none)",
+       &O::g_ema, false, kept},
+      {"diffaugment",
+       "none | a list of color, translation, cutout: DiffAugment on every image D sees",
+       &O::diffaugment, false, may},
+      {"recipe",
+       "original | mod: defaults for the flags above (mod: hinge, no class loss on fakes, "
+       "spectral_norm both, g_ema 0.999)",
+       &O::recipe, false, kept},
       {"eval_every",
        "epochs between evaluations written to outdir/eval.csv (0: none; needs --inception "
        "and/or --classifier)",

@@ -64,7 +64,10 @@ Noise make_grid_noise(int64_t per_class, int64_t nz, const torch::Device& device
 }
 
 StepOptions step_options_for(Precision precision, LossScaler& scaler) {
-  return {precision, precision == Precision::kFp16 ? &scaler : nullptr};
+  StepOptions options;
+  options.precision = precision;
+  options.scaler = precision == Precision::kFp16 ? &scaler : nullptr;
+  return options;
 }
 
 torch::Tensor train_step(GeneratorImpl& g, DiscriminatorImpl& d, torch::optim::Optimizer& opt_g,
@@ -78,6 +81,7 @@ torch::Tensor train_step(GeneratorImpl& g, DiscriminatorImpl& d, torch::optim::O
   const auto backward = [&](const torch::Tensor& loss) {
     (scaler ? scaler->scale(loss) : loss).backward();
   };
+  const auto augment = [&](const torch::Tensor& x) { return diff_augment(x, options.augment); };
   const auto step = [&](torch::optim::Optimizer& opt) {
     if (scaler)
       scaler->step(opt);
@@ -91,7 +95,7 @@ torch::Tensor train_step(GeneratorImpl& g, DiscriminatorImpl& d, torch::optim::O
   torch::Tensor fake;
   {
     const auto scope = autocast();
-    on_real = d.forward(real);  // (B), (B, 10)
+    on_real = d.forward(augment(real));  // (B), (B, 10)
   }
   auto loss_d_real = source_class_loss(on_real, SourceTerm::kDReal, labels, options);
   backward(loss_d_real);
@@ -99,7 +103,7 @@ torch::Tensor train_step(GeneratorImpl& g, DiscriminatorImpl& d, torch::optim::O
   {
     const auto scope = autocast();
     fake = g.forward(noise.z);  // (B, 3, 32, 32)
-    on_fake = d.forward(fake.detach());
+    on_fake = d.forward(augment(fake.detach()));
   }
   auto loss_d_fake = source_class_loss(on_fake, SourceTerm::kDFake, noise.c, options,
                                        options.d_class_loss_on_fakes);
@@ -114,7 +118,7 @@ torch::Tensor train_step(GeneratorImpl& g, DiscriminatorImpl& d, torch::optim::O
     if (options.freeze_d_in_g_step) frozen.emplace(d);
     {
       const auto scope = autocast();
-      on_fake_g = d.forward(fake);
+      on_fake_g = d.forward(augment(fake));
     }
     loss_g = source_class_loss(on_fake_g, SourceTerm::kG, noise.c, options);
     backward(loss_g);

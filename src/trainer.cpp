@@ -126,6 +126,7 @@ StepOptions step_options_for(const TrainOptions& o, LossScaler& scaler) {
   step.source_loss = o.loss == "hinge" ? SourceLoss::kHinge : SourceLoss::kBce;
   step.label_smoothing = o.label_smoothing;
   step.d_class_loss_on_fakes = o.d_class_loss_on_fakes == "on";
+  step.augment = parse_diffaugment(o.diffaugment);
   return step;
 }
 
@@ -179,6 +180,8 @@ class TrainingRun {
   void flush_stats(bool log);
   void end_epoch(double seconds, int64_t images);
   void write_checkpoint(bool keep_copy);
+  // G's weight average with --g_ema, else G: what grids and evaluations sample.
+  GeneratorImpl& sampling_generator();
   void write_samples();
   void evaluate();
   double eta_seconds() const;
@@ -268,6 +271,7 @@ bool TrainingRun::train_epoch() {
     // and is caught by flush_stats before anything is written.
     const auto stats = train_step(*state_.g, *state_.d, *state_.opt_g, *state_.opt_d, batch->data,
                                   batch->target, noise, step_options_);
+    if (state_.ema) state_.ema->update(*state_.g, p.step + 1);
     pending_stats_.push_back(stats);
     pending_index_.push_back({p.epoch, p.batch, p.step + 1});
     window_images_ += b;
@@ -295,11 +299,17 @@ void TrainingRun::end_epoch(double seconds, int64_t images) {
   write_checkpoint(p.epoch % options_.checkpoint_every == 0 || p.epoch == options_.num_epochs);
 }
 
+GeneratorImpl& TrainingRun::sampling_generator() {
+  return state_.ema ? *state_.ema->generator() : *state_.g;
+}
+
 void TrainingRun::write_samples() {
   torch::NoGradGuard no_grad;
-  state_.g->eval();
-  const auto images = state_.g->forward(state_.grid_z);  // (100, 3, 32, 32)
-  state_.g->train();
+  auto& g = sampling_generator();
+  const bool was_training = g.is_training();
+  g.eval();
+  const auto images = g.forward(state_.grid_z);  // (100, 3, 32, 32)
+  g.train(was_training);
   save_grid_png(paths_.epoch_grid(state_.progress.epoch), images,
                 state_.grid_z.size(0) / kNumClasses);
 }
@@ -308,8 +318,8 @@ void TrainingRun::write_samples() {
 // nothing the training reads changes, so a run with evaluations ends with the same weights.
 void TrainingRun::evaluate() {
   const auto& p = state_.progress;
-  const auto samples =
-      sample_generator(*state_.g, options_.eval_n, kNumClasses, kEvalSeed, options_.batch_size);
+  const auto samples = sample_generator(sampling_generator(), options_.eval_n, kNumClasses,
+                                        kEvalSeed, options_.batch_size);
   const auto report = evaluator_->evaluate(samples);
   eval_log_->append(p.step, p.epoch, report);
   std::vector<std::string> parts;
@@ -329,6 +339,7 @@ void TrainingRun::write_checkpoint(bool keep_copy) {
   const std::string bytes = checkpoint_bytes(state_, options_);
   if (keep_copy) write_file_atomic(paths_.epoch_checkpoint(state_.progress.epoch), bytes);
   save_state_dict_file(*state_.g, paths_.generator);
+  if (state_.ema) save_state_dict_file(*state_.ema->generator(), paths_.generator_ema);
   save_state_dict_file(*state_.d, paths_.discriminator);
   write_file_atomic(paths_.checkpoint, bytes);
 }
@@ -501,11 +512,17 @@ void log_run(const TrainOptions& o) {
                o.label_smoothing > 0 ? fmt::format(" (real target {})", 1 - o.label_smoothing) : "",
                o.d_class_loss_on_fakes, o.lr_g > 0 ? o.lr_g : o.lr, o.lr_d > 0 ? o.lr_d : o.lr,
                o.beta1, o.beta2);
+  spdlog::info(
+      "recipe {} | spectral norm {} | G's weight average {} | DiffAugment {}", o.recipe,
+      o.spectral_norm,
+      o.g_ema > 0 ? fmt::format("decay {} (grids and evaluations use it)", o.g_ema) : "off",
+      o.diffaugment);
 }
 
 }  // namespace
 
 int train(TrainOptions options) {
+  apply_recipe(options);  // the recipe's flags, where not given
   validate(options);
   const auto device = resolve_device(options.device);
   const OutputPaths paths(options.outdir);

@@ -84,6 +84,13 @@ struct StepResult {
 };
 
 // Steps of the same seeded run in the given precision (dropout off: its masks would differ).
+acgan::StepOptions step_with(Precision precision, acgan::LossScaler* scaler) {
+  acgan::StepOptions options;
+  options.precision = precision;
+  options.scaler = scaler;
+  return options;
+}
+
 StepResult seeded_steps(const acgan::StepOptions& precision, int steps) {
   acgan::TrainOptions options;
   options.dropout = 0;
@@ -95,8 +102,8 @@ StepResult seeded_steps(const acgan::StepOptions& precision, int steps) {
 }
 
 TEST(PrecisionTest, Bf16StepTracksTheFp32StepAndKeepsFloat32Weights) {
-  const auto fp32 = seeded_steps({Precision::kFp32, nullptr}, 1);
-  const auto bf16 = seeded_steps({Precision::kBf16, nullptr}, 1);
+  const auto fp32 = seeded_steps(step_with(Precision::kFp32, nullptr), 1);
+  const auto bf16 = seeded_steps(step_with(Precision::kBf16, nullptr), 1);
   EXPECT_EQ(bf16.stats.scalar_type(), torch::kFloat);
   EXPECT_TRUE(torch::isfinite(bf16.stats).all().item<bool>());
   EXPECT_FALSE(torch::equal(bf16.stats, fp32.stats)) << "autocast had no effect";
@@ -109,7 +116,7 @@ TEST(PrecisionTest, Bf16StepTracksTheFp32StepAndKeepsFloat32Weights) {
   // Adam's first step moves each weight by about lr * sign(gradient): the two runs must move G's
   // weights the same way wherever the gradient is above bf16's rounding. Measured: 93 % of them
   // (the rest have gradients near zero, such as the biases in front of BatchNorm); chance is 50 %.
-  const auto start = seeded_steps({Precision::kFp32, nullptr}, 0);
+  const auto start = seeded_steps(step_with(Precision::kFp32, nullptr), 0);
   int64_t same = 0, total = 0;
   for (size_t i = 0; i < fp32.g_params.size(); ++i) {
     EXPECT_EQ(bf16.g_params[i].scalar_type(), torch::kFloat);
@@ -123,8 +130,8 @@ TEST(PrecisionTest, Bf16StepTracksTheFp32StepAndKeepsFloat32Weights) {
 
 TEST(LossScalerTest, ScaledStepEqualsTheUnscaledStepBitForBit) {
   LossScaler scaler;  // 2^16: scaling by a power of two is exact in float32
-  const auto plain = seeded_steps({Precision::kFp32, nullptr}, 2);
-  const auto scaled = seeded_steps({Precision::kFp32, &scaler}, 2);
+  const auto plain = seeded_steps(step_with(Precision::kFp32, nullptr), 2);
+  const auto scaled = seeded_steps(step_with(Precision::kFp32, &scaler), 2);
   EXPECT_TRUE(torch::equal(plain.stats, scaled.stats));
   for (size_t i = 0; i < plain.g_params.size(); ++i)
     EXPECT_TRUE(torch::equal(plain.g_params[i], scaled.g_params[i])) << i;
@@ -135,8 +142,8 @@ TEST(LossScalerTest, ScaledStepEqualsTheUnscaledStepBitForBit) {
 TEST(LossScalerTest, OverflowSkipsTheStepAndHalvesTheScale) {
   // 2^127 times a loss of ~3 overflows float32: every gradient is inf or NaN.
   LossScaler scaler(acgan::LossScalerOptions{std::ldexp(1.0, 127)});
-  const auto start = seeded_steps({Precision::kFp32, nullptr}, 0);
-  const auto skipped = seeded_steps({Precision::kFp32, &scaler}, 1);
+  const auto start = seeded_steps(step_with(Precision::kFp32, nullptr), 0);
+  const auto skipped = seeded_steps(step_with(Precision::kFp32, &scaler), 1);
   for (size_t i = 0; i < start.g_params.size(); ++i)
     EXPECT_TRUE(torch::equal(start.g_params[i], skipped.g_params[i])) << i;
   EXPECT_EQ(scaler.current_scale(), std::ldexp(1.0, 126));

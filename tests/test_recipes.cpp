@@ -8,7 +8,9 @@
 
 #include "acgan/atomic_file.h"
 #include "acgan/checkpoint.h"
+#include "acgan/diff_augment.h"
 #include "acgan/error.h"
+#include "acgan/generator_ema.h"
 #include "acgan/train_step.h"
 #include "test_support.h"
 
@@ -92,6 +94,128 @@ TEST(RecipeTest, EachNetworkGetsItsLearningRateAndBeta2) {
   EXPECT_EQ(std::get<1>(p.betas()), 0.999);
 }
 
+TEST(RecipeTest, ModSetsItsFlagsUnlessGiven) {
+  TrainOptions o;
+  o.recipe = "mod";
+  o.loss = "bce";
+  o.given = {"loss", "recipe"};
+  apply_recipe(o);
+  EXPECT_EQ(o.loss, "bce");  // given: kept
+  EXPECT_EQ(o.d_class_loss_on_fakes, "off");
+  EXPECT_EQ(o.spectral_norm, "both");
+  EXPECT_EQ(o.g_ema, 0.999);
+  TrainOptions original;
+  apply_recipe(original);
+  EXPECT_EQ(config_of(original), config_of(TrainOptions{}));
+}
+
+// ema after k updates, by its definition, in float64 from the same start.
+TEST(GeneratorEmaTest, AverageAfterKStepsMatchesItsDefinition) {
+  torch::manual_seed(4);
+  Generator g(GeneratorOptions().nz(16));
+  const double decay = 0.9;
+  GeneratorEma ema(*g, decay);
+  const auto name = std::string("conv2.0.weight");
+  auto expected = g->named_parameters()[name].detach().to(torch::kDouble);
+  for (int64_t step = 1; step <= 30; ++step) {
+    torch::NoGradGuard no_grad;
+    for (auto& p : g->parameters()) p.add_(torch::randn_like(p) * 0.1);
+    ema.update(*g, step);
+    const double d = std::min(decay, (1.0 + (step - 1)) / (10.0 + (step - 1)));
+    EXPECT_EQ(ema.decay_at(step), d);
+    expected = d * expected + (1 - d) * g->named_parameters()[name].detach().to(torch::kDouble);
+  }
+  // 30 float32 multiply-adds against float64: a few ulps of |w| ~ 0.1 each.
+  const auto got = ema.generator()->named_parameters()[name].to(torch::kDouble);
+  EXPECT_LT((got - expected).abs().max().item<double>(), 1e-6);
+  // Buffers are copied, not averaged.
+  EXPECT_TRUE(torch::equal(ema.generator()->named_buffers()["conv1.1.running_var"],
+                           g->named_buffers()["conv1.1.running_var"]));
+}
+
+// Building the average draws nothing from the global generator, so a run with --g_ema trains
+// exactly as one without.
+TEST(GeneratorEmaTest, BuildingItLeavesTheRandomStreamAlone) {
+  Generator g(GeneratorOptions().nz(16).spectral_norm(true));
+  torch::manual_seed(5);
+  const auto without = torch::randn({4});
+  torch::manual_seed(5);
+  GeneratorEma ema(*g, 0.999);
+  EXPECT_TRUE(torch::equal(torch::randn({4}), without));
+  EXPECT_TRUE(torch::equal(ema.generator()->named_buffers()["fc1.weight_u"],
+                           g->named_buffers()["fc1.weight_u"]));
+}
+
+// With the draws fixed (the same seed before each call) the augmentation is a differentiable
+// function of x: autograd's gradient equals central differences, in float64.
+TEST(DiffAugmentTest, GradientMatchesFiniteDifferences) {
+  const auto policy = parse_diffaugment("color,translation,cutout");
+  const auto x = torch::rand({3, 3, 32, 32}, torch::kDouble) * 2 - 1;
+  const auto w = torch::randn({3, 3, 32, 32}, torch::kDouble);
+  const auto f = [&](const torch::Tensor& input) {
+    torch::manual_seed(6);
+    return (diff_augment(input, policy) * w).sum();
+  };
+  auto leaf = x.clone().requires_grad_(true);
+  f(leaf).backward();
+  const auto grad = leaf.grad();
+  EXPECT_GT(grad.abs().sum().item<double>(), 0);
+  const double h = 1e-6;
+  for (const int64_t flat : {0, 1000, 3071, 5000, 9215}) {
+    auto plus = x.clone(), minus = x.clone();
+    plus.view({-1})[flat] += h;
+    minus.view({-1})[flat] -= h;
+    const double numeric = (f(plus).item<double>() - f(minus).item<double>()) / (2 * h);
+    // Central differences of a polynomial in float64: error ~ h^2 plus rounding ~ 1e-16 / h.
+    EXPECT_NEAR(grad.view({-1})[flat].item<double>(), numeric, 1e-7) << flat;
+  }
+}
+
+// Translation moves each image by one offset in [-4, 4] each way, filling with zeros; cutout zeroes
+// one square of at most 16 x 16, at least 8 x 8 (its centre may sit on the edge).
+TEST(DiffAugmentTest, TranslationShiftsAndCutoutMasks) {
+  // Pixel values 1..N that name their position, so each output pixel says where it came from.
+  const int64_t n = 8;
+  const auto x = torch::arange(1, n * 32 * 32 + 1, torch::kDouble).view({n, 1, 32, 32});
+  torch::manual_seed(7);
+  const auto moved = diff_augment(x, parse_diffaugment("translation"));
+  for (int64_t i = 0; i < n; ++i) {
+    const auto image = moved[i][0];
+    const auto kept = image.nonzero();  // (K, 2): output positions with a source pixel
+    ASSERT_GT(kept.size(0), 0);
+    const auto source = (image.index({kept.select(1, 0), kept.select(1, 1)}).to(torch::kLong) - 1)
+                            .remainder(32 * 32);
+    const auto dy = source.div(32, "floor") - kept.select(1, 0);
+    const auto dx = source.remainder(32) - kept.select(1, 1);
+    EXPECT_EQ(dy.min().item<int64_t>(), dy.max().item<int64_t>()) << i;
+    EXPECT_EQ(dx.min().item<int64_t>(), dx.max().item<int64_t>()) << i;
+    EXPECT_LE(dy.abs().max().item<int64_t>(), 4);
+    EXPECT_LE(dx.abs().max().item<int64_t>(), 4);
+    const int64_t visible =
+        (32 - dy.abs().max().item<int64_t>()) * (32 - dx.abs().max().item<int64_t>());
+    EXPECT_EQ(kept.size(0), visible) << i;
+  }
+  const auto ones = torch::ones({64, 3, 32, 32});
+  const auto cut = diff_augment(ones, parse_diffaugment("cutout"));
+  for (int64_t i = 0; i < 64; ++i) {
+    const auto zeros = cut[i][0].eq(0).nonzero();
+    const int64_t rows =
+        zeros.select(1, 0).max().item<int64_t>() - zeros.select(1, 0).min().item<int64_t>() + 1;
+    const int64_t cols =
+        zeros.select(1, 1).max().item<int64_t>() - zeros.select(1, 1).min().item<int64_t>() + 1;
+    EXPECT_EQ(zeros.size(0), rows * cols) << i << ": not a rectangle";
+    EXPECT_TRUE(rows >= 8 && rows <= 16 && cols >= 8 && cols <= 16) << rows << "x" << cols;
+    EXPECT_TRUE(torch::equal(cut[i][0], cut[i][2])) << "one mask for all channels";
+  }
+}
+
+TEST(DiffAugmentTest, EmptyPolicyIsTheIdentity) {
+  const auto x = torch::rand({2, 3, 32, 32});
+  EXPECT_TRUE(diff_augment(x, parse_diffaugment("none")).is_same(x));
+  EXPECT_FALSE(parse_diffaugment("").any());
+  EXPECT_THROW(parse_diffaugment("color,blur"), UsageError);
+}
+
 class RecipeCliTest : public testing::SyntheticCifarTest<20> {
  protected:
   std::vector<std::string> args(const std::string& outdir) {
@@ -114,7 +238,13 @@ class RecipeCliTest : public testing::SyntheticCifarTest<20> {
             "--lr_d",
             "0.0001",
             "--beta2",
-            "0.99"};
+            "0.99",
+            "--spectral_norm",
+            "both",
+            "--g_ema",
+            "0.9",
+            "--diffaugment",
+            "color,translation,cutout"};
   }
 };
 
@@ -135,6 +265,56 @@ TEST_F(RecipeCliTest, ResumeWithEveryOptionOnIsBitExact) {
       << resumed.output;
   EXPECT_EQ(read_file(dir / "straight/gen.pt"), read_file(dir / "stopped/gen.pt"));
   EXPECT_EQ(read_file(dir / "straight/disc.pt"), read_file(dir / "stopped/disc.pt"));
+  EXPECT_EQ(read_file(dir / "straight/gen_ema.pt"), read_file(dir / "stopped/gen_ema.pt"));
+  // generate samples the weight average, and says so.
+  const auto generated = testing::run_acgan(
+      {"generate", "--checkpoint", dir / "stopped/checkpoint.pt", "--out", dir / "g.png"});
+  ASSERT_EQ(generated.exit_code, 0) << generated.output;
+  EXPECT_NE(generated.output.find("using G's weight average"), std::string::npos)
+      << generated.output;
+}
+
+// A --recipe is kept in the checkpoint: a resume continues it, and another recipe is refused.
+TEST_F(RecipeCliTest, RecipeModIsKeptOnResume) {
+  testing::TempDir dir;
+  const std::vector<std::string> base = {"--root_dir",   data_dir(), "--outdir",      dir / "run",
+                                         "--batch_size", "50",       "--num_workers", "0"};
+  auto first = base;
+  first.insert(first.end(), {"--recipe", "mod", "--num_epochs", "1"});
+  const auto started = testing::run_acgan(first);
+  ASSERT_EQ(started.exit_code, 0) << started.output;
+  EXPECT_NE(started.output.find("recipe mod | spectral norm both | G's weight average decay 0.999"),
+            std::string::npos)
+      << started.output;
+  auto resume = base;
+  resume.insert(resume.end(), {"--num_epochs", "2", "--resume"});
+  const auto resumed = testing::run_acgan(resume);
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+  EXPECT_NE(resumed.output.find("losses: hinge, D's class loss on fakes off"), std::string::npos)
+      << resumed.output;
+  resume.insert(resume.end(), {"--recipe", "original", "--num_epochs", "3"});
+  testing::expect_one_line_error(testing::run_acgan(resume), kExitUsage,
+                                 "--recipe original contradicts the checkpoint", "recipe");
+}
+
+// The weight average changes nothing in the training: G's weights equal a run without it.
+TEST_F(RecipeCliTest, WeightAverageLeavesTheTrainingAlone) {
+  testing::TempDir dir;
+  const auto run = [&](const std::string& outdir, std::vector<std::string> extra) {
+    std::vector<std::string> a = {"--root_dir",   data_dir(), "--outdir",      dir / outdir,
+                                  "--batch_size", "20",       "--num_workers", "0",
+                                  "--seed",       "3",        "--num_epochs",  "1"};
+    a.insert(a.end(), extra.begin(), extra.end());
+    const auto r = testing::run_acgan(a);
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+  };
+  run("plain", {});
+  run("ema", {"--g_ema", "0.99"});
+  EXPECT_EQ(read_file(dir / "plain/gen.pt"), read_file(dir / "ema/gen.pt"));
+  EXPECT_NE(read_file(dir / "ema/gen.pt"), read_file(dir / "ema/gen_ema.pt"));
+  // The grids are the average's: they differ from the plain run's.
+  EXPECT_NE(read_file(dir / "plain/images/epoch_001.png"),
+            read_file(dir / "ema/images/epoch_001.png"));
 }
 
 TEST_F(RecipeCliTest, BadValuesGetOneLineEach) {
@@ -146,6 +326,10 @@ TEST_F(RecipeCliTest, BadValuesGetOneLineEach) {
       {{"--d_class_loss_on_fakes", "maybe"}, "--d_class_loss_on_fakes: expected on or off"},
       {{"--lr_g", "-1"}, "--lr_g"},
       {{"--beta2", "1"}, "--beta2"},
+      {{"--spectral_norm", "g"}, "--spectral_norm: expected none, d or both"},
+      {{"--g_ema", "1"}, "--g_ema: expected 0 (none) or a decay in (0, 1)"},
+      {{"--diffaugment", "blur"}, "--diffaugment: expected none or a comma-separated list"},
+      {{"--recipe", "best"}, "--recipe: expected original or mod"},
   };
   for (const auto& [flags, needle] : cases) {
     auto a = args(dir / "out");

@@ -12,6 +12,7 @@
 #include <memory>
 #include <string>
 
+#include "acgan/generator_ema.h"
 #include "acgan/loss_scaler.h"
 #include "acgan/models.h"
 #include "acgan/train_options.h"
@@ -33,6 +34,7 @@ struct TrainingState {
 
   Generator g;
   Discriminator d;
+  std::unique_ptr<GeneratorEma> ema;  // with --g_ema
   std::unique_ptr<torch::optim::Adam> opt_g, opt_d;
   torch::Tensor grid_z;  // (100, nz) fixed noise for the sample grids
   LossScaler scaler;     // used by --precision fp16 only
@@ -55,7 +57,13 @@ ConfigMap read_checkpoint_config(const std::string& path);
 // Loads `path` into `state` (built with the checkpoint's nz), including the RNG states.
 void load_checkpoint(const std::string& path, TrainingState& state);
 
-// A Generator from a full checkpoint or from a gen.pt state dict (nz taken from the file).
+// The network a run's options build.
+GeneratorOptions generator_options(const TrainOptions& options);
+DiscriminatorOptions discriminator_options(const TrainOptions& options);
+
+// A Generator from a full checkpoint or from a gen.pt / gen_ema.pt state dict (nz and spectral
+// normalisation taken from the file). From a checkpoint of a run with --g_ema it is the weight
+// average (logged), as sample grids are.
 Generator load_generator(const std::string& path);
 
 }  // namespace acgan

@@ -7,6 +7,7 @@
 //   checkpoint.pt              the latest full checkpoint, every epoch and on Ctrl-C / SIGTERM
 //   checkpoints/epoch_NNN.pt   kept every --checkpoint_every epochs
 //   gen.pt, disc.pt            the networks' state dicts, as the original script saved them
+//   gen_ema.pt                 the state dict of G's weight average, with --g_ema
 //   .acgan.lock                the run's lock (outdir_lock.h)
 // and their temporaries (atomic_file.h). It does not decide when to remove them (trainer.cpp).
 #pragma once
@@ -20,7 +21,7 @@ namespace acgan {
 struct OutputPaths {
   explicit OutputPaths(const std::string& outdir);
   std::string outdir, checkpoint, checkpoints_dir, images_dir, metrics, eval_log, generator,
-      discriminator;
+      generator_ema, discriminator;
   std::string epoch_checkpoint(int64_t epoch) const;
   std::string epoch_grid(int64_t epoch) const;
   std::string real_grid() const;

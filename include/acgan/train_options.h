@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <set>
 #include <string>
+#include <utility>
 #include <variant>
 #include <vector>
 
@@ -45,6 +46,10 @@ struct TrainOptions {
   std::string loss = "bce";                  // bce | hinge: the source (real / fake) loss
   double label_smoothing = 0;                // one-sided: D's real target 1 - s (bce only)
   std::string d_class_loss_on_fakes = "on";  // on | off: D's class loss on G's samples
+  std::string spectral_norm = "none";        // none | d | both (models.h)
+  double g_ema = 0;                          // decay of G's weight average; 0: none
+  std::string diffaugment = "none";          // none | color,translation,cutout (diff_augment.h)
+  std::string recipe = "original";           // original | mod: defaults for the five above
   int64_t eval_every = 0;                    // epochs between evaluations (eval.csv); 0: none
   int64_t eval_n = 10000;                    // samples per evaluation
   std::string inception;                     // networks for the evaluations (evaluator.h)
@@ -69,6 +74,13 @@ constexpr int64_t kMaxSeed = 4294967295;
 
 // Throws acgan::UsageError naming the first flag out of range.
 void validate(const TrainOptions& options);
+
+// The flags a --recipe sets, as (flag, value) texts: none for "original" (the script's own
+// training), ACGAN-Mod's choices for "mod" (README, Training options). Throws UsageError for
+// another name.
+std::vector<std::pair<std::string, std::string>> recipe_settings(const std::string& recipe);
+// Sets each of options.recipe's flags that the user did not give.
+void apply_recipe(TrainOptions& options);
 
 // What a resume does with a flag kept in the checkpoint.
 enum class OnResume {

@@ -4,6 +4,8 @@
 //           BCE(D_src(fake), 0) + CE(D_cls(fake), c), backward; one Adam step on the summed
 //           gradients.
 //   G step: on the same fake, BCE(D_src(fake), 1) + CE(D_cls(fake), c), backward; one Adam step.
+// With DiffAugment (StepOptions::augment) D sees T(x), T(fake) and T(fake) again, each with its own
+// draws, T differentiable so that G's gradient passes through it.
 // The source terms are BCE with logits on D's source logit (models.h): the original's BCE on the
 // sigmoid, better conditioned. During the G step D's parameters are frozen (StepOptions), so the
 // backward pass skips D's weight gradients that nobody reads (the result is unchanged: D's
@@ -20,6 +22,7 @@
 #include <utility>
 #include <vector>
 
+#include "acgan/diff_augment.h"
 #include "acgan/loss_scaler.h"
 #include "acgan/models.h"
 #include "acgan/precision.h"
@@ -73,6 +76,7 @@ struct StepOptions {
   SourceLoss source_loss = SourceLoss::kBce;
   double label_smoothing = 0;         // D's real target 1 - s (BCE)
   bool d_class_loss_on_fakes = true;  // false: D's fake term is the source loss alone
+  DiffAugmentPolicy augment;          // on every image D sees (diff_augment.h)
 };
 // `precision` with `scaler` where it needs one (fp16).
 StepOptions step_options_for(Precision precision, LossScaler& scaler);
