@@ -148,6 +148,21 @@ TEST_F(EvalCliTest, ClassesComeFromSubfoldersOrPrefixesAlike) {
   EXPECT_EQ(json_value(ja, "ms_ssim_mean"), json_value(jb, "ms_ssim_mean"));
 }
 
+// Three copies of one image as class 0's samples: MS-SSIM 1, above any real class's, so exactly one
+// class counts as collapsed (the classes without samples have no value and do not count).
+TEST_F(EvalCliTest, IdenticalSamplesOfAClassCountAsCollapsed) {
+  const auto set = testing::make_synthetic(1, 9);
+  const auto png = encode_png(set.images[0].permute({1, 2, 0}).contiguous());
+  fs::create_directories(dir_ / "same/0");
+  for (int i = 0; i < 3; ++i) write_file_atomic(dir_ / fmt::format("same/0/{}.png", i), png);
+  const auto r = eval({"--images", dir_ / "same", "--inception", dir_ / "inception.pt", "--metrics",
+                       "ms_ssim", "--pairs", "10", "--json", dir_ / "c.json"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto json = read_text(dir_ / "c.json");
+  EXPECT_NEAR(json_value(json, "ms_ssim_mean"), 1.0, 1e-9);
+  EXPECT_EQ(json_value(json, "ms_ssim_collapsed_classes"), 1.0) << json;
+}
+
 TEST_F(EvalCliTest, AFolderWithoutClassesGetsTheClassFreeMetricsAndSaysSo) {
   const auto set = testing::make_synthetic(20, 6);
   fs::create_directories(dir_ / "plain");
@@ -285,9 +300,11 @@ TEST_F(EvalCliTest, EvaluationDuringTrainingLeavesTheRunUntouched) {
   ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
   EXPECT_EQ(read_text(dir_ / "plain/gen.pt"), read_text(dir_ / "resumed/gen.pt"));
   const auto rows = read_text(dir_ / "resumed/eval.csv");
-  EXPECT_EQ(rows.rfind("step,epoch,classifier_accuracy,classifier_accuracy_real,classifier_fd,"
-                       "classifier_fd_real,ms_ssim_mean,ms_ssim_real_mean\n10,1,0.1,0.1,",
-                       0),
+  EXPECT_EQ(rows.rfind(
+                "step,epoch,classifier_accuracy,classifier_accuracy_real,classifier_fd,"
+                "classifier_fd_real,ms_ssim_mean,ms_ssim_real_mean,ms_ssim_collapsed_classes\n10,1,"
+                "0.1,0.1,",
+                0),
             0u)
       << rows;
   EXPECT_EQ(std::count(rows.begin(), rows.end(), '\n'), 3) << "a header and 2 rows:\n" << rows;

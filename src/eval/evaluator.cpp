@@ -441,6 +441,10 @@ void Evaluator::ms_ssim_metrics(const LabelledImages& samples, EvalReport& repor
   }
   report.values.emplace_back("ms_ssim_real_mean", finite_mean(*real_ms_ssim_));
   report.per_class.emplace_back("ms_ssim_real_per_class", *real_ms_ssim_);
+  // Class collapse: a class whose samples are more alike than its real images.
+  int64_t collapsed = 0;
+  for (size_t k = 0; k < fake.size(); ++k) collapsed += fake[k] > (*real_ms_ssim_)[k] ? 1 : 0;
+  report.values.emplace_back("ms_ssim_collapsed_classes", static_cast<double>(collapsed));
   report.seconds.emplace_back("ms_ssim_real", seconds_since(start));
 }
 
