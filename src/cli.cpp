@@ -17,6 +17,7 @@
 #include "acgan/eval/classifier_training.h"
 #include "acgan/eval/eval_command.h"
 #include "acgan/generate.h"
+#include "acgan/interop/import_export.h"
 #include "acgan/summary.h"
 #include "acgan/trainer.h"
 
@@ -149,9 +150,28 @@ struct Commands {
   ClassifierTrainOptions classifier_train;
   EvalCommandOptions eval;
   std::string eval_ref = "train";
+  ImportOptions import_options;
+  ExportOptions export_options;
   CLI::App *summary_app = nullptr, *generate_app = nullptr, *classifier_train_app = nullptr,
-           *eval_app = nullptr;
+           *eval_app = nullptr, *import_app = nullptr, *export_app = nullptr;
 };
+
+void add_interop_subcommands(CLI::App& app, Commands& c) {
+  auto& i = c.import_options;
+  c.import_app = app.add_subcommand(
+      "import", "the original script's gen.pt [and disc.pt] (Python's torch.save) -> a checkpoint");
+  c.import_app->add_option("--gen", i.gen, "the original's gen.pt")->required();
+  c.import_app->add_option("--disc", i.disc, "its disc.pt (default: D freshly initialised)");
+  c.import_app->add_option("--out", i.out, "the checkpoint to write (must not exist)")->required();
+  c.import_app->add_option("--seed", i.seed, "the checkpoint's seed")->capture_default_str();
+  auto& e = c.export_options;
+  c.export_app = app.add_subcommand(
+      "export", "a checkpoint -> gen.pt, disc.pt and metadata.json for Python's torch.load");
+  c.export_app
+      ->add_option("--checkpoint", e.checkpoint, "checkpoint.pt or checkpoints/epoch_NNN.pt")
+      ->required();
+  c.export_app->add_option("--out", e.out, "folder to write (created if missing)")->required();
+}
 
 void add_generate_flags(CLI::App& gen, GenerateOptions& o) {
   gen.add_option("--checkpoint", o.checkpoint, "checkpoint.pt, checkpoints/epoch_NNN.pt or gen.pt")
@@ -183,6 +203,7 @@ void add_subcommands(CLI::App& app, Commands& c) {
                                   "judge a checkpoint's samples or a folder of PNGs: FID, IS, KID, "
                                   "iFID, PR, classifier accuracy and FD, MS-SSIM");
   add_eval_flags(*c.eval_app, c.eval, c.eval_ref);
+  add_interop_subcommands(app, c);
 }
 
 // Runs the parsed command; throws what it throws.
@@ -201,6 +222,8 @@ int dispatch(const CLI::App& app, Commands& c) {
     run_eval(c.eval);
     return kExitOk;
   }
+  if (c.import_app->parsed()) return run_import(c.import_options);
+  if (c.export_app->parsed()) return run_export(c.export_options);
   if (c.generate_app->parsed()) {
     generate(c.generate);
     return kExitOk;

@@ -1,14 +1,19 @@
 // Named tensors in and out of modules and files. See include/acgan/state_dict.h.
 #include "acgan/state_dict.h"
 
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <torch/serialize.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <optional>
+#include <set>
 
 #include "acgan/atomic_file.h"
 #include "acgan/crc32.h"
 #include "acgan/error.h"
+#include "acgan/interop/python_state_dict.h"
 
 namespace acgan {
 namespace {
@@ -124,30 +129,55 @@ StateDict state_dict(const torch::nn::Module& module) {
 void load_state_dict(torch::nn::Module& module, const c10::impl::GenericDict& state,
                      const std::string& source, const std::string& prefix) {
   torch::NoGradGuard no_grad;
-  auto load = [&](const std::string& name, torch::Tensor& target) {
+  std::vector<std::string> missing, unexpected, wrong;  // every problem, reported at once
+  std::vector<std::pair<torch::Tensor, torch::Tensor>> copies;
+  std::set<std::string> expected;
+  const auto check = [&](const std::string& name, const torch::Tensor& target) {
     const std::string key = prefix + name;
+    expected.insert(key);
     const auto it = state.find(key);
-    if (it == state.end()) {
-      throw Error(source + ": missing '" + key +
-                  "'; the file does not hold this network's weights");
-    }
-    if (!it->value().isTensor()) throw Error(source + ": '" + key + "' is not a tensor");
+    if (it == state.end()) return missing.push_back("'" + key + "'");
+    if (!it->value().isTensor()) return wrong.push_back("'" + key + "' is not a tensor");
     const auto& value = it->value().toTensor();
     if (value.sizes() != target.sizes()) {
-      throw Error(source + ": '" + key + "' has shape " + shape_string(value.sizes()) +
-                  ", expected " + shape_string(target.sizes()) +
-                  " (was it written with another --nz or network?)");
+      return wrong.push_back("'" + key + "' has shape " + shape_string(value.sizes()) +
+                             ", expected " + shape_string(target.sizes()));
     }
     if (value.scalar_type() != target.scalar_type()) {
-      throw Error(source + ": '" + key + "' holds " +
-                  std::string(c10::toString(value.scalar_type())) + ", expected " +
-                  c10::toString(target.scalar_type()) +
-                  " (acgan reads and writes float32 weights)");
+      return wrong.push_back(
+          "'" + key + "' holds " + std::string(c10::toString(value.scalar_type())) + ", expected " +
+          c10::toString(target.scalar_type()) + " (acgan reads and writes float32 weights)");
     }
-    target.copy_(value);
+    copies.emplace_back(target, value);
   };
-  for (auto& item : module.named_parameters()) load(item.key(), item.value());
-  for (auto& item : module.named_buffers()) load(item.key(), item.value());
+  for (const auto& item : module.named_parameters()) check(item.key(), item.value());
+  for (const auto& item : module.named_buffers()) check(item.key(), item.value());
+  if (prefix.empty()) {  // a prefixed dict holds other things besides
+    for (const auto& item : state) {
+      const auto key = item.key().isString() ? item.key().toStringRef() : "?";
+      if (!expected.count(key)) unexpected.push_back("'" + key + "'");
+    }
+  }
+  // At most 6 of each kind, so that a wholly foreign file still gets a readable line.
+  const auto list = [](const std::vector<std::string>& items, const std::string& separator) {
+    const size_t shown = std::min<size_t>(items.size(), 6);
+    std::string text =
+        fmt::format("{}", fmt::join(items.begin(), items.begin() + shown, separator));
+    return shown < items.size() ? text + fmt::format(" and {} more", items.size() - shown) : text;
+  };
+  std::vector<std::string> problems;
+  if (!missing.empty()) problems.push_back("missing " + list(missing, ", "));
+  if (!wrong.empty()) problems.push_back(list(wrong, "; "));
+  if (!unexpected.empty()) problems.push_back("unexpected " + list(unexpected, ", "));
+  if (!problems.empty()) {
+    const bool shapes = std::any_of(wrong.begin(), wrong.end(), [](const std::string& w) {
+      return w.find("has shape") != std::string::npos;
+    });
+    throw Error(source +
+                ": not this network's weights: " + fmt::format("{}", fmt::join(problems, "; ")) +
+                (shapes ? " (was it written with another --nz or network?)" : ""));
+  }
+  for (auto& [target, value] : copies) target.copy_(value);
 }
 
 void save_state_dict_file(const torch::nn::Module& module, const std::string& path) {
@@ -158,6 +188,16 @@ void save_state_dict_file(const torch::nn::Module& module, const std::string& pa
 }
 
 c10::impl::GenericDict parse_tensor_dict(std::string_view bytes, const std::string& path) {
+  // torch.save before PyTorch 1.6 (or with _use_new_zipfile_serialization=False) starts with a
+  // pickled magic number, LONG1 0x1950a86a20f9469cfc6c, instead of a zip header.
+  constexpr std::string_view kLegacyMagic =
+      "\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19";
+  if (bytes.substr(0, kLegacyMagic.size()) == kLegacyMagic) {
+    throw Error(path +
+                ": a torch.save file in the format before PyTorch 1.6, which acgan does not read; "
+                "convert it once: python3 -c \"import torch; torch.save(torch.load('" +
+                path + "'), '" + path + "')\"");
+  }
   if (!is_complete_zip(bytes)) {
     throw Error(path +
                 ": not a readable tensor file (not a complete zip archive: truncated, or not "
@@ -170,12 +210,12 @@ c10::impl::GenericDict parse_tensor_dict(std::string_view bytes, const std::stri
   } catch (const std::exception& e) {
     const std::string what = e.what();
     if (what.find("Expected GenericDict but got None") != std::string::npos) {
-      // LibTorch 1.13's unpickler cannot rebuild collections.OrderedDict, which state_dict()
-      // returns.
-      throw Error(path +
-                  ": a state_dict saved by Python (an OrderedDict), which LibTorch cannot read; "
-                  "convert it once: python3 -c \"import torch; torch.save(dict(torch.load('" +
-                  path + "')), '" + path + "')\"");
+      // LibTorch's unpickler turns collections.OrderedDict, which state_dict() returns, into
+      // None: our own reader takes such files.
+      c10::impl::GenericDict dict(c10::StringType::get(), c10::TensorType::get());
+      for (const auto& item : read_python_state_dict(bytes, path))
+        dict.insert(item.key(), item.value());
+      return dict;
     }
     throw Error(path + ": not a readable tensor file (" + first_line(what) + ")");
   }

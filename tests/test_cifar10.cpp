@@ -17,17 +17,13 @@ using acgan::testing::TempDir;
 
 namespace {
 
-// Expects `fn` to throw acgan::Error whose message contains every string of `parts`.
+// Expects `fn` to throw acgan::Error whose one line contains every string of `parts`.
 template <typename Fn>
 void expect_error(Fn fn, const std::vector<std::string>& parts) {
-  try {
-    fn();
-    FAIL() << "expected acgan::Error";
-  } catch (const acgan::Error& e) {
-    const std::string what = e.what();
-    EXPECT_EQ(what.find('\n'), std::string::npos) << "not one line: " << what;
-    for (const auto& part : parts) EXPECT_NE(what.find(part), std::string::npos) << what;
-  }
+  const std::string what = acgan::testing::error_of(fn);
+  EXPECT_NE(what, "(no error)");
+  EXPECT_EQ(what.find('\n'), std::string::npos) << "not one line: " << what;
+  for (const auto& part : parts) EXPECT_NE(what.find(part), std::string::npos) << what;
 }
 
 }  // namespace

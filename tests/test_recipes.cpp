@@ -11,6 +11,7 @@
 #include "acgan/diff_augment.h"
 #include "acgan/error.h"
 #include "acgan/generator_ema.h"
+#include "acgan/state_dict.h"
 #include "acgan/train_step.h"
 #include "test_support.h"
 
@@ -277,6 +278,20 @@ TEST_F(RecipeCliTest, ResumeWithEveryOptionOnIsBitExact) {
       {"generate", "--checkpoint", dir / "stopped/gen_ema.pt", "--out", dir / "e.png"});
   ASSERT_EQ(from_dict.exit_code, 0) << from_dict.output;
   EXPECT_EQ(read_file(dir / "g.png"), read_file(dir / "e.png"));
+  // An export's gen.pt is the average too, with G's own weights beside it.
+  ASSERT_EQ(testing::run_acgan(
+                {"export", "--checkpoint", dir / "stopped/checkpoint.pt", "--out", dir / "export"})
+                .exit_code,
+            0);
+  const auto exported = load_tensor_dict_file(dir / "export/gen.pt");
+  const auto average = load_tensor_dict_file(dir / "stopped/gen_ema.pt");
+  const auto raw = load_tensor_dict_file(dir / "export/gen_raw.pt");
+  const auto own = load_tensor_dict_file(dir / "stopped/gen.pt");
+  for (const auto& item : average) {
+    EXPECT_TRUE(torch::equal(exported.at(item.key()).toTensor(), item.value().toTensor()));
+    EXPECT_TRUE(torch::equal(raw.at(item.key()).toTensor(), own.at(item.key()).toTensor()));
+  }
+  EXPECT_NE(read_file(dir / "export/metadata.json").find("G's weight average"), std::string::npos);
 }
 
 // The recipe's spectral norm, weight average and DiffAugment under bf16 autocast: a run completes

@@ -71,12 +71,26 @@ std::string golden_path() {
 
 std::string acgan_binary() { return ACGAN_BINARY; }
 
+std::string python_with_torch() {
+  static const std::string python = [] {
+    const std::string path = "/usr/bin/python3";
+    if (!fs::exists(path)) return std::string();
+    return run_program(path, {"-c", "import torch"}).exit_code == 0 ? path : std::string();
+  }();
+  return python;
+}
+
+CommandResult run_program(const std::string& program, const std::vector<std::string>& args) {
+  return AcganProcess(args, {}, 0, program).wait();
+}
+
 AcganProcess::AcganProcess(const std::vector<std::string>& args,
-                           const std::vector<std::string>& env, long file_size_limit) {
+                           const std::vector<std::string>& env, long file_size_limit,
+                           const std::string& program) {
   int pipe_fds[2];
   if (pipe(pipe_fds) != 0) throw std::runtime_error("pipe failed");
   std::vector<char*> argv;
-  const std::string binary = acgan_binary();
+  const std::string binary = program;
   argv.push_back(const_cast<char*>(binary.c_str()));
   for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "acgan/checkpoint.h"
+#include "acgan/error.h"
 #include "acgan/train_step.h"
 
 namespace acgan::testing {
@@ -48,6 +49,18 @@ torch::Tensor steps_on_random_batches(TrainingState& state, int steps, int64_t b
 // ../shared/golden/golden.pt seen from the project root, or "" when absent.
 std::string golden_path();
 
+// What `fn` throws as acgan::Error (its one line), or "(no error)": the one way tests read an error
+// thrown in-process (errors of the binary: expect_one_line_error).
+template <typename Fn>
+std::string error_of(Fn fn) {
+  try {
+    fn();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(no error)";
+}
+
 // Path of the built acgan binary.
 std::string acgan_binary();
 
@@ -58,6 +71,11 @@ struct CommandResult {
 // Runs the acgan binary with `args` (no shell), capturing its output.
 CommandResult run_acgan(const std::vector<std::string>& args,
                         const std::vector<std::string>& env = {}, long file_size_limit = 0);
+
+// Debian's python3 (/usr/bin/python3) when it can import torch, else "" (tests that need it skip).
+std::string python_with_torch();
+// Runs `program` (a full path) with `args`, capturing its output.
+CommandResult run_program(const std::string& program, const std::vector<std::string>& args);
 
 // A test suite sharing one synthetic CIFAR-10 folder (5 training files of kPerFile records each),
 // written once before its first test and removed after its last.
@@ -94,8 +112,10 @@ void expect_one_line_error(const CommandResult& r, int exit_code, const std::str
 class AcganProcess {
  public:
   // `env`: extra NAME=VALUE variables; `file_size_limit`: RLIMIT_FSIZE in bytes (0: none).
+  // `program`: another executable than acgan (a full path).
   explicit AcganProcess(const std::vector<std::string>& args,
-                        const std::vector<std::string>& env = {}, long file_size_limit = 0);
+                        const std::vector<std::string>& env = {}, long file_size_limit = 0,
+                        const std::string& program = acgan_binary());
   ~AcganProcess();
   // Reads output until it contains `needle` (true) or the program closes its output (false).
   bool read_until(const std::string& needle);

@@ -1,0 +1,124 @@
+// acgan import and acgan export. See include/acgan/interop/import_export.h.
+#include "acgan/interop/import_export.h"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <spdlog/spdlog.h>
+#include <torch/torch.h>
+
+#include <filesystem>
+
+#include "acgan/atomic_file.h"
+#include "acgan/checkpoint.h"
+#include "acgan/cifar10.h"
+#include "acgan/error.h"
+#include "acgan/state_dict.h"
+
+namespace fs = std::filesystem;
+
+namespace acgan {
+namespace {
+
+// nz from G's first layer, fc1.weight (384, nz).
+int64_t nz_of(const c10::impl::GenericDict& gen, const std::string& path) {
+  const auto fc1 = gen.find("fc1.weight");
+  if (fc1 == gen.end() || !fc1->value().isTensor() || fc1->value().toTensor().dim() != 2) {
+    throw Error(path + ": no fc1.weight of 2 dimensions; not the original script's gen.pt");
+  }
+  return fc1->value().toTensor().size(1);
+}
+
+// The options a checkpoint was trained with, from its configuration.
+TrainOptions options_of(const std::string& path) {
+  TrainOptions options;
+  for (const auto& [key, value] : read_checkpoint_config(path)) {
+    const auto* spec = find_train_option(key);
+    if (spec && spec->on_resume != OnResume::kNotKept && !set_option_value(options, *spec, value))
+      throw Error(path + ": records " + key + " '" + value + "'; the file is damaged");
+  }
+  return options;
+}
+
+void refuse_existing(const std::string& path, const std::string& flag) {
+  if (fs::exists(fs::symlink_status(path))) {
+    throw UsageError(flag + ": " + path +
+                     " exists; acgan does not overwrite it (choose another path or move it away)");
+  }
+}
+
+}  // namespace
+
+int run_import(const ImportOptions& o) {
+  if (o.gen.empty()) throw UsageError("--gen: expected the original script's gen.pt");
+  if (o.out.empty()) throw UsageError("--out: expected the checkpoint file to write");
+  if (o.seed < 0 || o.seed > kMaxSeed)
+    throw UsageError("--seed: expected 0.." + std::to_string(kMaxSeed) + ", got " +
+                     std::to_string(o.seed));
+  refuse_existing(o.out, "--out");
+  const auto gen = load_tensor_dict_file(o.gen);
+  TrainOptions options;
+  options.nz = nz_of(gen, o.gen);
+  check_nz(options.nz);
+  options.seed = o.seed;
+  torch::manual_seed(static_cast<uint64_t>(o.seed));
+  TrainingState state(options, torch::kCPU);
+  load_state_dict(*state.g, gen, o.gen);
+  if (!o.disc.empty()) load_state_dict(*state.d, load_tensor_dict_file(o.disc), o.disc);
+  save_checkpoint(o.out, state, options);
+  spdlog::info("wrote {}: G from {} (nz {}), D {}; fresh Adam states, step 0, seed {}", o.out,
+               o.gen, options.nz,
+               o.disc.empty() ? "freshly initialised (no --disc)" : "from " + o.disc, o.seed);
+  spdlog::info(
+      "sample it: acgan generate --checkpoint {}; train on: acgan --root_dir DATA "
+      "--outdir DIR --resume {}",
+      o.out, o.out);
+  return kExitOk;
+}
+
+std::string export_metadata(int64_t nz, int64_t step, const std::string& spectral_norm,
+                            bool weight_average, double decay) {
+  std::vector<std::string> names;
+  for (const auto& name : cifar10_class_names()) names.push_back("\"" + name + "\"");
+  return fmt::format(
+      "{{\n"
+      "  \"format\": \"acgan export 1\",\n"
+      "  \"acgan_version\": \"{}\",\n"
+      "  \"step\": {},\n"
+      "  \"nz\": {},\n"
+      "  \"num_classes\": {},\n"
+      "  \"class_names\": [{}],\n"
+      "  \"noise\": \"z (N, nz) ~ N(0, 1) with z[:, :num_classes] = one_hot(class)\",\n"
+      "  \"generator_output\": \"images (N, 3, 32, 32) in [-1, 1]; G in eval mode (BatchNorm's "
+      "running statistics), as acgan samples\",\n"
+      "  \"spectral_norm\": \"{}\",\n"
+      "  \"gen.pt\": \"{}\",\n"
+      "  \"g_ema_decay\": {}\n"
+      "}}\n",
+      ACGAN_VERSION, step, nz, kNumClasses, fmt::join(names, ", "), spectral_norm,
+      weight_average ? "G's weight average (gen_raw.pt: G's own weights)" : "G's weights", decay);
+}
+
+int run_export(const ExportOptions& o) {
+  if (o.checkpoint.empty()) throw UsageError("--checkpoint: expected a checkpoint file");
+  if (o.out.empty()) throw UsageError("--out: expected a folder to write");
+  auto options = options_of(o.checkpoint);
+  TrainingState state(options, torch::kCPU);
+  load_checkpoint(o.checkpoint, state);
+  const fs::path dir(o.out);
+  std::vector<std::string> files = {"gen.pt", "disc.pt", "metadata.json"};
+  if (state.ema) files.push_back("gen_raw.pt");
+  for (const auto& file : files) refuse_existing((dir / file).string(), "--out");
+  ensure_writable_dir(o.out, "--out " + o.out);
+  save_state_dict_file(state.ema ? *state.ema->generator() : *state.g, (dir / "gen.pt").string());
+  if (state.ema) save_state_dict_file(*state.g, (dir / "gen_raw.pt").string());
+  save_state_dict_file(*state.d, (dir / "disc.pt").string());
+  write_file_atomic((dir / "metadata.json").string(),
+                    export_metadata(options.nz, state.progress.step, options.spectral_norm,
+                                    state.ema != nullptr, options.g_ema));
+  spdlog::info("exported {} (step {}) to {}: {}{}", o.checkpoint, state.progress.step, o.out,
+               fmt::join(files, ", "), state.ema ? " (gen.pt holds G's weight average)" : "");
+  spdlog::info("in Python: G.load_state_dict(torch.load('{}'))", (dir / "gen.pt").string());
+  return kExitOk;
+}
+
+}  // namespace acgan

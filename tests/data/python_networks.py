@@ -1,0 +1,64 @@
+#!/usr/bin/python3
+"""Writes the original script's networks as its Python saves them, with their outputs, for
+tests/test_interop.cpp: OUT/gen.pt and OUT/disc.pt (torch.save(model.state_dict()), OrderedDicts),
+and OUT/outputs.pt, a plain dict: z (4, 110), images = G(z), x (4, 3, 32, 32), source = D(x)'s
+probability, classes = D(x)'s logits, both networks in eval mode. BatchNorm's running statistics are
+set away from their initial values so that eval mode reads them.
+
+    check EXPORT:OUT    loads an `acgan export` folder into the original networks with strict=True
+                        and exits 0 when every tensor equals OUT/gen.pt's and OUT/disc.pt's bit for
+                        bit; 1 naming the first that differs otherwise.
+
+Usage: python_networks.py ORIGINAL_MODELS_PY write OUT | check EXPORT:OUT
+"""
+import importlib.util
+import os
+import sys
+
+import torch
+
+
+def original_models(path):
+    spec = importlib.util.spec_from_file_location("original_models", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def write(models, out):
+    torch.manual_seed(0)
+    g, d = models.Generator(110), models.Discriminator()
+    for m in list(g.modules()) + list(d.modules()):
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.2, 0.2)
+            m.running_var.uniform_(0.5, 1.5)
+            m.num_batches_tracked.fill_(7)
+    g.eval()
+    d.eval()
+    os.makedirs(out, exist_ok=True)
+    torch.save(g.state_dict(), os.path.join(out, "gen.pt"))
+    torch.save(d.state_dict(), os.path.join(out, "disc.pt"))
+    z, x = torch.randn(4, 110), torch.rand(4, 3, 32, 32) * 2 - 1
+    with torch.no_grad():
+        images = g(z)
+        source, classes = d(x)
+    torch.save({"z": z, "images": images, "x": x, "source": source, "classes": classes},
+               os.path.join(out, "outputs.pt"))
+
+
+def check(models, dirs):
+    export, original = dirs.split(":")
+    g, d = models.Generator(110), models.Discriminator()
+    for net, name in ((g, "gen.pt"), (d, "disc.pt")):
+        net.load_state_dict(torch.load(os.path.join(export, name)), strict=True)
+        before = torch.load(os.path.join(original, name))
+        for key, value in net.state_dict().items():
+            if not torch.equal(value, before[key]):
+                sys.exit(f"{name}: {key} differs after the round trip")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 4 or sys.argv[2] not in ("write", "check"):
+        sys.exit(__doc__)
+    models = original_models(sys.argv[1])
+    (write if sys.argv[2] == "write" else check)(models, sys.argv[3])

@@ -1,0 +1,148 @@
+// Python interop (interop/): the original script's files written by python3-torch are imported and
+// reproduce Python's outputs; an export loads back into the original Python networks with
+// strict=True, every tensor bit for bit; foreign and damaged files get one line each. The tests
+// that need python3-torch skip with a message where it is absent.
+#include <caffe2/serialize/inline_container.h>
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <filesystem>
+
+#include "acgan/atomic_file.h"
+#include "acgan/checkpoint.h"
+#include "acgan/error.h"
+#include "acgan/interop/python_state_dict.h"
+#include "acgan/state_dict.h"
+#include "test_support.h"
+
+namespace fs = std::filesystem;
+
+namespace acgan {
+namespace {
+
+std::string script() { return std::string(ACGAN_SOURCE_DIR) + "/tests/data/python_networks.py"; }
+std::string original_models() {
+  return std::string(ACGAN_SOURCE_DIR) + "/../shared/golden/original_models.py";
+}
+
+// python_networks.py's files, written once for the suite.
+class PythonInteropTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    if (testing::python_with_torch().empty() || !fs::exists(original_models())) return;
+    dir_ = new testing::TempDir();
+    written_ = testing::run_program(testing::python_with_torch(),
+                                    {script(), original_models(), "write", dir_->path()});
+  }
+  static void TearDownTestSuite() {
+    delete dir_;
+    dir_ = nullptr;
+  }
+  void SetUp() override {
+    if (!dir_) GTEST_SKIP() << "needs /usr/bin/python3 with torch (python3-torch) and ../shared";
+    ASSERT_EQ(written_.exit_code, 0) << written_.output;
+  }
+  static std::string path(const std::string& name) { return *dir_ / name; }
+  static torch::Tensor output(const std::string& key) {
+    return load_tensor_dict_file(path("outputs.pt")).at(key).toTensor();
+  }
+
+ private:
+  static inline testing::TempDir* dir_ = nullptr;
+  static inline testing::CommandResult written_;
+};
+
+// The same inputs through Python's networks and the imported ones, both in eval mode: float32
+// kernels that sum in other orders (oneDNN's transposed convolution here), so within 1e-5 of
+// outputs of magnitude ~1.
+TEST_F(PythonInteropTest, ImportedNetworksReproducePythonsOutputs) {
+  const auto out = path("imported.pt");
+  const auto r = testing::run_acgan(
+      {"import", "--gen", path("gen.pt"), "--disc", path("disc.pt"), "--out", out});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("fresh Adam states, step 0"), std::string::npos) << r.output;
+  TrainOptions options;
+  TrainingState state(options, torch::kCPU);
+  load_checkpoint(out, state);
+  state.g->eval();
+  state.d->eval();
+  torch::NoGradGuard no_grad;
+  const auto images = state.g->forward(output("z"));
+  EXPECT_LT((images - output("images")).abs().max().item<double>(), 1e-5);
+  const auto judged = state.d->forward(output("x"));
+  EXPECT_LT((source_probability(judged) - output("source")).abs().max().item<double>(), 1e-5);
+  EXPECT_LT((judged.class_logits - output("classes")).abs().max().item<double>(), 1e-5);
+  // generate takes the Python gen.pt directly, as it takes the imported checkpoint.
+  const auto direct =
+      testing::run_acgan({"generate", "--checkpoint", path("gen.pt"), "--out", path("direct.png")});
+  const auto via = testing::run_acgan({"generate", "--checkpoint", out, "--out", path("via.png")});
+  ASSERT_EQ(direct.exit_code, 0) << direct.output;
+  ASSERT_EQ(via.exit_code, 0) << via.output;
+  EXPECT_EQ(read_file(path("direct.png")), read_file(path("via.png")));
+}
+
+// Python -> acgan import -> acgan export -> Python: strict loads, every tensor bit for bit.
+TEST_F(PythonInteropTest, ExportLoadsBackIntoTheOriginalNetworksBitForBit) {
+  const auto checkpoint = path("round.pt");
+  ASSERT_EQ(testing::run_acgan(
+                {"import", "--gen", path("gen.pt"), "--disc", path("disc.pt"), "--out", checkpoint})
+                .exit_code,
+            0);
+  const auto exported =
+      testing::run_acgan({"export", "--checkpoint", checkpoint, "--out", path("export")});
+  ASSERT_EQ(exported.exit_code, 0) << exported.output;
+  const auto checked =
+      testing::run_program(testing::python_with_torch(),
+                           {script(), original_models(), "check", path("export") + ":" + path("")});
+  EXPECT_EQ(checked.exit_code, 0) << checked.output;
+  const auto metadata = read_file(path("export/metadata.json"));
+  EXPECT_NE(metadata.find("\"nz\": 110"), std::string::npos) << metadata;
+  // A second export into the same folder refuses to replace the files.
+  testing::expect_one_line_error(
+      testing::run_acgan({"export", "--checkpoint", checkpoint, "--out", path("export")}),
+      kExitUsage, "exists; acgan does not overwrite it", "second export");
+}
+
+// A zip archive as torch.save writes it, holding `pickle` as data.pkl.
+std::string archive_with(const std::string& pickle) {
+  std::string bytes;
+  caffe2::serialize::PyTorchStreamWriter writer([&](const void* data, size_t n) {
+    bytes.append(static_cast<const char*>(data), n);
+    return n;
+  });
+  writer.writeRecord("data.pkl", pickle.data(), pickle.size());
+  writer.writeEndOfFile();
+  return bytes;
+}
+
+TEST(PythonStateDictTest, ForeignPicklesAreRefusedNotRun) {
+  // os.system("ls"): GLOBAL, a string, TUPLE1, REDUCE.
+  const std::string call(
+      "\x80\x02"
+      "cos\nsystem\nq\x00X\x02\x00\x00\x00lsq\x01\x85R.",
+      27);
+  const auto msg =
+      testing::error_of([&] { read_python_state_dict(archive_with(call), "evil.pt"); });
+  EXPECT_NE(msg.find("evil.pt: data.pkl: a call of os.system"), std::string::npos) << msg;
+  // A list instead of a dict.
+  const auto list = testing::error_of(
+      [&] { read_python_state_dict(archive_with(std::string("\x80\x02]q\x00.", 6)), "l.pt"); });
+  EXPECT_NE(list.find("l.pt: holds a pickled value that is not a dict"), std::string::npos) << list;
+  // An opcode torch.save never writes (INST).
+  const auto inst = testing::error_of(
+      [&] { read_python_state_dict(archive_with(std::string("\x80\x02i", 3)), "i.pt"); });
+  EXPECT_NE(inst.find("pickle opcode 0x69"), std::string::npos) << inst;
+}
+
+TEST(PythonStateDictTest, TheFormatBeforePyTorch16GetsTheConversionCommand) {
+  testing::TempDir dir;
+  const std::string legacy("\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19.", 15);
+  write_file_atomic(dir / "old.pt", legacy);
+  const auto r = testing::run_acgan({"import", "--gen", dir / "old.pt", "--out", dir / "c.pt"});
+  testing::expect_one_line_error(r, kExitFailure, "format before PyTorch 1.6", "legacy");
+  EXPECT_NE(r.output.find("torch.save(torch.load("), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::exists(dir / "c.pt"));
+}
+
+}  // namespace
+}  // namespace acgan
