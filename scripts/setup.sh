@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 packages=(g++ cmake ninja-build pkg-config libtorch-dev libcli11-dev libspdlog-dev libstb-dev
           libopenblas0-openmp curl ca-certificates)
 if [[ "${1:-}" == "--tests" ]]; then
-  packages+=(googletest libgtest-dev python3 python3-matplotlib python3-torch)
+  packages+=(googletest libgtest-dev python3 python3-matplotlib python3-torch python3-onnx)
 fi
 
 as_root() { if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi; }

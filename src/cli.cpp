@@ -171,6 +171,8 @@ void add_interop_subcommands(CLI::App& app, Commands& c) {
       ->add_option("--checkpoint", e.checkpoint, "checkpoint.pt or checkpoints/epoch_NNN.pt")
       ->required();
   c.export_app->add_option("--out", e.out, "folder to write (created if missing)")->required();
+  c.export_app->add_flag("--torchscript", e.torchscript,
+                         "also generator.pt: G as TorchScript (torch.jit.load, torch::jit::load)");
 }
 
 void add_generate_flags(CLI::App& gen, GenerateOptions& o) {

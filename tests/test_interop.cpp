@@ -4,6 +4,7 @@
 // that need python3-torch skip with a message where it is absent.
 #include <caffe2/serialize/inline_container.h>
 #include <gtest/gtest.h>
+#include <torch/script.h>
 #include <torch/torch.h>
 
 #include <filesystem>
@@ -88,15 +89,34 @@ TEST_F(PythonInteropTest, ExportLoadsBackIntoTheOriginalNetworksBitForBit) {
                 {"import", "--gen", path("gen.pt"), "--disc", path("disc.pt"), "--out", checkpoint})
                 .exit_code,
             0);
-  const auto exported =
-      testing::run_acgan({"export", "--checkpoint", checkpoint, "--out", path("export")});
+  const auto exported = testing::run_acgan(
+      {"export", "--checkpoint", checkpoint, "--out", path("export"), "--torchscript"});
   ASSERT_EQ(exported.exit_code, 0) << exported.output;
+  // The TorchScript generator in LibTorch: Python's images from Python's noise, within float32
+  // rounding of other kernels.
+  auto generator = torch::jit::load(path("export/generator.pt"));
+  const auto images = generator.forward({output("z")}).toTensor();
+  EXPECT_LT((images - output("images")).abs().max().item<double>(), 1e-5);
+  EXPECT_EQ(generator.attr("nz").toInt(), 110);
   const auto checked =
       testing::run_program(testing::python_with_torch(),
                            {script(), original_models(), "check", path("export") + ":" + path("")});
   EXPECT_EQ(checked.exit_code, 0) << checked.output;
   const auto metadata = read_file(path("export/metadata.json"));
   EXPECT_NE(metadata.find("\"nz\": 110"), std::string::npos) << metadata;
+  // ONNX through python3-torch, checked by onnx.checker where python3-onnx is installed.
+  const auto onnx = testing::run_program(
+      testing::python_with_torch(),
+      {std::string(ACGAN_SOURCE_DIR) + "/scripts/export_onnx.py", path("export")});
+  EXPECT_EQ(onnx.exit_code, 0) << onnx.output;
+  ASSERT_TRUE(fs::exists(path("export/generator.onnx"))) << onnx.output;
+  EXPECT_GT(fs::file_size(path("export/generator.onnx")), 1000000u) << onnx.output;
+  // The README's Python example draws its grid from the export.
+  const auto drawn = testing::run_program(
+      testing::python_with_torch(), {std::string(ACGAN_SOURCE_DIR) + "/scripts/load_in_python.py",
+                                     path("export"), "--out", path("grid.png")});
+  EXPECT_EQ(drawn.exit_code, 0) << drawn.output;
+  EXPECT_TRUE(fs::exists(path("grid.png"))) << drawn.output;
   // A second export into the same folder refuses to replace the files.
   testing::expect_one_line_error(
       testing::run_acgan({"export", "--checkpoint", checkpoint, "--out", path("export")}),

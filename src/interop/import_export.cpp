@@ -7,11 +7,13 @@
 #include <torch/torch.h>
 
 #include <filesystem>
+#include <sstream>
 
 #include "acgan/atomic_file.h"
 #include "acgan/checkpoint.h"
 #include "acgan/cifar10.h"
 #include "acgan/error.h"
+#include "acgan/interop/torchscript_export.h"
 #include "acgan/state_dict.h"
 
 namespace fs = std::filesystem;
@@ -107,11 +109,17 @@ int run_export(const ExportOptions& o) {
   const fs::path dir(o.out);
   std::vector<std::string> files = {"gen.pt", "disc.pt", "metadata.json"};
   if (state.ema) files.push_back("gen_raw.pt");
+  if (o.torchscript) files.push_back("generator.pt");
   for (const auto& file : files) refuse_existing((dir / file).string(), "--out");
   ensure_writable_dir(o.out, "--out " + o.out);
   save_state_dict_file(state.ema ? *state.ema->generator() : *state.g, (dir / "gen.pt").string());
   if (state.ema) save_state_dict_file(*state.g, (dir / "gen_raw.pt").string());
   save_state_dict_file(*state.d, (dir / "disc.pt").string());
+  if (o.torchscript) {
+    std::ostringstream bytes;
+    generator_torchscript(state.ema ? *state.ema->generator() : *state.g).save(bytes);
+    write_file_atomic((dir / "generator.pt").string(), bytes.str());
+  }
   write_file_atomic((dir / "metadata.json").string(),
                     export_metadata(options.nz, state.progress.step, options.spectral_norm,
                                     state.ema != nullptr, options.g_ema));

@@ -7,7 +7,8 @@ set away from their initial values so that eval mode reads them.
 
     check EXPORT:OUT    loads an `acgan export` folder into the original networks with strict=True
                         and exits 0 when every tensor equals OUT/gen.pt's and OUT/disc.pt's bit for
-                        bit; 1 naming the first that differs otherwise.
+                        bit, and EXPORT/generator.pt (TorchScript), where present, draws
+                        OUT/outputs.pt's images from its z; 1 naming what differs otherwise.
 
 Usage: python_networks.py ORIGINAL_MODELS_PY write OUT | check EXPORT:OUT
 """
@@ -55,6 +56,13 @@ def check(models, dirs):
         for key, value in net.state_dict().items():
             if not torch.equal(value, before[key]):
                 sys.exit(f"{name}: {key} differs after the round trip")
+    script = os.path.join(export, "generator.pt")
+    if os.path.exists(script):  # the same kernels as the original G here: within rounding
+        outputs = torch.load(os.path.join(original, "outputs.pt"))
+        with torch.no_grad():
+            error = (torch.jit.load(script)(outputs["z"]) - outputs["images"]).abs().max().item()
+        if error > 1e-6:
+            sys.exit(f"generator.pt: images differ from the original G's by {error}")
 
 
 if __name__ == "__main__":

@@ -8,7 +8,8 @@
 //                 (nz, classes and names, how the class enters z, step, acgan version). With a
 //                 weight average (--g_ema) gen.pt holds the average, as acgan samples it, and
 //                 gen_raw.pt G's own weights; metadata.json says which is which.
-// Not here: TorchScript and ONNX exports (not built yet).
+//                 With --torchscript, DIR/generator.pt: G as TorchScript (torchscript_export.h).
+// Not here: ONNX, which scripts/export_onnx.py makes from generator.pt with python3-torch.
 #pragma once
 
 #include <cstdint>
@@ -26,8 +27,9 @@ struct ImportOptions {
 int run_import(const ImportOptions& options);
 
 struct ExportOptions {
-  std::string checkpoint;  // a full checkpoint (checkpoint.pt, checkpoints/epoch_NNN.pt)
-  std::string out;         // folder to write; files there of the same names are refused
+  std::string checkpoint;    // a full checkpoint (checkpoint.pt, checkpoints/epoch_NNN.pt)
+  std::string out;           // folder to write; files there of the same names are refused
+  bool torchscript = false;  // also DIR/generator.pt (torchscript_export.h)
 };
 int run_export(const ExportOptions& options);
 
