@@ -186,6 +186,11 @@ void add_generate_flags(CLI::App& gen, GenerateOptions& o) {
   gen.add_option("--out", o.out, "grid PNG to write")->capture_default_str();
   gen.add_option("--individual", o.individual_dir, "also write one PNG per sample here");
   gen.add_option("--device", o.device, "auto | cpu | cuda | cuda:N")->capture_default_str();
+  gen.add_flag("--same_noise", o.same_noise,
+               "one noise vector per column, shared by every class row");
+  gen.add_flag(
+      "--interpolate", o.interpolate,
+      "each row a linear walk between two noise vectors (with --same_noise: the same walk)");
 }
 
 void add_subcommands(CLI::App& app, Commands& c) {

@@ -79,6 +79,25 @@ void check_generate_options(const GenerateOptions& options) {
   }
 }
 
+torch::Tensor grid_noise(const std::vector<int64_t>& classes, int64_t n, int64_t nz,
+                         bool same_noise, bool interpolate) {
+  const auto rows = static_cast<int64_t>(classes.size());
+  const auto c = torch::tensor(classes, torch::kLong).repeat_interleave(n);  // (rows * n)
+  if (!same_noise && !interpolate) return make_noise_for(c, nz).z;
+  const int64_t draws = same_noise ? 1 : rows;  // independent rows, or one shared
+  torch::Tensor z;                              // (draws, n, nz)
+  if (interpolate) {
+    const auto ends = torch::randn({draws, 2, nz});
+    const auto t = (n > 1 ? torch::linspace(0, 1, n) : torch::zeros({1})).view({1, n, 1});
+    z = ends.narrow(1, 0, 1) * (1 - t) + ends.narrow(1, 1, 1) * t;
+  } else {
+    z = torch::randn({1, n, nz});
+  }
+  z = z.expand({rows, n, nz}).reshape({rows * n, nz}).clone();
+  z.narrow(1, 0, kNumClasses).copy_(torch::nn::functional::one_hot(c, kNumClasses));
+  return z;
+}
+
 void generate(const GenerateOptions& options) {
   check_generate_options(options);
   const auto classes = parse_classes(options.classes);
@@ -88,13 +107,19 @@ void generate(const GenerateOptions& options) {
   g->eval();
   torch::NoGradGuard no_grad;
   torch::manual_seed(static_cast<uint64_t>(options.seed));
-  auto c = torch::tensor(classes, torch::kLong).to(device).repeat_interleave(options.n);
-  const auto images = g->forward(make_noise_for(c, g->nz()).z).cpu();  // (classes * n, 3, 32, 32)
+  const auto z =
+      grid_noise(classes, options.n, g->nz(), options.same_noise, options.interpolate).to(device);
+  const auto images = g->forward(z).cpu();  // (classes * n, 3, 32, 32)
   const auto parent = std::filesystem::path(options.out).parent_path();
   if (!parent.empty()) ensure_writable_dir(parent.string(), "--out " + options.out);
   save_grid_png(options.out, images, options.n);
-  spdlog::info("wrote {}: {} rows (classes {}) of {} samples", options.out, classes.size(),
-               fmt::join(classes, ","), options.n);
+  spdlog::info("wrote {}: {} rows (classes {}) of {} samples{}", options.out, classes.size(),
+               fmt::join(classes, ","), options.n,
+               options.interpolate
+                   ? (options.same_noise ? ", each row the same walk from one noise to another"
+                                         : ", each row a walk from one noise to another")
+               : options.same_noise ? ", one noise per column shared by every row"
+                                    : "");
   if (options.individual_dir.empty()) return;
   ensure_writable_dir(options.individual_dir, "--individual " + options.individual_dir);
   const auto& names = cifar10_class_names();

@@ -14,6 +14,7 @@
 #include "acgan/generate.h"
 #include "acgan/image_grid.h"
 #include "acgan/state_dict.h"
+#include "acgan/train_step.h"
 #include "acgan/trainer.h"
 #include "test_support.h"
 
@@ -249,6 +250,41 @@ TEST(GenerateTest, ParsesClassNumbersAndNames) {
   EXPECT_THROW(acgan::parse_classes("10"), acgan::UsageError);
   EXPECT_THROW(acgan::parse_classes("cats"), acgan::UsageError);
   EXPECT_THROW(acgan::parse_classes("1,,2"), acgan::UsageError);
+}
+
+TEST(GenerateTest, SameNoiseSharesEachColumnAcrossClassRows) {
+  torch::manual_seed(1);
+  const auto z = acgan::grid_noise({2, 7, 9}, 4, 20, /*same_noise=*/true, false);  // (12, 20)
+  ASSERT_EQ(z.sizes(), (std::vector<int64_t>{12, 20}));
+  const auto noise = z.narrow(1, 10, 10).view({3, 4, 10});
+  EXPECT_TRUE(torch::equal(noise[0], noise[1]));
+  EXPECT_TRUE(torch::equal(noise[0], noise[2]));
+  EXPECT_FALSE(torch::equal(noise[0][0], noise[0][1])) << "columns differ";
+  EXPECT_EQ(z[5].narrow(0, 0, 10).argmax().item<int64_t>(), 7) << "row 1 is class 7";
+  // The default draws are those of before the modes: make_noise_for on the repeated classes.
+  torch::manual_seed(1);
+  const auto plain = acgan::grid_noise({2, 7}, 3, 20, false, false);
+  torch::manual_seed(1);
+  const auto before = acgan::make_noise_for(torch::tensor({2, 2, 2, 7, 7, 7}), 20).z;
+  EXPECT_TRUE(torch::equal(plain, before));
+}
+
+TEST(GenerateTest, InterpolateWalksLinearlyBetweenTwoDraws) {
+  torch::manual_seed(2);
+  const auto z = acgan::grid_noise({0, 1}, 5, 16, false, /*interpolate=*/true).view({2, 5, 16});
+  for (int64_t row = 0; row < 2; ++row) {
+    const auto a = z[row][0].narrow(0, 10, 6), b = z[row][4].narrow(0, 10, 6);
+    EXPECT_FALSE(torch::allclose(a, b));
+    for (int64_t j = 0; j < 5; ++j) {
+      // z_j = a + (b - a) j / 4, up to float32 rounding.
+      EXPECT_TRUE(torch::allclose(z[row][j].narrow(0, 10, 6), a + (b - a) * (j / 4.0), 0, 1e-6))
+          << row << " " << j;
+    }
+  }
+  EXPECT_FALSE(torch::allclose(z[0][0].narrow(0, 10, 6), z[1][0].narrow(0, 10, 6)))
+      << "each row its own walk";
+  const auto shared = acgan::grid_noise({0, 1}, 5, 16, true, true).view({2, 5, 16});
+  EXPECT_TRUE(torch::equal(shared[0].narrow(1, 10, 6), shared[1].narrow(1, 10, 6)));
 }
 
 TEST_F(TrainTest, Bf16RunResumesBitForBitAndMaySwitchPrecision) {

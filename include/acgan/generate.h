@@ -2,6 +2,8 @@
 // gen.pt state dict): a grid with one row per requested class, and optionally one PNG per sample.
 #pragma once
 
+#include <torch/types.h>
+
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -19,7 +21,18 @@ struct GenerateOptions {
   std::string out = "generated.png";
   std::string individual_dir;  // if set, also one PNG per sample here
   std::string device = "auto";
+  bool same_noise = false;   // column j has the same noise in every class row
+  bool interpolate = false;  // each row walks linearly from one noise vector to another
 };
+
+// The noise of a grid: rows of `n` for each class in `classes`, (rows * n, nz), the one-hot class
+// in the first 10 entries, drawn from the global generator:
+//   default:      independent N(0, 1) draws (the same draws as before these modes existed)
+//   same_noise:   one draw per column, shared by every row (does the class or the noise decide?)
+//   interpolate:  per row, z_j = (1 - t_j) a + t_j b for t_j = j / (n - 1), a and b drawn (shared
+//                 by every row with same_noise as well)
+torch::Tensor grid_noise(const std::vector<int64_t>& classes, int64_t n, int64_t nz,
+                         bool same_noise, bool interpolate);
 
 // "0,3,9", "cat,dog,9" -> {0, 3, 9}; empty -> 0..9. Throws acgan::UsageError naming the bad entry.
 std::vector<int64_t> parse_classes(const std::string& text);
