@@ -7,6 +7,7 @@
 
 #include <cstdio>
 
+#include "acgan/clock.h"
 #include "acgan/progress_reporter.h"
 
 namespace acgan {
@@ -23,9 +24,7 @@ ProgressBar::~ProgressBar() {
   if (visible_) std::fputs("\r\033[K", stderr);
 }
 
-double ProgressBar::seconds() const {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-}
+double ProgressBar::seconds() const { return seconds_since(start_); }
 
 void ProgressBar::advance(int64_t count) {
   done_ += count;

@@ -16,6 +16,7 @@
 #include <cstdlib>
 #include <thread>
 
+#include "acgan/clock.h"
 #include "acgan/error.h"
 
 namespace acgan {
@@ -120,8 +121,7 @@ double convolution_seconds(c10::ScalarType dtype) {
   for (int i = 0; i < 4; ++i) {
     const auto start = std::chrono::steady_clock::now();
     (void)torch::conv2d(x, w, {}, 1, 1);
-    const double s =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    const double s = seconds_since(start);
     if (i > 0) best = std::min(best, s);
   }
   return best;

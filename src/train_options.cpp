@@ -15,64 +15,55 @@
 #include "acgan/runtime.h"
 
 namespace acgan {
-namespace {
-
-template <typename T>
-void require(bool ok, const std::string& flag, const std::string& expected, T found) {
-  if (!ok) {
-    throw UsageError("--" + flag + ": expected " + expected + ", got " + fmt::format("{}", found));
-  }
-}
-
-}  // namespace
-
 void validate(const TrainOptions& o) {
-  require(o.batch_size > 0, "batch_size", "a positive integer", o.batch_size);
-  require(o.num_epochs >= 0, "num_epochs", "0 or more", o.num_epochs);
-  require(std::isfinite(o.lr) && o.lr > 0, "lr", "a finite number > 0", o.lr);
-  require(std::isfinite(o.beta1) && o.beta1 >= 0 && o.beta1 < 1, "beta1", "a number in [0, 1)",
-          o.beta1);
+  require_flag(o.batch_size > 0, "batch_size", "a positive integer", o.batch_size);
+  require_flag(o.num_epochs >= 0, "num_epochs", "0 or more", o.num_epochs);
+  require_flag(std::isfinite(o.lr) && o.lr > 0, "lr", "a finite number > 0", o.lr);
+  require_flag(std::isfinite(o.beta1) && o.beta1 >= 0 && o.beta1 < 1, "beta1", "a number in [0, 1)",
+               o.beta1);
   check_nz(o.nz);
-  require(o.num_workers >= 0 && o.num_workers <= kMaxWorkers, "num_workers",
-          "0.." + std::to_string(kMaxWorkers), o.num_workers);
-  require(o.sample_every > 0, "sample_every", "a positive number of epochs", o.sample_every);
-  require(o.checkpoint_every > 0, "checkpoint_every", "a positive number of epochs",
-          o.checkpoint_every);
-  require(o.log_every > 0, "log_every", "a positive number of iterations", o.log_every);
-  require(o.subset >= 0, "subset", "0 (all) or a positive number of images", o.subset);
+  require_flag(o.num_workers >= 0 && o.num_workers <= kMaxWorkers, "num_workers",
+               "0.." + std::to_string(kMaxWorkers), o.num_workers);
+  require_flag(o.sample_every > 0, "sample_every", "a positive number of epochs", o.sample_every);
+  require_flag(o.checkpoint_every > 0, "checkpoint_every", "a positive number of epochs",
+               o.checkpoint_every);
+  require_flag(o.log_every > 0, "log_every", "a positive number of iterations", o.log_every);
+  require_flag(o.subset >= 0, "subset", "0 (all) or a positive number of images", o.subset);
   const int64_t max_threads = int64_t{4} * usable_cpus();
-  require(
+  require_flag(
       o.threads >= 0 && o.threads <= max_threads, "threads",
       "0 (one per core) .. " + std::to_string(max_threads) + " (4 per CPU this process may use)",
       o.threads);
-  require(o.seed >= -1 && o.seed <= kMaxSeed, "seed",
-          "-1 (a random one) or 0.." + std::to_string(kMaxSeed) +
-              " (LibTorch's CPU generator uses 32 bits of a seed)",
-          o.seed);
-  require(std::isfinite(o.dropout) && o.dropout >= 0 && o.dropout < 1, "dropout",
-          "a number in [0, 1)", o.dropout);
+  require_flag(o.seed >= -1 && o.seed <= kMaxSeed, "seed",
+               "-1 (a random one) or 0.." + std::to_string(kMaxSeed) +
+                   " (LibTorch's CPU generator uses 32 bits of a seed)",
+               o.seed);
+  require_flag(std::isfinite(o.dropout) && o.dropout >= 0 && o.dropout < 1, "dropout",
+               "a number in [0, 1)", o.dropout);
   parse_precision(o.precision);
   for (const auto& [flag, value] : {std::pair{"lr_g", o.lr_g}, std::pair{"lr_d", o.lr_d}}) {
-    require(std::isfinite(value) && value >= 0, flag, "0 (--lr) or a finite number > 0", value);
+    require_flag(std::isfinite(value) && value >= 0, flag, "0 (--lr) or a finite number > 0",
+                 value);
   }
-  require(std::isfinite(o.beta2) && o.beta2 >= 0 && o.beta2 < 1, "beta2", "a number in [0, 1)",
-          o.beta2);
-  require(o.loss == "bce" || o.loss == "hinge", "loss", "bce or hinge", o.loss);
-  require(std::isfinite(o.label_smoothing) && o.label_smoothing >= 0 && o.label_smoothing < 1,
-          "label_smoothing", "a number in [0, 1)", o.label_smoothing);
-  require(o.label_smoothing == 0 || o.loss == "bce", "label_smoothing",
-          "0 with --loss hinge (smoothing is a BCE target)", o.label_smoothing);
-  require(o.d_class_loss_on_fakes == "on" || o.d_class_loss_on_fakes == "off",
-          "d_class_loss_on_fakes", "on or off", o.d_class_loss_on_fakes);
-  require(o.spectral_norm == "none" || o.spectral_norm == "d" || o.spectral_norm == "both",
-          "spectral_norm", "none, d or both", o.spectral_norm);
-  require(std::isfinite(o.g_ema) && o.g_ema >= 0 && o.g_ema < 1, "g_ema",
-          "0 (none) or a decay in (0, 1), e.g. 0.999", o.g_ema);
+  require_flag(std::isfinite(o.beta2) && o.beta2 >= 0 && o.beta2 < 1, "beta2", "a number in [0, 1)",
+               o.beta2);
+  require_flag(o.loss == "bce" || o.loss == "hinge", "loss", "bce or hinge", o.loss);
+  require_flag(std::isfinite(o.label_smoothing) && o.label_smoothing >= 0 && o.label_smoothing < 1,
+               "label_smoothing", "a number in [0, 1)", o.label_smoothing);
+  require_flag(o.label_smoothing == 0 || o.loss == "bce", "label_smoothing",
+               "0 with --loss hinge (smoothing is a BCE target)", o.label_smoothing);
+  require_flag(o.d_class_loss_on_fakes == "on" || o.d_class_loss_on_fakes == "off",
+               "d_class_loss_on_fakes", "on or off", o.d_class_loss_on_fakes);
+  require_flag(o.spectral_norm == "none" || o.spectral_norm == "d" || o.spectral_norm == "both",
+               "spectral_norm", "none, d or both", o.spectral_norm);
+  require_flag(std::isfinite(o.g_ema) && o.g_ema >= 0 && o.g_ema < 1, "g_ema",
+               "0 (none) or a decay in (0, 1), e.g. 0.999", o.g_ema);
   parse_diffaugment(o.diffaugment);
   recipe_settings(o.recipe);
-  require(o.eval_every >= 0, "eval_every", "0 (none) or a positive number of epochs", o.eval_every);
-  require(o.eval_n >= 10 && o.eval_n <= kMaxEvalSamples, "eval_n",
-          "10.." + std::to_string(kMaxEvalSamples) + " samples", o.eval_n);
+  require_flag(o.eval_every >= 0, "eval_every", "0 (none) or a positive number of epochs",
+               o.eval_every);
+  require_flag(o.eval_n >= 10 && o.eval_n <= kMaxEvalSamples, "eval_n",
+               "10.." + std::to_string(kMaxEvalSamples) + " samples", o.eval_n);
   if (o.eval_every > 0 && o.inception.empty() && o.classifier.empty()) {
     throw UsageError(
         "--eval_every: needs a network to evaluate with: --inception FILE and/or --classifier "

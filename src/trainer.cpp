@@ -16,6 +16,7 @@
 #include "acgan/atomic_file.h"
 #include "acgan/checkpoint.h"
 #include "acgan/cifar10.h"
+#include "acgan/clock.h"
 #include "acgan/crc32.h"
 #include "acgan/epoch_batches.h"
 #include "acgan/error.h"
@@ -36,11 +37,7 @@ namespace fs = std::filesystem;
 namespace acgan {
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-double seconds_since(Clock::time_point start) {
-  return std::chrono::duration<double>(Clock::now() - start).count();
-}
+using Clock = SteadyClock;
 
 // On --resume: the configuration comes from the checkpoint, key by key, as the flags' table says
 // (train_options.h): a flag that may change (after a divergence, or on another machine) is logged

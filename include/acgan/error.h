@@ -5,6 +5,8 @@
 // as such.
 #pragma once
 
+#include <fmt/format.h>
+
 #include <stdexcept>
 #include <string>
 
@@ -29,5 +31,12 @@ class UsageError : public Error {
  public:
   explicit UsageError(const std::string& message) : Error(message) {}
 };
+
+// Throws UsageError("--flag: expected ..., got found") unless ok: every flag's range check.
+template <typename T>
+void require_flag(bool ok, const std::string& flag, const std::string& expected, const T& found) {
+  if (!ok)
+    throw UsageError("--" + flag + ": expected " + expected + ", got " + fmt::format("{}", found));
+}
 
 }  // namespace acgan

@@ -25,20 +25,17 @@ constexpr double kLabelSmoothing = 0.1;
 constexpr double kWarmupShare = 0.25;
 
 void check_options(const ClassifierTrainOptions& o) {
-  const auto require = [](bool ok, const std::string& flag, const std::string& expected,
-                          const std::string& found) {
-    if (!ok) throw UsageError("--" + flag + ": expected " + expected + ", got " + found);
-  };
-  require(o.num_epochs > 0, "num_epochs", "a positive number", std::to_string(o.num_epochs));
-  require(o.batch_size > 1, "batch_size", "2 or more", std::to_string(o.batch_size));
-  require(o.width >= 1 && o.width <= 256, "width", "1..256", std::to_string(o.width));
-  require(std::isfinite(o.lr) && o.lr > 0, "lr", "a finite number > 0", fmt::format("{}", o.lr));
-  require(o.subset >= 0, "subset", "0 (all) or a positive number", std::to_string(o.subset));
-  require(o.seed >= 0 && o.seed <= kMaxSeed, "seed", "0.." + std::to_string(kMaxSeed),
-          std::to_string(o.seed));
+  require_flag(o.num_epochs > 0, "num_epochs", "a positive number", std::to_string(o.num_epochs));
+  require_flag(o.batch_size > 1, "batch_size", "2 or more", std::to_string(o.batch_size));
+  require_flag(o.width >= 1 && o.width <= 256, "width", "1..256", std::to_string(o.width));
+  require_flag(std::isfinite(o.lr) && o.lr > 0, "lr", "a finite number > 0",
+               fmt::format("{}", o.lr));
+  require_flag(o.subset >= 0, "subset", "0 (all) or a positive number", std::to_string(o.subset));
+  require_flag(o.seed >= 0 && o.seed <= kMaxSeed, "seed", "0.." + std::to_string(kMaxSeed),
+               std::to_string(o.seed));
   const auto& out = o.out;
-  require(out.size() > 3 && out.compare(out.size() - 3, 3, ".pt") == 0, "out",
-          "a file name ending in .pt", "'" + out + "'");
+  require_flag(out.size() > 3 && out.compare(out.size() - 3, 3, ".pt") == 0, "out",
+               "a file name ending in .pt", "'" + out + "'");
   check_writable_target(out);
 }
 

@@ -9,6 +9,7 @@
 
 #include "acgan/atomic_file.h"
 #include "acgan/checkpoint.h"
+#include "acgan/clock.h"
 #include "acgan/error.h"
 #include "acgan/runtime.h"
 #include "acgan/train_options.h"
@@ -28,17 +29,14 @@ void check_options(const EvalCommandOptions& o) {
   if (o.seed < 0 || o.seed > kMaxSeed)
     throw UsageError(fmt::format("--seed: expected 0..{}, got {}", kMaxSeed, o.seed));
   const auto& s = o.settings;
-  const auto require = [](bool ok, const std::string& flag, const std::string& expected,
-                          int64_t found) {
-    if (!ok) throw UsageError(fmt::format("--{}: expected {}, got {}", flag, expected, found));
-  };
-  require(s.batch_size >= 1, "batch_size", "a positive number", s.batch_size);
-  require(s.kid_subsets >= 1 && s.kid_subsets <= 100000, "kid_subsets", "1..100000", s.kid_subsets);
-  require(s.kid_subset_size >= 2, "kid_subset_size", "2 or more", s.kid_subset_size);
-  require(s.ms_ssim_pairs >= 1 && s.ms_ssim_pairs <= 1000000, "pairs", "1..1000000",
-          s.ms_ssim_pairs);
-  require(o.threads >= 0 && o.threads <= 4 * usable_cpus(), "threads",
-          "0 (one per core) .. 4 per CPU", o.threads);
+  require_flag(s.batch_size >= 1, "batch_size", "a positive number", s.batch_size);
+  require_flag(s.kid_subsets >= 1 && s.kid_subsets <= 100000, "kid_subsets", "1..100000",
+               s.kid_subsets);
+  require_flag(s.kid_subset_size >= 2, "kid_subset_size", "2 or more", s.kid_subset_size);
+  require_flag(s.ms_ssim_pairs >= 1 && s.ms_ssim_pairs <= 1000000, "pairs", "1..1000000",
+               s.ms_ssim_pairs);
+  require_flag(o.threads >= 0 && o.threads <= 4 * usable_cpus(), "threads",
+               "0 (one per core) .. 4 per CPU", o.threads);
   if (!o.json.empty()) check_writable_target(o.json);
 }
 
@@ -70,8 +68,7 @@ EvalReport run_eval(const EvalCommandOptions& options) {
     }
   }
   if (samples.images.size(0) < 2) throw Error("eval: need at least 2 images, got 1");
-  const double sample_seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double sample_seconds = seconds_since(start);
   auto report = evaluator.evaluate(samples);
   report.seconds.insert(report.seconds.begin(),
                         {options.checkpoint.empty() ? "read_images" : "sampling", sample_seconds});

@@ -15,6 +15,7 @@
 #include <sstream>
 
 #include "acgan/atomic_file.h"
+#include "acgan/clock.h"
 #include "acgan/error.h"
 #include "acgan/eval/ms_ssim.h"
 #include "acgan/progress_bar.h"
@@ -61,10 +62,6 @@ const char* flag_of(NetworkKind kind) {
 }
 
 const char* split_name(Split split) { return split == Split::kTrain ? "train" : "test"; }
-
-double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
 
 // Mean of the finite entries (NaN when none).
 double finite_mean(const std::vector<double>& values) {
