@@ -24,19 +24,6 @@ torch::Tensor normalized(const torch::Tensor& x) {
   return F::normalize(x, F::NormalizeFuncOptions().dim(0).eps(kEps));
 }
 
-// Registers PyTorch's parameters and buffers, in its order, from a freshly built plain layer
-// (whose default initialisation draws from the global generator as PyTorch's would), then draws
-// u and v.
-template <typename Layer>
-void register_spectral_norm(nn::Module& self, const Layer& plain, int64_t dim, torch::Tensor& bias,
-                            torch::Tensor& weight_orig, torch::Tensor& u, torch::Tensor& v) {
-  if (plain->bias.defined()) bias = self.register_parameter("bias", plain->bias.detach());
-  weight_orig = self.register_parameter("weight_orig", plain->weight.detach());
-  const auto matrix = weight_matrix(weight_orig, dim);
-  u = self.register_buffer("weight_u", normalized(torch::randn({matrix.size(0)})));
-  v = self.register_buffer("weight_v", normalized(torch::randn({matrix.size(1)})));
-}
-
 }  // namespace
 
 torch::Tensor spectral_normalized_weight(const torch::Tensor& weight_orig, torch::Tensor& u,
@@ -64,16 +51,33 @@ double exact_spectral_norm(const torch::Tensor& weight_orig, int64_t dim) {
   return std::get<1>(torch::linalg_svd(matrix, /*full_matrices=*/false)).max().item<double>();
 }
 
+SpectralNormLayer::SpectralNormLayer(const torch::Tensor& weight, const torch::Tensor& bias_,
+                                     int64_t dim)
+    : dim_(dim) {
+  if (bias_.defined()) bias = register_parameter("bias", bias_.detach());
+  weight_orig = register_parameter("weight_orig", weight.detach());
+  const auto matrix = weight_matrix(weight_orig, dim);
+  weight_u = register_buffer("weight_u", normalized(torch::randn({matrix.size(0)})));
+  weight_v = register_buffer("weight_v", normalized(torch::randn({matrix.size(1)})));
+}
+
+torch::Tensor SpectralNormLayer::weight() {
+  return spectral_normalized_weight(weight_orig, weight_u, weight_v, dim_, is_training());
+}
+
+torch::Tensor SpectralNormLayer::eval_weight() {
+  return spectral_normalized_weight(weight_orig, weight_u, weight_v, dim_, false);
+}
+
 SNConv2dImpl::SNConv2dImpl(const nn::Conv2dOptions& conv) : SNConv2dImpl(nn::Conv2d(conv)) {}
 
-SNConv2dImpl::SNConv2dImpl(const nn::Conv2d& plain) : options(plain->options) {
+SNConv2dImpl::SNConv2dImpl(const nn::Conv2d& plain)
+    : SpectralNormLayer(plain->weight, plain->bias, 0), options(plain->options) {
   TORCH_CHECK(explicit_padding(options.padding()), "SNConv2d: explicit padding expected");
-  register_spectral_norm(*this, plain, 0, bias, weight_orig, weight_u, weight_v);
 }
 
 torch::Tensor SNConv2dImpl::forward(const torch::Tensor& x) {
-  const auto weight = spectral_normalized_weight(weight_orig, weight_u, weight_v, 0, is_training());
-  return torch::conv2d(x, weight, bias, *options.stride(), **explicit_padding(options.padding()),
+  return torch::conv2d(x, weight(), bias, *options.stride(), **explicit_padding(options.padding()),
                        *options.dilation(), options.groups());
 }
 
@@ -81,22 +85,17 @@ SNConvTranspose2dImpl::SNConvTranspose2dImpl(const nn::ConvTranspose2dOptions& c
     : SNConvTranspose2dImpl(nn::ConvTranspose2d(conv)) {}
 
 SNConvTranspose2dImpl::SNConvTranspose2dImpl(const nn::ConvTranspose2d& plain)
-    : options(plain->options) {
-  register_spectral_norm(*this, plain, 1, bias, weight_orig, weight_u, weight_v);
-}
+    : SpectralNormLayer(plain->weight, plain->bias, 1), options(plain->options) {}
 
 torch::Tensor SNConvTranspose2dImpl::forward(const torch::Tensor& x) {
-  const auto weight = spectral_normalized_weight(weight_orig, weight_u, weight_v, 1, is_training());
-  return conv_transpose_2d(x, weight, bias, options);
+  return conv_transpose_2d(x, weight(), bias, options);
 }
 
-SNLinearImpl::SNLinearImpl(const nn::LinearOptions& linear) : options(linear) {
-  register_spectral_norm(*this, nn::Linear(linear), 0, bias, weight_orig, weight_u, weight_v);
-}
+SNLinearImpl::SNLinearImpl(const nn::LinearOptions& linear) : SNLinearImpl(nn::Linear(linear)) {}
 
-torch::Tensor SNLinearImpl::forward(const torch::Tensor& x) {
-  return F::linear(x, spectral_normalized_weight(weight_orig, weight_u, weight_v, 0, is_training()),
-                   bias);
-}
+SNLinearImpl::SNLinearImpl(const nn::Linear& plain)
+    : SpectralNormLayer(plain->weight, plain->bias, 0), options(plain->options) {}
+
+torch::Tensor SNLinearImpl::forward(const torch::Tensor& x) { return F::linear(x, weight(), bias); }
 
 }  // namespace acgan

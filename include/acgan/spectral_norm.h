@@ -33,40 +33,57 @@ torch::Tensor spectral_normalized_weight(const torch::Tensor& weight_orig, torch
 // reports.
 double exact_spectral_norm(const torch::Tensor& weight_orig, int64_t dim);
 
-class SNConv2dImpl : public torch::nn::Module {
+// What the three layers share: PyTorch's four tensors, registered in its order (bias, weight_orig,
+// weight_u, weight_v) from a freshly built plain layer whose default initialisation they keep.
+class SpectralNormLayer : public torch::nn::Module {
+ public:
+  // W / sigma, after one power iteration in training mode (spectral_normalized_weight).
+  torch::Tensor weight();
+  // W / sigma from the stored u and v, as eval mode computes it, whatever the mode (exports).
+  torch::Tensor eval_weight();
+
+  torch::Tensor bias, weight_orig, weight_u, weight_v;
+
+ protected:
+  SpectralNormLayer(const torch::Tensor& weight, const torch::Tensor& bias, int64_t dim);
+
+ private:
+  int64_t dim_;  // the output channels' dimension of the weight
+};
+
+class SNConv2dImpl : public SpectralNormLayer {
  public:
   explicit SNConv2dImpl(const torch::nn::Conv2dOptions& options);
   torch::Tensor forward(const torch::Tensor& x);  // (N, Cin, H, W) -> (N, Cout, H', W')
 
   ConvOptions2d options;
-  torch::Tensor bias, weight_orig, weight_u, weight_v;
 
  private:
-  // From a freshly built plain layer, whose default initialisation it keeps.
   explicit SNConv2dImpl(const torch::nn::Conv2d& plain);
 };
 TORCH_MODULE(SNConv2d);
 
-class SNConvTranspose2dImpl : public torch::nn::Module {
+class SNConvTranspose2dImpl : public SpectralNormLayer {
  public:
   explicit SNConvTranspose2dImpl(const torch::nn::ConvTranspose2dOptions& options);
   torch::Tensor forward(const torch::Tensor& x);  // (N, Cin, H, W) -> (N, Cout, H', W')
 
   ConvOptions2d options;
-  torch::Tensor bias, weight_orig, weight_u, weight_v;
 
  private:
   explicit SNConvTranspose2dImpl(const torch::nn::ConvTranspose2d& plain);
 };
 TORCH_MODULE(SNConvTranspose2d);
 
-class SNLinearImpl : public torch::nn::Module {
+class SNLinearImpl : public SpectralNormLayer {
  public:
   explicit SNLinearImpl(const torch::nn::LinearOptions& options);
   torch::Tensor forward(const torch::Tensor& x);  // (N, in) -> (N, out)
 
   torch::nn::LinearOptions options;
-  torch::Tensor bias, weight_orig, weight_u, weight_v;
+
+ private:
+  explicit SNLinearImpl(const torch::nn::Linear& plain);
 };
 TORCH_MODULE(SNLinear);
 

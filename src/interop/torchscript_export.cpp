@@ -24,16 +24,15 @@ Layer transposed_convolution(nn::Module& m) {
   }
   auto* sn = m.as<SNConvTranspose2d>();
   TORCH_CHECK(sn, "generator_torchscript: unexpected layer ", m.name());
-  return {spectral_normalized_weight(sn->weight_orig, sn->weight_u, sn->weight_v, 1, false),
-          sn->bias, (*sn->options.stride())[0], (*explicit_padding(sn->options.padding()))->at(0)};
+  return {sn->eval_weight(), sn->bias, (*sn->options.stride())[0],
+          (*explicit_padding(sn->options.padding()))->at(0)};
 }
 
 Layer linear(nn::Module& m) {
   if (auto* plain = m.as<nn::Linear>()) return {plain->weight, plain->bias};
   auto* sn = m.as<SNLinear>();
   TORCH_CHECK(sn, "generator_torchscript: unexpected layer ", m.name());
-  return {spectral_normalized_weight(sn->weight_orig, sn->weight_u, sn->weight_v, 0, false),
-          sn->bias};
+  return {sn->eval_weight(), sn->bias};
 }
 
 }  // namespace
