@@ -36,6 +36,7 @@ for config in $configs; do
   for seed in $seeds; do
     out=$root/$config/seed$seed
     if [ -f "$out/done" ]; then continue; fi
+    mkdir -p "$out"
     echo "== $config, seed $seed: $out"
     start=$(date +%s)
     # shellcheck disable=SC2086  # the flags split into words on purpose
