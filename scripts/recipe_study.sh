@@ -46,4 +46,4 @@ for config in $configs; do
     echo $(( $(date +%s) - start )) >"$out/done"
   done
 done
-python3 "$here/study_table.py" "$root"
+"$here/study_table.py" "$root"
