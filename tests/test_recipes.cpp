@@ -11,6 +11,7 @@
 #include "acgan/diff_augment.h"
 #include "acgan/error.h"
 #include "acgan/generator_ema.h"
+#include "acgan/image_grid.h"
 #include "acgan/state_dict.h"
 #include "acgan/train_step.h"
 #include "test_support.h"
@@ -329,6 +330,23 @@ TEST_F(RecipeCliTest, RecipeModIsKeptOnResume) {
   resume.insert(resume.end(), {"--recipe", "original", "--num_epochs", "3"});
   testing::expect_one_line_error(testing::run_acgan(resume), kExitUsage,
                                  "--recipe original contradicts the checkpoint", "recipe");
+}
+
+// DiffAugment is for D's eyes only: the epoch's grid is G (in eval mode) on the fixed noise,
+// exactly.
+TEST_F(RecipeCliTest, DiffAugmentIsOffAtSampling) {
+  testing::TempDir dir;
+  const auto r = testing::run_acgan({"--root_dir", data_dir(), "--outdir", dir / "run",
+                                     "--batch_size", "25", "--num_workers", "0", "--num_epochs",
+                                     "1", "--diffaugment", "color,translation,cutout"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  TrainOptions options;
+  TrainingState state(options, torch::kCPU);
+  load_checkpoint(dir / "run/checkpoint.pt", state);
+  state.g->eval();
+  torch::NoGradGuard no_grad;
+  save_grid_png(dir / "expected.png", state.g->forward(state.grid_z), kNumClasses);
+  EXPECT_EQ(read_file(dir / "expected.png"), read_file(dir / "run/images/epoch_001.png"));
 }
 
 // The weight average changes nothing in the training: G's weights equal a run without it.
