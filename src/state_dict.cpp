@@ -209,9 +209,10 @@ c10::impl::GenericDict parse_tensor_dict(std::string_view bytes, const std::stri
     value = torch::pickle_load(std::vector<char>(bytes.begin(), bytes.end()));
   } catch (const std::exception& e) {
     const std::string what = e.what();
-    if (what.find("Expected GenericDict but got None") != std::string::npos) {
+    if (what.find("Expected GenericDict but got None") != std::string::npos ||
+        what.find("Only Pickle protocol 2 is supported") != std::string::npos) {
       // LibTorch's unpickler turns collections.OrderedDict, which state_dict() returns, into
-      // None: our own reader takes such files.
+      // None, and reads protocol 2 only: our own reader takes such files.
       c10::impl::GenericDict dict(c10::StringType::get(), c10::TensorType::get());
       for (const auto& item : read_python_state_dict(bytes, path))
         dict.insert(item.key(), item.value());

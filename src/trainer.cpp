@@ -79,6 +79,22 @@ void adopt_checkpoint_config(TrainOptions& options, const ConfigMap& saved,
   }
 }
 
+// A fixed flag that a checkpoint from an older acgan lacks: its run had the default, so another
+// value, given or set by --recipe, would not fit its networks or contents.
+void check_flags_the_checkpoint_predates(const TrainOptions& options, const ConfigMap& saved,
+                                         const std::string& path) {
+  const TrainOptions defaults;
+  for (const auto& spec : train_option_table()) {
+    if (spec.on_resume != OnResume::kFixed || saved.count(spec.name)) continue;
+    const auto value = option_value(options, spec), original = option_value(defaults, spec);
+    if (value != original) {
+      throw UsageError("--" + std::string(spec.name) + " " + value + ": " + path +
+                       " was written before this flag existed, by a run with " + original +
+                       "; leave it out (and --recipe) to continue that run");
+    }
+  }
+}
+
 void check_subset_fits(const TrainOptions& options, int64_t available) {
   if (options.subset > available) {
     throw UsageError("--subset " + std::to_string(options.subset) + ": the training set has only " +
@@ -478,7 +494,9 @@ std::string prepare_resume(TrainOptions& options, const OutputPaths& paths) {
   if (!fs::exists(from)) {
     throw UsageError("--resume: no checkpoint at " + from + "; start a new run without --resume");
   }
-  adopt_checkpoint_config(options, read_checkpoint_config(from), from);
+  const auto saved = read_checkpoint_config(from);
+  adopt_checkpoint_config(options, saved, from);
+  check_flags_the_checkpoint_predates(options, saved, from);
   try {
     validate(options);
   } catch (const UsageError& e) {

@@ -73,6 +73,12 @@ TEST_F(PythonInteropTest, ImportedNetworksReproducePythonsOutputs) {
   const auto judged = state.d->forward(output("x"));
   EXPECT_LT((source_probability(judged) - output("source")).abs().max().item<double>(), 1e-5);
   EXPECT_LT((judged.class_logits - output("classes")).abs().max().item<double>(), 1e-5);
+  // Pickle protocol 4 (STACK_GLOBAL, MEMOIZE, FRAME) reads as protocol 2 does.
+  const auto p2 = load_tensor_dict_file(path("gen.pt")),
+             p4 = load_tensor_dict_file(path("gen_protocol4.pt"));
+  ASSERT_EQ(p2.size(), p4.size());
+  for (const auto& item : p2)
+    EXPECT_TRUE(torch::equal(item.value().toTensor(), p4.at(item.key()).toTensor()));
   // generate takes the Python gen.pt directly, as it takes the imported checkpoint.
   const auto direct =
       testing::run_acgan({"generate", "--checkpoint", path("gen.pt"), "--out", path("direct.png")});
@@ -152,6 +158,63 @@ TEST(PythonStateDictTest, ForeignPicklesAreRefusedNotRun) {
   const auto inst = testing::error_of(
       [&] { read_python_state_dict(archive_with(std::string("\x80\x02i", 3)), "i.pt"); });
   EXPECT_NE(inst.find("pickle opcode 0x69"), std::string::npos) << inst;
+}
+
+// Pickle bytes by opcode, without escape sequences to miscount.
+std::string op(int code) { return std::string(1, static_cast<char>(code)); }
+std::string little_endian(uint64_t v, int bytes) {
+  std::string out;
+  for (int i = 0; i < bytes; ++i) out += static_cast<char>((v >> (8 * i)) & 0xff);
+  return out;
+}
+std::string unicode(const std::string& text) { return "X" + little_endian(text.size(), 4) + text; }
+std::string global(const std::string& module, const std::string& name) {
+  return "c" + module + "\n" + name + "\n";
+}
+const std::string kProto2 = op(0x80) + op(2);
+
+// {"w": _rebuild_tensor_v2(<FloatStorage "0">, offset, (size,), (1,), False, ())} with the storage
+// holding one float.
+std::string tensor_archive(const std::string& offset, const std::string& size) {
+  const std::string pickle =
+      kProto2 + "}(" + unicode("w") + global("torch._utils", "_rebuild_tensor_v2") + "((" +
+      unicode("storage") + global("torch", "FloatStorage") + unicode("0") + unicode("cpu") + "K" +
+      op(1) + "tQ" + offset + size + op(0x85) + "K" + op(1) + op(0x85) + op(0x89) + ")tRu.";
+  std::string bytes;
+  caffe2::serialize::PyTorchStreamWriter writer([&](const void* data, size_t n) {
+    bytes.append(static_cast<const char*>(data), n);
+    return n;
+  });
+  writer.writeRecord("data.pkl", pickle.data(), pickle.size());
+  const float one = 1;
+  writer.writeRecord("data/0", &one, sizeof(one));
+  writer.writeEndOfFile();
+  return bytes;
+}
+
+// Malformed pickles a crafted file could use to crash or exhaust the reader: each one line.
+TEST(PythonStateDictTest, MalformedPicklesGetOneLineNotACrash) {
+  const auto error = [](const std::string& bytes) {
+    return testing::error_of([&] { read_python_state_dict(bytes, "bad.pt"); });
+  };
+  // APPEND with nothing to append to.
+  EXPECT_NE(error(archive_with(kProto2 + "K" + op(1) + "a.")).find("APPEND on the wrong type"),
+            std::string::npos);
+  // 5,000 nested empty lists: past the stack bound.
+  EXPECT_NE(error(archive_with(kProto2 + std::string(5000, ']') + ".")).find("a stack deeper"),
+            std::string::npos);
+  const auto int1 = [](int v) { return "K" + op(v); };
+  ASSERT_EQ(error(tensor_archive(int1(0), int1(1))), "(no error)") << "the well-formed one";
+  const auto w = read_python_state_dict(tensor_archive(int1(0), int1(1)), "good.pt").at("w");
+  EXPECT_TRUE(torch::equal(w, torch::ones({1})));
+  // A negative offset (BININT -1), a size of 2 over a 1-element storage, and a size of 2^62
+  // (LONG1): each refused before any view is made.
+  EXPECT_NE(error(tensor_archive("J" + little_endian(0xffffffff, 4), int1(1)))
+                .find("negative storage offset"),
+            std::string::npos);
+  EXPECT_NE(error(tensor_archive(int1(0), int1(2))).find("past its storage"), std::string::npos);
+  const auto huge = op(0x8a) + op(8) + little_endian(uint64_t{1} << 62, 8);
+  EXPECT_NE(error(tensor_archive(int1(0), huge)).find("past its storage"), std::string::npos);
 }
 
 TEST(PythonStateDictTest, TheFormatBeforePyTorch16GetsTheConversionCommand) {

@@ -35,6 +35,11 @@ ValuePtr make(Value::Kind kind) {
   return v;
 }
 
+// Bounds a file cannot push the reader past: a state dict needs a handful of stack entries, and a
+// memo entry and a few containers per tensor.
+constexpr size_t kMaxStack = 4096;
+constexpr size_t kMaxContainers = size_t{1} << 22;
+
 // The dtype of a legacy storage class name (torch.FloatStorage, ...), as torch.save writes them.
 c10::ScalarType storage_dtype(const std::string& global, const std::string& path) {
   static const std::map<std::string, c10::ScalarType> types = {
@@ -54,6 +59,22 @@ class PickleReader {
   PickleReader(std::string_view pickle, caffe2::serialize::PyTorchStreamReader& archive,
                std::string path)
       : in_(pickle), archive_(archive), path_(std::move(path)) {}
+  // Unlinks every container before any is destroyed: a deeply nested or cyclic file then neither
+  // recurses through the destructors nor leaks.
+  ~PickleReader() {
+    std::vector<ValuePtr> children;
+    for (auto& v : containers_) {
+      for (auto& item : v->items) children.push_back(std::move(item));
+      for (auto& [key, value] : v->entries) {
+        children.push_back(std::move(key));
+        children.push_back(std::move(value));
+      }
+      v->items.clear();
+      v->entries.clear();
+    }
+  }
+  PickleReader(const PickleReader&) = delete;
+  PickleReader& operator=(const PickleReader&) = delete;
 
   ValuePtr read();
 
@@ -97,33 +118,71 @@ class PickleReader {
     }
     return {items.rbegin(), items.rend()};
   }
-  void push_string(std::string_view s) {
+  ValuePtr container(Value::Kind kind) {
+    if (containers_.size() >= kMaxContainers) fail("too many containers");
+    containers_.push_back(make(kind));
+    return containers_.back();
+  }
+  void push(ValuePtr v) {
+    if (stack_.size() >= kMaxStack) fail("a stack deeper than " + std::to_string(kMaxStack));
+    stack_.push_back(std::move(v));
+  }
+  // The value on top of the stack, which `op` needs to be a `kind`.
+  Value& top(Value::Kind kind, const char* op) {
+    if (stack_.empty() || stack_.back()->kind != kind) fail(std::string(op) + " on the wrong type");
+    return *stack_.back();
+  }
+  void push_string(std::string_view text) {
     auto v = make(Value::kString);
-    v->text = std::string(s);
-    stack_.push_back(v);
+    v->text = std::string(text);
+    push(v);
   }
   void push_int(int64_t i) {
     auto v = make(Value::kInt);
     v->integer = i;
-    stack_.push_back(v);
+    push(v);
+  }
+  void push_global(std::string name) {
+    auto v = make(Value::kGlobal);
+    v->text = std::move(name);
+    push(v);
+  }
+  void push_float() {  // BINFLOAT: 8 bytes, big-endian
+    const auto bytes = take(8);
+    uint64_t u = 0;
+    for (size_t i = 0; i < 8; ++i) u = (u << 8) | static_cast<uint8_t>(bytes[i]);
+    auto v = make(Value::kFloat);
+    std::memcpy(&v->real, &u, 8);
+    push(v);
+  }
+  int64_t long1() {  // LONG1: a length byte, then that many little-endian two's-complement bytes
+    const auto n = little_endian<uint8_t>();
+    if (n > 8) fail("an integer of more than 64 bits");
+    const auto bytes = take(n);
+    uint64_t u = 0;
+    for (size_t i = 0; i < n; ++i)
+      u |= static_cast<uint64_t>(static_cast<uint8_t>(bytes[i])) << (8 * i);
+    if (n > 0 && n < 8 && (static_cast<uint8_t>(bytes[n - 1]) & 0x80)) u |= ~uint64_t{0} << (8 * n);
+    return static_cast<int64_t>(u);
   }
   void push_tuple(std::vector<ValuePtr> items) {
-    auto v = make(Value::kTuple);
+    auto v = container(Value::kTuple);
     v->items = std::move(items);
-    stack_.push_back(v);
+    push(v);
   }
   void memo_put(size_t index) {
     if (stack_.empty()) fail("memo of an empty stack");
+    if (memo_.size() >= kMaxContainers) fail("too many memo entries");
     memo_[index] = stack_.back();
   }
   void memo_get(size_t index) {
     const auto it = memo_.find(index);
     if (it == memo_.end()) fail("unknown memo " + std::to_string(index));
-    stack_.push_back(it->second);
+    push(it->second);
   }
-  void set_items(const ValuePtr& dict, const std::vector<ValuePtr>& items) {
-    if (dict->kind != Value::kDict || items.size() % 2) fail("SETITEMS on a non-dict");
-    for (size_t i = 0; i < items.size(); i += 2) dict->entries.emplace_back(items[i], items[i + 1]);
+  void set_items(Value& dict, const std::vector<ValuePtr>& items) {
+    if (items.size() % 2) fail("SETITEMS with a key and no value");
+    for (size_t i = 0; i < items.size(); i += 2) dict.entries.emplace_back(items[i], items[i + 1]);
   }
   ValuePtr persistent_load(const ValuePtr& id);
   ValuePtr reduce(const ValuePtr& callable, const ValuePtr& args);
@@ -137,13 +196,8 @@ class PickleReader {
   std::vector<ValuePtr> stack_;
   std::map<size_t, ValuePtr> memo_;
   std::map<std::string, torch::Tensor> storages_;  // by key: shared storages stay shared
+  std::vector<ValuePtr> containers_;               // every tuple, list and dict made
 };
-
-std::vector<int64_t> ints(const ValuePtr& tuple) {
-  std::vector<int64_t> out;
-  for (const auto& item : tuple->items) out.push_back(item->integer);
-  return out;
-}
 
 // ('storage', torch.FloatStorage, key, location, numel): the storage's bytes as a 1-D tensor.
 ValuePtr PickleReader::persistent_load(const ValuePtr& id) {
@@ -153,6 +207,8 @@ ValuePtr PickleReader::persistent_load(const ValuePtr& id) {
   const auto dtype = storage_dtype(id->items[1]->text, path_);
   const std::string key = id->items[2]->text;
   auto it = storages_.find(key);
+  if (it != storages_.end() && it->second.scalar_type() != dtype)
+    fail("storage " + key + " read as two types");
   if (it == storages_.end()) {
     const std::string record = "data/" + key;
     if (!archive_.hasRecord(record)) fail("no record " + record);
@@ -174,17 +230,33 @@ ValuePtr PickleReader::rebuild_tensor(const std::vector<ValuePtr>& args) {
       args[3]->kind != Value::kTuple)
     fail("_rebuild_tensor_v2 with unexpected arguments");
   const auto& storage = args[0]->tensor;
+  const auto ints = [&](const ValuePtr& tuple) {
+    std::vector<int64_t> out;
+    for (const auto& item : tuple->items) {
+      if (item->kind != Value::kInt) fail("a tensor size or stride that is not an integer");
+      out.push_back(item->integer);
+    }
+    return out;
+  };
   const auto sizes = ints(args[2]), strides = ints(args[3]);
+  const int64_t offset = args[1]->integer;
   if (sizes.size() != strides.size()) fail("a tensor whose size and stride disagree");
-  int64_t last = args[1]->integer;  // the furthest element the view reaches must exist
+  if (offset < 0) fail("a tensor with a negative storage offset");
+  // The view lies inside its storage and holds no more elements than it (a state dict's tensors
+  // are never expanded views), in overflow-checked arithmetic.
+  int64_t last = offset, elements = 1;
   for (size_t i = 0; i < sizes.size(); ++i) {
     if (sizes[i] < 0 || strides[i] < 0) fail("a tensor with a negative size or stride");
-    if (sizes[i] == 0) last = -1;
-    if (last >= 0) last += (sizes[i] - 1) * strides[i];
+    int64_t reach = 0;
+    if (__builtin_mul_overflow(sizes[i], elements, &elements) ||
+        (sizes[i] > 0 && (__builtin_mul_overflow(sizes[i] - 1, strides[i], &reach) ||
+                          __builtin_add_overflow(last, reach, &last))))
+      fail("a tensor whose size overflows");
   }
-  if (last >= storage.numel()) fail("a tensor reaching past its storage");
+  if (elements > 0 && (last >= storage.numel() || elements > storage.numel()))
+    fail("a tensor reaching past its storage");
   auto v = make(Value::kTensor);
-  v->tensor = storage.as_strided(sizes, strides, args[1]->integer).clone();
+  v->tensor = storage.as_strided(sizes, strides, offset).clone();
   return v;
 }
 
@@ -194,15 +266,17 @@ ValuePtr PickleReader::reduce(const ValuePtr& callable, const ValuePtr& args) {
   const auto& name = callable->text;
   if (name == "collections.OrderedDict") {
     if (!args->items.empty()) fail("OrderedDict with arguments");
-    return make(Value::kDict);
+    return container(Value::kDict);
   }
   if (name == "torch._utils._rebuild_tensor_v2") return rebuild_tensor(args->items);
   fail("a call of " + name);
 }
 
+// clang-format off: one opcode a line reads best
 bool PickleReader::step() {
   const auto op = static_cast<unsigned char>(take(1)[0]);
   switch (op) {
+    // Framing and the end.
     case 0x80:
       take(1);
       break;  // PROTO
@@ -211,17 +285,18 @@ bool PickleReader::step() {
       break;  // FRAME (protocol 4)
     case '.':
       return false;  // STOP
+    // Scalars and strings.
     case '(':
-      stack_.push_back(make(Value::kMark));
+      push(make(Value::kMark));
       break;  // MARK
     case 'N':
-      stack_.push_back(make(Value::kNone));
-      break;
-    case 0x88:
-    case 0x89: {  // NEWTRUE, NEWFALSE
+      push(make(Value::kNone));
+      break;      // NONE
+    case 0x88:    // NEWTRUE
+    case 0x89: {  // NEWFALSE
       auto v = make(Value::kBool);
       v->integer = op == 0x88;
-      stack_.push_back(v);
+      push(v);
       break;
     }
     case 'K':
@@ -232,41 +307,34 @@ bool PickleReader::step() {
       break;  // BININT2
     case 'J':
       push_int(little_endian<int32_t>());
-      break;      // BININT
-    case 0x8a: {  // LONG1
-      const auto n = little_endian<uint8_t>();
-      if (n > 8) fail("an integer of more than 64 bits");
-      const auto bytes = take(n);
-      uint64_t u = 0;
-      for (size_t i = 0; i < n; ++i)
-        u |= static_cast<uint64_t>(static_cast<uint8_t>(bytes[i])) << (8 * i);
-      if (n > 0 && n < 8 && (static_cast<uint8_t>(bytes[n - 1]) & 0x80))
-        u |= ~uint64_t{0} << (8 * n);
-      push_int(static_cast<int64_t>(u));
-      break;
-    }
-    case 'G': {  // BINFLOAT, big-endian
-      const auto bytes = take(8);
-      uint64_t u = 0;
-      for (size_t i = 0; i < 8; ++i) u = (u << 8) | static_cast<uint8_t>(bytes[i]);
-      auto v = make(Value::kFloat);
-      std::memcpy(&v->real, &u, 8);
-      stack_.push_back(v);
-      break;
-    }
+      break;  // BININT
+    case 0x8a:
+      push_int(long1());
+      break;  // LONG1
+    case 'G':
+      push_float();
+      break;  // BINFLOAT
     case 'X':
       push_string(take(little_endian<uint32_t>()));
       break;  // BINUNICODE
     case 0x8c:
       push_string(take(little_endian<uint8_t>()));
-      break;     // SHORT_BINUNICODE
+      break;  // SHORT_BINUNICODE
+    // Globals: the callables REDUCE may call (reduce() allows two).
     case 'c': {  // GLOBAL
-      auto v = make(Value::kGlobal);
       const auto module = line();
-      v->text = module + "." + line();
-      stack_.push_back(v);
+      push_global(module + "." + line());
       break;
     }
+    case 0x93: {  // STACK_GLOBAL (protocol 4)
+      auto name = pop();
+      auto module = pop();
+      if (module->kind != Value::kString || name->kind != Value::kString)
+        fail("STACK_GLOBAL of non-strings");
+      push_global(module->text + "." + name->text);
+      break;
+    }
+    // The memo.
     case 'q':
       memo_put(little_endian<uint8_t>());
       break;  // BINPUT
@@ -282,69 +350,70 @@ bool PickleReader::step() {
     case 'j':
       memo_get(little_endian<uint32_t>());
       break;  // LONG_BINGET
+    // Containers.
     case ')':
       push_tuple({});
       break;  // EMPTY_TUPLE
     case 't':
       push_tuple(pop_to_mark());
-      break;  // TUPLE
-    case 0x85:
-    case 0x86:
-    case 0x87: {  // TUPLE1..3
+      break;      // TUPLE
+    case 0x85:    // TUPLE1
+    case 0x86:    // TUPLE2
+    case 0x87: {  // TUPLE3
       std::vector<ValuePtr> items(op - 0x84);
       for (auto it = items.rbegin(); it != items.rend(); ++it) *it = pop();
       push_tuple(std::move(items));
       break;
     }
     case ']':
-      stack_.push_back(make(Value::kList));
+      push(container(Value::kList));
       break;     // EMPTY_LIST
     case 'a': {  // APPEND
       auto item = pop();
-      stack_.back()->items.push_back(item);
+      top(Value::kList, "APPEND").items.push_back(item);
       break;
     }
     case 'e': {  // APPENDS
       auto items = pop_to_mark();
-      if (stack_.empty()) fail("APPENDS without a list");
-      for (auto& item : items) stack_.back()->items.push_back(item);
+      auto& list = top(Value::kList, "APPENDS");
+      for (auto& item : items) list.items.push_back(item);
       break;
     }
     case '}':
-      stack_.push_back(make(Value::kDict));
+      push(container(Value::kDict));
       break;     // EMPTY_DICT
     case 's': {  // SETITEM
       auto value = pop();
       auto key = pop();
-      if (stack_.empty()) fail("SETITEM without a dict");
-      set_items(stack_.back(), {key, value});
+      set_items(top(Value::kDict, "SETITEM"), {key, value});
       break;
     }
     case 'u': {  // SETITEMS
       auto items = pop_to_mark();
-      if (stack_.empty()) fail("SETITEMS without a dict");
-      set_items(stack_.back(), items);
+      set_items(top(Value::kDict, "SETITEMS"), items);
       break;
     }
+    // Tensors and calls.
     case 'Q':
-      stack_.push_back(persistent_load(pop()));
+      push(persistent_load(pop()));
       break;     // BINPERSID
     case 'R': {  // REDUCE
       auto args = pop();
       auto callable = pop();
-      stack_.push_back(reduce(callable, args));
+      push(reduce(callable, args));
       break;
     }
-    case 'b': {  // BUILD: an OrderedDict's state ({'_metadata': ...}) is dropped
+    case 'b':  // BUILD: an OrderedDict's state ({'_metadata': ...}) is dropped
       pop();
-      if (stack_.empty() || stack_.back()->kind != Value::kDict) fail("BUILD of a non-dict");
+      top(Value::kDict, "BUILD");
       break;
-    }
     default:
       fail(fmt::format("pickle opcode 0x{:02x}", op));
   }
   return true;
 }
+
+// clang-format on
 
 ValuePtr PickleReader::read() {
   while (step()) {
@@ -355,22 +424,16 @@ ValuePtr PickleReader::read() {
 
 }  // namespace
 
-c10::Dict<std::string, torch::Tensor> read_python_state_dict(std::string_view bytes,
-                                                             const std::string& path) {
-  auto adapter = std::make_shared<caffe2::serialize::MemoryReadAdapter>(
-      bytes.data(), static_cast<off_t>(bytes.size()));
-  std::unique_ptr<caffe2::serialize::PyTorchStreamReader> archive;
-  try {
-    archive = std::make_unique<caffe2::serialize::PyTorchStreamReader>(adapter);
-  } catch (const c10::Error& e) {
-    throw Error(path + ": not a torch.save zip archive (" + first_line(e.what_without_backtrace()) +
-                ")");
-  }
-  if (!archive->hasRecord("data.pkl"))
+namespace {
+
+c10::Dict<std::string, torch::Tensor> read_state_dict(
+    caffe2::serialize::PyTorchStreamReader& archive, const std::string& path) {
+  if (!archive.hasRecord("data.pkl"))
     throw Error(path + ": no data.pkl; not written by torch.save");
-  auto [data, size] = archive->getRecord("data.pkl");
+  auto [data, size] = archive.getRecord("data.pkl");
   const std::string_view pickle(static_cast<const char*>(data.get()), size);
-  const auto root = PickleReader(pickle, *archive, path).read();
+  PickleReader reader(pickle, archive, path);  // its values live as long as it does
+  const auto root = reader.read();
   if (root->kind != Value::kDict) throw Error(path + ": holds a pickled value that is not a dict");
   c10::Dict<std::string, torch::Tensor> out;
   for (const auto& [key, value] : root->entries) {
@@ -378,9 +441,24 @@ c10::Dict<std::string, torch::Tensor> read_python_state_dict(std::string_view by
       throw Error(path + ": a dict entry that is not name -> tensor" +
                   (key->kind == Value::kString ? " ('" + key->text + "')" : ""));
     }
-    out.insert(key->text, value->tensor);
+    out.insert_or_assign(key->text, value->tensor);  // a repeated key: the last wins, as Python's
   }
   return out;
+}
+
+}  // namespace
+
+c10::Dict<std::string, torch::Tensor> read_python_state_dict(std::string_view bytes,
+                                                             const std::string& path) {
+  auto adapter = std::make_shared<caffe2::serialize::MemoryReadAdapter>(
+      bytes.data(), static_cast<off_t>(bytes.size()));
+  try {
+    caffe2::serialize::PyTorchStreamReader archive(adapter);
+    return read_state_dict(archive, path);
+  } catch (const c10::Error& e) {  // the archive reader's own complaints, as one line of ours
+    throw Error(path + ": not a readable torch.save archive (" +
+                first_line(e.what_without_backtrace()) + ")");
+  }
 }
 
 }  // namespace acgan

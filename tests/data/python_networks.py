@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Writes the original script's networks as its Python saves them, with their outputs, for
 tests/test_interop.cpp: OUT/gen.pt and OUT/disc.pt (torch.save(model.state_dict()), OrderedDicts),
-and OUT/outputs.pt, a plain dict: z (4, 110), images = G(z), x (4, 3, 32, 32), source = D(x)'s
+OUT/gen_protocol4.pt (the same, pickle protocol 4), and OUT/outputs.pt, a plain dict: z (4, 110), images = G(z), x (4, 3, 32, 32), source = D(x)'s
 probability, classes = D(x)'s logits, both networks in eval mode. BatchNorm's running statistics are
 set away from their initial values so that eval mode reads them.
 
@@ -38,6 +38,7 @@ def write(models, out):
     d.eval()
     os.makedirs(out, exist_ok=True)
     torch.save(g.state_dict(), os.path.join(out, "gen.pt"))
+    torch.save(g.state_dict(), os.path.join(out, "gen_protocol4.pt"), pickle_protocol=4)
     torch.save(d.state_dict(), os.path.join(out, "disc.pt"))
     z, x = torch.randn(4, 110), torch.rand(4, 3, 32, 32) * 2 - 1
     with torch.no_grad():
