@@ -43,11 +43,10 @@ c10::IValue cpu_state(const torch::nn::Module& module) {
   return dict;
 }
 
-// Opens `path` as an acgan checkpoint, mapping its tensors to `device`; throws a one-line Error
-// saying what the file is when it is not one.
-torch::serialize::InputArchive open_checkpoint(const std::string& path,
+// Opens `bytes` (the file `path`) as an acgan checkpoint, mapping its tensors to `device`; throws
+// a one-line Error saying what the file is when it is not one.
+torch::serialize::InputArchive open_checkpoint(const std::string& bytes, const std::string& path,
                                                const torch::Device& device) {
-  const std::string bytes = read_file(path);
   if (!is_complete_zip(bytes)) {
     throw Error(path +
                 ": not a readable acgan checkpoint (not a complete zip archive: truncated, "
@@ -184,6 +183,8 @@ std::string checkpoint_bytes(const TrainingState& state, const TrainOptions& opt
   if (device.is_cuda()) {
     archive.write("rng_cuda", at::globalContext().defaultGenerator(device).get_state());
   }
+  if (state.rank_rng_cpu.defined()) archive.write("rng_cpu_ranks", state.rank_rng_cpu);
+  if (state.rank_rng_cuda.defined()) archive.write("rng_cuda_ranks", state.rank_rng_cuda);
   std::ostringstream bytes;
   archive.save_to(bytes);
   return bytes.str();
@@ -195,13 +196,21 @@ void save_checkpoint(const std::string& path, const TrainingState& state,
 }
 
 ConfigMap read_checkpoint_config(const std::string& path) {
-  auto archive = open_checkpoint(path, torch::kCPU);
+  return read_checkpoint_config_from(read_file(path), path);
+}
+
+ConfigMap read_checkpoint_config_from(const std::string& bytes, const std::string& path) {
+  auto archive = open_checkpoint(bytes, path, torch::kCPU);
   return read_config(archive, path);
 }
 
 void load_checkpoint(const std::string& path, TrainingState& state) {
+  load_checkpoint_from(read_file(path), path, state);
+}
+
+void load_checkpoint_from(const std::string& bytes, const std::string& path, TrainingState& state) {
   const auto device = state.grid_z.device();
-  auto archive = open_checkpoint(path, device);
+  auto archive = open_checkpoint(bytes, path, device);
   const auto config = read_config(archive, path);
   if (config_int(config, "nz", path) != state.g->nz()) {
     throw Error(path + ": written with --nz " + config.at("nz") + ", this run has --nz " +
@@ -247,12 +256,18 @@ void load_checkpoint(const std::string& path, TrainingState& state) {
   torch::Tensor rng_cuda;
   if (device.is_cuda() && archive.try_read("rng_cuda", rng_cuda))
     set_generator_state(device, rng_cuda);
+  state.rank_rng_cpu = state.rank_rng_cuda = torch::Tensor();
+  if (archive.try_read("rng_cpu_ranks", state.rank_rng_cpu)) {
+    state.rank_rng_cpu = state.rank_rng_cpu.cpu();
+    if (archive.try_read("rng_cuda_ranks", state.rank_rng_cuda))
+      state.rank_rng_cuda = state.rank_rng_cuda.cpu();
+  }
 }
 
 Generator load_generator(const std::string& path) {
   std::string checkpoint_error;
   try {
-    auto archive = open_checkpoint(path, torch::kCPU);
+    auto archive = open_checkpoint(read_file(path), path, torch::kCPU);
     const auto config = read_config(archive, path);
     const auto sn = config.find("spectral_norm");
     Generator g(GeneratorOptions()

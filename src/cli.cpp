@@ -13,6 +13,8 @@
 #include <type_traits>
 #include <variant>
 
+#include "acgan/distributed/launch_env.h"
+#include "acgan/distributed/local_launcher.h"
 #include "acgan/error.h"
 #include "acgan/eval/classifier_training.h"
 #include "acgan/eval/eval_command.h"
@@ -213,8 +215,19 @@ void add_subcommands(CLI::App& app, Commands& c) {
   add_interop_subcommands(app, c);
 }
 
+// --nproc N: the command line checked once here, then N workers run it (local_launcher.h).
+int launch_workers(TrainOptions options, int argc, char** argv) {
+  apply_recipe(options);
+  validate(options);
+  if (const auto launch = read_launch_env()) {
+    throw UsageError("--nproc: this process was started by " + launch->launcher + " as rank " +
+                     std::to_string(launch->rank) + "; leave --nproc out");
+  }
+  return launch_local_workers(worker_arguments(argc, argv), options.nproc);
+}
+
 // Runs the parsed command; throws what it throws.
-int dispatch(const CLI::App& app, Commands& c) {
+int dispatch(const CLI::App& app, Commands& c, int argc, char** argv) {
   if (c.summary_app->parsed()) {
     check_nz(c.summary_nz);
     std::cout << model_summary(c.summary_nz);
@@ -236,6 +249,7 @@ int dispatch(const CLI::App& app, Commands& c) {
     return kExitOk;
   }
   record_given_flags(app, c.train);
+  if (c.train.nproc > 0) return launch_workers(c.train, argc, argv);
   return train(c.train);
 }
 
@@ -266,7 +280,7 @@ int run_cli(int argc, char** argv) {
     return code == 0 ? kExitOk : kExitUsage;
   }
   try {
-    return dispatch(app, commands);
+    return dispatch(app, commands, argc, argv);
   } catch (...) {
     return report_current_exception();
   }

@@ -75,6 +75,12 @@ void validate(const TrainOptions& o) {
         "--outdir, the other replaces it); give one of them");
   }
   if (o.outdir.empty()) throw UsageError("--outdir: expected a directory, got an empty string");
+  require_flag(o.nproc >= 0 && o.nproc <= kMaxLocalWorkers, "nproc",
+               "0 (one process) .. " + std::to_string(kMaxLocalWorkers), o.nproc);
+  require_flag(o.backend == "auto" || o.backend == "gloo" || o.backend == "nccl", "backend",
+               "auto, gloo or nccl", o.backend);
+  require_flag(std::isfinite(o.dist_timeout) && o.dist_timeout >= 1 && o.dist_timeout <= 86400,
+               "dist_timeout", "1..86400 seconds", o.dist_timeout);
 }
 
 std::vector<std::pair<std::string, std::string>> recipe_settings(const std::string& recipe) {
@@ -166,6 +172,17 @@ const std::vector<TrainOptionSpec>& train_option_table() {
        &O::inception, false, not_kept},
       {"classifier", "`acgan classifier train`'s file for --eval_every (accuracy, FD)",
        &O::classifier, false, not_kept},
+      // Data parallelism (README, Several GPUs or machines); the world size is the launcher's.
+      {"nproc",
+       "start N worker processes on this machine, one data-parallel rank each (0: one process; "
+       "torchrun, srun and mpirun need no flag)",
+       &O::nproc, false, not_kept},
+      {"backend", "auto | gloo | nccl: the collectives of a data-parallel run (auto: NCCL on CUDA)",
+       &O::backend, false, not_kept},
+      {"dist_timeout",
+       "seconds a rank waits for the others before the job fails naming the rank that did not "
+       "answer (longer than an --eval_every evaluation)",
+       &O::dist_timeout, false, not_kept},
   };
   return table;
 }

@@ -82,7 +82,10 @@ torch::Tensor train_step(GeneratorImpl& g, DiscriminatorImpl& d, torch::optim::O
     (scaler ? scaler->scale(loss) : loss).backward();
   };
   const auto augment = [&](const torch::Tensor& x) { return diff_augment(x, options.augment); };
-  const auto step = [&](torch::optim::Optimizer& opt) {
+  const auto step = [&](torch::optim::Optimizer& opt, torch::nn::Module& network) {
+    // With fp16 the gradients are still scaled here: an Inf on any rank reaches every rank's sum,
+    // so all ranks skip the step together.
+    if (options.gradient_hook) options.gradient_hook->on_gradients(network);
     if (scaler)
       scaler->step(opt);
     else
@@ -108,7 +111,7 @@ torch::Tensor train_step(GeneratorImpl& g, DiscriminatorImpl& d, torch::optim::O
   auto loss_d_fake = source_class_loss(on_fake, SourceTerm::kDFake, noise.c, options,
                                        options.d_class_loss_on_fakes);
   backward(loss_d_fake);
-  step(opt_d);
+  step(opt_d, d);
 
   // G step on the same fake; D frozen (when asked) so only G's gradients are computed.
   opt_g.zero_grad();
@@ -123,7 +126,7 @@ torch::Tensor train_step(GeneratorImpl& g, DiscriminatorImpl& d, torch::optim::O
     loss_g = source_class_loss(on_fake_g, SourceTerm::kG, noise.c, options);
     backward(loss_g);
   }
-  step(opt_g);
+  step(opt_g, g);
   if (scaler) scaler->update();
 
   torch::NoGradGuard no_grad;

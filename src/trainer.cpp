@@ -18,6 +18,7 @@
 #include "acgan/cifar10.h"
 #include "acgan/clock.h"
 #include "acgan/crc32.h"
+#include "acgan/distributed/job.h"
 #include "acgan/epoch_batches.h"
 #include "acgan/error.h"
 #include "acgan/eval/eval_log.h"
@@ -160,17 +161,26 @@ std::unique_ptr<Evaluator> make_training_evaluator(const TrainOptions& options,
 
 class TrainingRun {
  public:
-  TrainingRun(TrainOptions options, const torch::Device& device, Cifar10 data,
-              const std::string& resume_from)
+  // `resume_bytes`: the checkpoint `resume_from` to continue, read by rank 0; empty: a new run.
+  TrainingRun(TrainOptions options, const torch::Device& device, Cifar10 data, Job& job,
+              const std::string& resume_from, const std::string& resume_bytes)
       : options_(std::move(options)),
         paths_(options_.outdir),
         device_(device),
         data_(std::move(data)),
+        job_(job),
         state_(options_, device),
         step_options_(step_options_for(options_, state_.scaler)),
-        batches_(batches_per_epoch(*data_.size(), options_.batch_size)) {
+        batches_(batches_per_epoch(*data_.size() / job.world_size(), options_.batch_size)) {
+    step_options_.gradient_hook = job_.data_parallel();
+    if (auto* dp = job_.data_parallel()) {  // every rank starts from rank 0's networks
+      dp->broadcast_state(*state_.g);
+      dp->broadcast_state(*state_.d);
+      if (state_.ema) dp->broadcast_state(*state_.ema->generator());
+    }
     if (!resume_from.empty()) {
-      load_checkpoint(resume_from, state_);
+      load_checkpoint_from(resume_bytes, resume_from, state_);
+      continue_random_streams();
       // The restored Adam states carry the checkpoint's lr and betas; apply this run's.
       const auto apply = [&](torch::optim::Optimizer& optimizer, double lr) {
         for (auto& group : optimizer.param_groups()) {
@@ -189,6 +199,9 @@ class TrainingRun {
   int run();
 
  private:
+  void continue_random_streams();
+  torch::Tensor agree_on_step(const torch::Tensor& stats, int64_t iteration);
+  void check_weights_agree();
   bool train_epoch();  // false when stopped by a signal
   void flush_stats(bool log);
   void end_epoch(double seconds, int64_t images);
@@ -206,6 +219,7 @@ class TrainingRun {
   OutputPaths paths_;
   torch::Device device_;
   Cifar10 data_;
+  Job& job_;
   TrainingState state_;
   StepOptions step_options_;  // fp16 scales with state_.scaler
   int64_t batches_;
@@ -221,7 +235,77 @@ class TrainingRun {
   Clock::time_point window_start_ = Clock::now();
   int64_t run_steps_ = 0;
   Clock::time_point run_start_ = Clock::now();
+  int stop_signal_ = 0;  // the signal the job agreed to stop on (every rank's the same)
+  torch::Tensor stops_;  // data parallel: the last step's stop counts (data_parallel.h)
 };
+
+// A resume on as many ranks as the checkpoint's run continues every rank's random stream; on
+// another number they restart (the data order still follows seed and epoch).
+void TrainingRun::continue_random_streams() {
+  const int64_t world = job_.world_size();
+  const int64_t saved = state_.rank_rng_cpu.defined() ? state_.rank_rng_cpu.size(0) : 1;
+  if (saved == world) {
+    if (!state_.rank_rng_cpu.defined()) return;  // a plain run's: load_checkpoint restored it
+    auto cpu = at::globalContext().defaultGenerator(torch::kCPU);
+    std::lock_guard<std::mutex> lock(cpu.mutex());
+    cpu.set_state(state_.rank_rng_cpu[job_.rank()]);
+    if (device_.is_cuda() && state_.rank_rng_cuda.defined()) {
+      auto cuda = at::globalContext().defaultGenerator(device_);
+      std::lock_guard<std::mutex> cuda_lock(cuda.mutex());
+      cuda.set_state(state_.rank_rng_cuda[job_.rank()]);
+    }
+    return;
+  }
+  auto& p = state_.progress;
+  const int64_t images = p.batch * saved * options_.batch_size;  // of the interrupted epoch
+  spdlog::info(
+      "the checkpoint's run had {} ranks, this one has {}: the data order continues from the "
+      "seed and epoch ({} of the epoch's images done), the random streams restart",
+      saved, world, images);
+  p.batch = images / (world * options_.batch_size);
+  torch::manual_seed(rank_seed(static_cast<uint64_t>(options_.seed) + p.step, job_.rank()));
+}
+
+// Data parallel: the step's statistics become the mean over ranks, and the ranks agree on a stop
+// (a signal on any rank stops them all at the same step). On the CPU the counts are read every
+// step; on CUDA at log lines only, so that the loop never waits for the device in between.
+torch::Tensor TrainingRun::agree_on_step(const torch::Tensor& stats, int64_t iteration) {
+  auto* dp = job_.data_parallel();
+  if (!dp) {
+    stop_signal_ = stop_requested();
+    return stats;
+  }
+  const auto both = dp->mean_stats_with_stops(stats, stop_requested());
+  stops_ = both.narrow(0, kNumStepStats, kNumStopSignals);
+  if (device_.is_cpu() || iteration % options_.log_every == 0)
+    stop_signal_ = agreed_stop_signal(stops_, stop_requested());
+  return both.narrow(0, 0, kNumStepStats);
+}
+
+// Every rank's weights are rank 0's after each epoch, bit for bit: anything else is a bug or a
+// rank computing differently, and is stopped there rather than averaged into a silent mess.
+void TrainingRun::check_weights_agree() {
+  auto* dp = job_.data_parallel();
+  if (!dp) return;
+  uint32_t crc = 0;
+  for (auto* network : {static_cast<torch::nn::Module*>(state_.g.get()),
+                        static_cast<torch::nn::Module*>(state_.d.get())}) {
+    for (const auto& p : network->parameters()) {
+      const auto t = p.detach().cpu().contiguous();
+      crc = crc32(std::string_view(static_cast<const char*>(t.data_ptr()), t.nbytes()), crc);
+    }
+  }
+  auto rank0 = torch::tensor({static_cast<double>(crc)}, torch::kDouble);
+  dp->communicator().broadcast(rank0, 0);
+  job_.agreed(false, [&] {
+    if (rank0.item<double>() != static_cast<double>(crc)) {
+      throw Error(fmt::format(
+          "rank {}: its weights differ from rank 0's after epoch {} (crc32 "
+          "{:08x}, rank 0 {:08x}): a rank computed differently",
+          job_.rank(), state_.progress.epoch, crc, static_cast<uint32_t>(rank0.item<double>())));
+    }
+  });
+}
 
 double TrainingRun::eta_seconds() const {
   if (run_steps_ == 0) return NAN;
@@ -238,7 +322,7 @@ std::string TrainingRun::kept_state_note() const {
 
 void TrainingRun::throw_diverged(int64_t step, int64_t epoch, int64_t iteration,
                                  const std::string& what) {
-  reporter_->clear();
+  if (reporter_) reporter_->clear();
   throw Error(fmt::format("training diverged at step {} (epoch {}, iteration {}): {}; {}", step,
                           epoch, iteration, what, kept_state_note()));
 }
@@ -246,22 +330,24 @@ void TrainingRun::throw_diverged(int64_t step, int64_t epoch, int64_t iteration,
 void TrainingRun::flush_stats(bool log) {
   if (pending_stats_.empty()) return;
   const auto stats = torch::stack(pending_stats_).cpu();  // (rows, kNumStepStats): one sync
-  const double rate = window_images_ / std::max(seconds_since(window_start_), 1e-9);
+  // Images of every rank: the job's rate.
+  const double rate =
+      window_images_ * job_.world_size() / std::max(seconds_since(window_start_), 1e-9);
   for (int64_t r = 0; r < stats.size(0); ++r) {
     const auto& [epoch, iteration, step] = pending_index_[r];
     const auto row = stats[r];
     const auto losses = row.narrow(0, kLossDReal, 3);
-    if (!torch::isfinite(losses).all().item<bool>()) {
-      metrics_->flush();
+    if (!torch::isfinite(losses).all().item<bool>()) {  // the same row on every rank
+      if (metrics_) metrics_->flush();
       throw_diverged(step, epoch, iteration,
                      fmt::format("Loss_D={} Loss_G={}",
                                  row[kLossDReal].item<float>() + row[kLossDFake].item<float>(),
                                  row[kLossG].item<float>()));
     }
-    metrics_->append(epoch, iteration, step, row, rate);
+    if (metrics_) metrics_->append(epoch, iteration, step, row, rate);
   }
-  metrics_->flush();
-  if (log) {
+  if (metrics_) metrics_->flush();
+  if (log && reporter_) {
     const auto& [epoch, iteration, step] = pending_index_.back();
     reporter_->on_log(epoch, iteration, stats[stats.size(0) - 1], rate, eta_seconds());
   }
@@ -273,19 +359,24 @@ void TrainingRun::flush_stats(bool log) {
 
 bool TrainingRun::train_epoch() {
   auto& p = state_.progress;
-  const auto order = epoch_order(options_.seed, p.epoch, *data_.size());
+  auto order = epoch_order(options_.seed, p.epoch, *data_.size());
+  if (job_.distributed()) order = epoch_shard(order, job_.rank(), job_.world_size());
   EpochBatches batches(data_, order, options_.batch_size, p.batch, options_.num_workers);
   const auto epoch_start = Clock::now();
   int64_t epoch_images = 0;
   while (auto batch = batches.next()) {
     const int64_t b = batch->data.size(0);
     const auto noise = make_noise(b, options_.nz, device_);
+    if (auto* dp = job_.data_parallel()) {  // BatchNorm's running statistics: rank 0's
+      dp->broadcast_buffers(*state_.g);
+      dp->broadcast_buffers(*state_.d);
+    }
     // A NaN anywhere stays in the losses (BCE with logits does not assert on it, even on CUDA)
     // and is caught by flush_stats before anything is written.
     const auto stats = train_step(*state_.g, *state_.d, *state_.opt_g, *state_.opt_d, batch->data,
                                   batch->target, noise, step_options_);
     if (state_.ema) state_.ema->update(*state_.g, p.step + 1);
-    pending_stats_.push_back(stats);
+    pending_stats_.push_back(agree_on_step(stats, p.batch));
     pending_index_.push_back({p.epoch, p.batch, p.step + 1});
     window_images_ += b;
     epoch_images += b;
@@ -294,8 +385,8 @@ bool TrainingRun::train_epoch() {
     ++p.step;
     ++run_steps_;
     if (iteration % options_.log_every == 0) flush_stats(/*log=*/true);
-    reporter_->on_step(p.epoch, iteration, eta_seconds());
-    if (stop_requested() != 0) return false;
+    if (reporter_) reporter_->on_step(p.epoch, iteration, eta_seconds());
+    if (stop_signal_ != 0) return false;
   }
   flush_stats(/*log=*/false);
   end_epoch(seconds_since(epoch_start), epoch_images);
@@ -304,11 +395,15 @@ bool TrainingRun::train_epoch() {
 
 void TrainingRun::end_epoch(double seconds, int64_t images) {
   auto& p = state_.progress;
-  reporter_->on_epoch_end(p.epoch, seconds, images / std::max(seconds, 1e-9));
+  if (reporter_)
+    reporter_->on_epoch_end(p.epoch, seconds, images * job_.world_size() / std::max(seconds, 1e-9));
   ++p.epoch;
   p.batch = 0;
-  if (p.epoch % options_.sample_every == 0 || p.epoch == options_.num_epochs) write_samples();
-  if (evaluator_ && p.epoch % options_.eval_every == 0) evaluate();
+  check_weights_agree();
+  job_.agreed(/*rank0_only=*/true, [&] {
+    if (p.epoch % options_.sample_every == 0 || p.epoch == options_.num_epochs) write_samples();
+    if (evaluator_ && p.epoch % options_.eval_every == 0) evaluate();
+  });
   write_checkpoint(p.epoch % options_.checkpoint_every == 0 || p.epoch == options_.num_epochs);
 }
 
@@ -346,29 +441,40 @@ void TrainingRun::write_checkpoint(bool keep_copy) {
     throw Error(fmt::format("training diverged before step {}: the weights hold NaN or Inf; {}",
                             state_.progress.step, kept_state_note()));
   }
+  if (auto* dp = job_.data_parallel()) {  // every rank's streams, for a bit-exact resume
+    state_.rank_rng_cpu =
+        dp->gather_generator_states(at::globalContext().defaultGenerator(torch::kCPU));
+    if (device_.is_cuda())
+      state_.rank_rng_cuda =
+          dp->gather_generator_states(at::globalContext().defaultGenerator(device_));
+  }
   // Serialized once, every file written atomically. checkpoint.pt goes last: it is the commit
   // point. A kill before it leaves the previous checkpoint, from which the resumed run redoes this
   // work bit for bit and rewrites every file; after it, every other file is already current.
-  const std::string bytes = checkpoint_bytes(state_, options_);
-  if (keep_copy) write_file_atomic(paths_.epoch_checkpoint(state_.progress.epoch), bytes);
-  save_state_dict_file(*state_.g, paths_.generator);
-  if (state_.ema) save_state_dict_file(*state_.ema->generator(), paths_.generator_ema);
-  save_state_dict_file(*state_.d, paths_.discriminator);
-  write_file_atomic(paths_.checkpoint, bytes);
+  job_.agreed(/*rank0_only=*/true, [&] {
+    const std::string bytes = checkpoint_bytes(state_, options_);
+    if (keep_copy) write_file_atomic(paths_.epoch_checkpoint(state_.progress.epoch), bytes);
+    save_state_dict_file(*state_.g, paths_.generator);
+    if (state_.ema) save_state_dict_file(*state_.ema->generator(), paths_.generator_ema);
+    save_state_dict_file(*state_.d, paths_.discriminator);
+    write_file_atomic(paths_.checkpoint, bytes);
+  });
 }
 
 int TrainingRun::run() {
   auto& p = state_.progress;
-  metrics_ = std::make_unique<MetricsLog>(paths_.metrics, p.step);
-  reporter_ =
-      std::make_unique<ProgressReporter>(isatty(STDOUT_FILENO) != 0, options_.num_epochs, batches_);
-  if (evaluator_) {
-    eval_log_ = std::make_unique<EvalLog>(paths_.eval_log, p.step);
-    spdlog::info("evaluating every {} epochs on {} samples: {}", options_.eval_every,
-                 options_.eval_n, fmt::join(evaluator_->metrics(), ", "));
-  }
-  if (!fs::exists(paths_.real_grid()))
-    save_grid_png(paths_.real_grid(), real_examples(data_, 10), 10);
+  job_.agreed(/*rank0_only=*/true, [&] {  // rank 0 alone writes
+    metrics_ = std::make_unique<MetricsLog>(paths_.metrics, p.step);
+    reporter_ = std::make_unique<ProgressReporter>(isatty(STDOUT_FILENO) != 0, options_.num_epochs,
+                                                   batches_);
+    if (evaluator_) {
+      eval_log_ = std::make_unique<EvalLog>(paths_.eval_log, p.step);
+      spdlog::info("evaluating every {} epochs on {} samples: {}", options_.eval_every,
+                   options_.eval_n, fmt::join(evaluator_->metrics(), ", "));
+    }
+    if (!fs::exists(paths_.real_grid()))
+      save_grid_png(paths_.real_grid(), real_examples(data_, 10), 10);
+  });
   if (p.epoch >= options_.num_epochs) {
     spdlog::info(
         "nothing to do: the run has already trained {} of {} epochs (raise --num_epochs to go on)",
@@ -383,9 +489,9 @@ int TrainingRun::run() {
   const StopSignalHandlers stop_handlers;
   while (p.epoch < options_.num_epochs) {
     if (!train_epoch()) {
-      const int sig = stop_requested();
+      const int sig = stop_signal_;
       flush_stats(/*log=*/false);
-      reporter_->clear();
+      if (reporter_) reporter_->clear();
       write_checkpoint(/*keep_copy=*/false);
       spdlog::info("stopped at epoch {}, iteration {} (step {}); checkpoint written to {}", p.epoch,
                    p.batch, p.step, paths_.checkpoint);
@@ -394,8 +500,12 @@ int TrainingRun::run() {
       return 128 + sig;
     }
   }
-  spdlog::info("done: {} epochs, {} steps in {}", p.epoch, p.step,
-               format_duration(seconds_since(start)));
+  spdlog::info("done: {} epochs, {} steps in {}{}", p.epoch, p.step,
+               format_duration(seconds_since(start)),
+               job_.distributed() ? fmt::format(" on {} ranks, whose weights were identical after "
+                                                "every epoch",
+                                                job_.world_size())
+                                  : "");
   spdlog::info(
       "outputs in {}: metrics.csv, images/ (sample grids), checkpoint.pt, checkpoints/, gen.pt, "
       "disc.pt",
@@ -487,14 +597,10 @@ void claim_outdir_for_a_new_run(const OutputPaths& paths, const TrainOptions& op
   remove_files(previous);
 }
 
-// --resume: the checkpoint to continue from, its configuration adopted into `options` and checked
-// together with the flags given, and refused when it belongs to another run than the outdir's.
-std::string prepare_resume(TrainOptions& options, const OutputPaths& paths) {
-  const std::string from = options.resume_path.empty() ? paths.checkpoint : options.resume_path;
-  if (!fs::exists(from)) {
-    throw UsageError("--resume: no checkpoint at " + from + "; start a new run without --resume");
-  }
-  const auto saved = read_checkpoint_config(from);
+// The configuration of the checkpoint `bytes` (the file `from`) adopted into `options` and checked
+// together with the flags given.
+void adopt_resume_config(TrainOptions& options, const std::string& bytes, const std::string& from) {
+  const auto saved = read_checkpoint_config_from(bytes, from);
   adopt_checkpoint_config(options, saved, from);
   check_flags_the_checkpoint_predates(options, saved, from);
   try {
@@ -502,6 +608,17 @@ std::string prepare_resume(TrainOptions& options, const OutputPaths& paths) {
   } catch (const UsageError& e) {
     throw UsageError(std::string(e.what()) + " (with the configuration of " + from + ")");
   }
+}
+
+// --resume: the checkpoint to continue from (its path; its bytes in `bytes`), its configuration
+// adopted, and refused when it belongs to another run than the outdir's.
+std::string prepare_resume(TrainOptions& options, const OutputPaths& paths, std::string& bytes) {
+  const std::string from = options.resume_path.empty() ? paths.checkpoint : options.resume_path;
+  if (!fs::exists(from)) {
+    throw UsageError("--resume: no checkpoint at " + from + "; start a new run without --resume");
+  }
+  bytes = read_file(from);
+  adopt_resume_config(options, bytes, from);
   check_same_run(paths, options, from);
   return from;
 }
@@ -534,26 +651,35 @@ void log_run(const TrainOptions& o) {
       o.diffaugment);
 }
 
-}  // namespace
-
-int train(TrainOptions options) {
-  apply_recipe(options);  // the recipe's flags, where not given
-  validate(options);
-  const auto device = resolve_device(options.device);
-  const OutputPaths paths(options.outdir);
-
-  // Every check that can refuse the command line runs before anything is written.
-  const std::string resume_from = options.resume ? prepare_resume(options, paths) : "";
-  if (!options.resume && !options.overwrite) {
-    claim_outdir_for_a_new_run(paths, options);  // without --overwrite it only refuses
+// The launcher's job, connected; a plain run without one. An elastic restart resumes by itself.
+Job join_job(TrainOptions& options, const torch::Device& device) {
+  const auto launch = read_launch_env();
+  if (!launch) return Job();
+  if (options.nproc > 0) {
+    throw UsageError("--nproc: this process was started by " + launch->launcher + " as rank " +
+                     std::to_string(launch->rank) + "; leave --nproc out");
   }
-  check_precision_supported(parse_precision(options.precision), device.type());
-  check_data_before_writing(options);
-  std::unique_ptr<Evaluator> evaluator;
-  if (options.eval_every > 0) evaluator = make_training_evaluator(options, device);
+  Job job(*launch);
+  if (launch->restart_count > 0 && !options.resume && !options.overwrite) {
+    spdlog::info("torchrun restart {}: resuming from the latest checkpoint", launch->restart_count);
+    options.resume = fs::exists(OutputPaths(options.outdir).checkpoint);
+  }
+  job.connect(options.backend, device, options.dist_timeout);
+  if (!job.writes()) spdlog::set_level(spdlog::level::warn);  // rank 0 tells the story
+  spdlog::info(
+      "data parallel: {} ranks ({} launched, {} backend) | this is rank {} (local {} of "
+      "{}) | global batch {} ({} a rank)",
+      launch->world_size, launch->launcher, job.communicator()->backend(), launch->rank,
+      launch->local_rank, launch->local_world_size, launch->world_size * options.batch_size,
+      options.batch_size);
+  return job;
+}
 
+// Rank 0 claims the outdir (the lock held until `lock` dies) and gives the run its identity.
+void prepare_outdir(const OutputPaths& paths, TrainOptions& options,
+                    std::optional<OutdirLock>& lock) {
   ensure_writable_dir(paths.outdir, "--outdir " + options.outdir);
-  const OutdirLock lock(paths.outdir);  // held until the run ends; checks repeated under it
+  lock.emplace(paths.outdir);  // held until the run ends; checks repeated under it
   if (!options.resume) {
     claim_outdir_for_a_new_run(paths, options);
     options.run_id = new_run_id();
@@ -561,27 +687,94 @@ int train(TrainOptions options) {
   ensure_writable_dir(paths.checkpoints_dir, "--outdir " + options.outdir);
   ensure_writable_dir(paths.images_dir, "--outdir " + options.outdir);
   remove_files(stale_temporaries(paths));
-  const int threads = configure_threads(options.threads);
+}
+
+// Each rank's data: its own files, which must be rank 0's.
+Cifar10 load_data_everywhere(Job& job, TrainOptions& options, const torch::Device& device) {
+  std::optional<Cifar10> data;
+  const auto load_start = Clock::now();
+  job.agreed(false, [&] {
+    data.emplace(load_training_data(options, device));
+    check_same_data(*data, options);
+  });
+  const auto rank0 = job.from_rank0(options.data_fingerprint);
+  job.agreed(false, [&] {
+    if (options.data_fingerprint != rank0) {
+      throw UsageError(
+          fmt::format("rank {}: --root_dir {} holds other data than rank 0's "
+                      "(fingerprint {}, rank 0 {}); give every rank the same files",
+                      job.rank(), options.root_dir, options.data_fingerprint, rank0));
+    }
+  });
+  spdlog::info("data: {} training images from {} ({:.1f} s) | batch {} | {} workers", *data->size(),
+               options.root_dir, seconds_since(load_start), options.batch_size,
+               device.is_cpu() ? options.num_workers : 0);
+  if (job.distributed() && *data->size() % job.world_size() != 0) {
+    spdlog::info("each epoch drops the last {} images of its order to give {} ranks equal shards",
+                 *data->size() % job.world_size(), job.world_size());
+  }
+  return std::move(*data);
+}
+
+int train_as(Job& job, TrainOptions& options, const torch::Device& device) {
+  const OutputPaths paths(options.outdir);
+  // Every check that can refuse the command line runs before anything is written; rank 0 alone
+  // reads and writes the outdir, and the others follow its verdict.
+  std::string resume_from, resume_bytes;
+  job.agreed(/*rank0_only=*/true, [&] {
+    if (options.resume) resume_from = prepare_resume(options, paths, resume_bytes);
+    if (!options.resume && !options.overwrite) {
+      claim_outdir_for_a_new_run(paths, options);  // without --overwrite it only refuses
+    }
+  });
+  resume_from = job.from_rank0(resume_from);
+  resume_bytes = job.from_rank0(resume_bytes);
+  std::unique_ptr<Evaluator> evaluator;
+  job.agreed(false, [&] {
+    if (!job.writes() && !resume_from.empty())
+      adopt_resume_config(options, resume_bytes, resume_from);
+    check_precision_supported(parse_precision(options.precision), device.type());
+    check_data_before_writing(options);
+    if (options.eval_every > 0 && job.writes())
+      evaluator = make_training_evaluator(options, device);
+  });
+  std::optional<OutdirLock> lock;
+  job.agreed(/*rank0_only=*/true, [&] { prepare_outdir(paths, options, lock); });
+
+  const int threads =
+      configure_threads(options.threads > 0 ? options.threads : job.default_threads());
   options.threads = threads;  // kept in the checkpoint: a resume reuses it (bit-exact sums)
   const auto blas = configure_blas();
   if (options.seed < 0) {
     options.seed = std::chrono::system_clock::now().time_since_epoch().count() % 1000000007;
   }
+  options.seed = std::stoll(job.from_rank0(std::to_string(options.seed)));  // rank 0's draw
 
   log_machine(device, threads, blas, options.deterministic);
-  const auto load_start = Clock::now();
-  Cifar10 data = load_training_data(options, device);
-  check_same_data(data, options);
-  spdlog::info("data: {} training images from {} ({:.1f} s) | batch {} | {} workers", *data.size(),
-               options.root_dir, seconds_since(load_start), options.batch_size,
-               device.is_cpu() ? options.num_workers : 0);
+  Cifar10 data = load_data_everywhere(job, options, device);
   log_run(options);
-  torch::manual_seed(static_cast<uint64_t>(options.seed));
+  torch::manual_seed(rank_seed(static_cast<uint64_t>(options.seed), job.rank()));
   configure_determinism(options.deterministic, device);
-  TrainingRun run(options, device, std::move(data), resume_from);
+  TrainingRun run(options, device, std::move(data), job, resume_from, resume_bytes);
   run.set_evaluator(std::move(evaluator));
   if (!resume_from.empty()) spdlog::info("resumed from {}", resume_from);
   return run.run();
+}
+
+}  // namespace
+
+int train(TrainOptions options) {
+  apply_recipe(options);  // the recipe's flags, where not given
+  validate(options);
+  const auto launch = read_launch_env();
+  const auto device = launch ? Job(*launch).device(options.device) : resolve_device(options.device);
+  Job job = join_job(options, device);
+  try {
+    return train_as(job, options, device);
+  } catch (...) {
+    job.post_failure(std::current_exception());  // for the other ranks to quote
+    throw;
+  }
 }
 
 }  // namespace acgan

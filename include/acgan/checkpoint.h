@@ -39,6 +39,10 @@ struct TrainingState {
   torch::Tensor grid_z;  // (100, nz) fixed noise for the sample grids
   LossScaler scaler;     // used by --precision fp16 only
   Progress progress;
+  // With data parallelism, every rank's generator states (world size, state bytes) uint8, row r
+  // rank r's (rng_cpu above is rank 0's): a resume on as many ranks continues each stream.
+  // Undefined in a plain run.
+  torch::Tensor rank_rng_cpu, rank_rng_cuda;
 };
 
 // The hyperparameters a checkpoint records, by flag name ("nz", "lr", ...), as text.
@@ -53,9 +57,12 @@ void save_checkpoint(const std::string& path, const TrainingState& state,
 
 // Reads the configuration only (to check flags before building networks).
 ConfigMap read_checkpoint_config(const std::string& path);
+// The same from the file's bytes (a data-parallel job reads the file on rank 0 only).
+ConfigMap read_checkpoint_config_from(const std::string& bytes, const std::string& path);
 
 // Loads `path` into `state` (built with the checkpoint's nz), including the RNG states.
 void load_checkpoint(const std::string& path, TrainingState& state);
+void load_checkpoint_from(const std::string& bytes, const std::string& path, TrainingState& state);
 
 // The network a run's options build.
 GeneratorOptions generator_options(const TrainOptions& options);

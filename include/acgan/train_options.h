@@ -54,6 +54,10 @@ struct TrainOptions {
   int64_t eval_n = 10000;                    // samples per evaluation
   std::string inception;                     // networks for the evaluations (evaluator.h)
   std::string classifier;
+  // Data parallelism (distributed/): the launcher's variables say the rank and world size.
+  int64_t nproc = 0;             // --nproc N: start N local workers; 0: this process trains
+  std::string backend = "auto";  // auto | gloo | nccl
+  double dist_timeout = 1800;    // seconds, PyTorch's default
 
   // Not flags: the run's identity (drawn when it starts) and its data set's fingerprint, kept in
   // the checkpoint so that a resume cannot mix runs in one outdir or continue on other data.
@@ -67,6 +71,9 @@ struct TrainOptions {
 
 // --num_workers' bound: batch assembly of 32x32 images never needs more, and each is a thread.
 constexpr int64_t kMaxWorkers = 64;
+
+// --nproc's bound: a worker per CPU thread of the largest machines.
+constexpr int64_t kMaxLocalWorkers = 1024;
 
 // The largest seed: LibTorch's CPU generator (mt19937) keeps 32 bits of a seed, so larger ones
 // would repeat smaller ones' runs.

@@ -69,6 +69,14 @@ enum class SourceTerm { kDReal, kDFake, kG };
 torch::Tensor source_loss(const torch::Tensor& logit, SourceTerm term, SourceLoss kind,
                           double label_smoothing = 0);
 
+// Sees each network's gradients after its backward passes, before its optimizer step: data
+// parallelism averages them over ranks there (distributed/data_parallel.h).
+class GradientHook {
+ public:
+  virtual ~GradientHook() = default;
+  virtual void on_gradients(torch::nn::Module& network) = 0;
+};
+
 struct StepOptions {
   Precision precision = Precision::kFp32;
   LossScaler* scaler = nullptr;
@@ -77,6 +85,7 @@ struct StepOptions {
   double label_smoothing = 0;         // D's real target 1 - s (BCE)
   bool d_class_loss_on_fakes = true;  // false: D's fake term is the source loss alone
   DiffAugmentPolicy augment;          // on every image D sees (diff_augment.h)
+  GradientHook* gradient_hook = nullptr;
 };
 // `precision` with `scaler` where it needs one (fp16).
 StepOptions step_options_for(Precision precision, LossScaler& scaler);

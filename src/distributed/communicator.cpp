@@ -1,0 +1,347 @@
+// c10d behind acgan's Communicator. See include/acgan/distributed/communicator.h.
+#include "acgan/distributed/communicator.h"
+
+#include <fmt/format.h>
+#include <torch/version.h>
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <thread>
+#include <vector>
+
+#include "acgan/error.h"
+
+#if defined(USE_C10D_GLOO) && __has_include(<gloo/config.h>)
+#define ACGAN_HAS_GLOO 1
+#include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#else
+#define ACGAN_HAS_GLOO 0
+#endif
+#if defined(USE_C10D_NCCL)
+#define ACGAN_HAS_NCCL 1
+#include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
+#else
+#define ACGAN_HAS_NCCL 0
+#endif
+
+namespace acgan {
+namespace {
+
+// The collectives' common base: ProcessGroup in LibTorch 1.x, Backend since 2.0.
+#if TORCH_VERSION_MAJOR >= 2
+using CollectiveBase = c10d::Backend;
+#else
+using CollectiveBase = c10d::ProcessGroup;
+#endif
+
+// How long survivors of a failed collective wait for each other to check in at the store.
+constexpr auto kCheckInGrace = std::chrono::seconds(3);
+
+std::vector<uint8_t> to_bytes(const std::string& s) { return {s.begin(), s.end()}; }
+std::string to_string(const std::vector<uint8_t>& b) { return {b.begin(), b.end()}; }
+
+std::string message_of(const std::exception_ptr& failure) {
+  try {
+    std::rethrow_exception(failure);
+  } catch (const UsageError& e) {
+    return std::string("usage:") + e.what();
+  } catch (const c10::Error& e) {
+    return std::string("error:") + first_line(e.what_without_backtrace());
+  } catch (const std::exception& e) {
+    return std::string("error:") + first_line(e.what());
+  } catch (...) {
+    return "error:an exception of unknown type";
+  }
+}
+
+std::string seconds_text(std::chrono::milliseconds ms) {
+  return fmt::format("{:g} s", static_cast<double>(ms.count()) / 1000);
+}
+
+}  // namespace
+
+bool gloo_available() { return ACGAN_HAS_GLOO != 0; }
+bool nccl_available() { return ACGAN_HAS_NCCL != 0; }
+
+std::string resolve_backend(const std::string& backend, const torch::Device& device) {
+  if (backend == "auto") {
+    if (device.is_cuda() && nccl_available()) return "nccl";
+    if (gloo_available()) return "gloo";
+    throw UsageError(std::string("--backend auto: this acgan was built without Gloo") +
+                     (device.is_cuda() ? " and NCCL" : "") +
+                     " (install libgloo-dev and rebuild: scripts/setup.sh does)");
+  }
+  if (backend == "gloo") {
+    if (!gloo_available())
+      throw UsageError(
+          "--backend gloo: this acgan was built without Gloo (install libgloo-dev "
+          "and rebuild)");
+    return backend;
+  }
+  if (backend == "nccl") {
+    if (!device.is_cuda())
+      throw UsageError("--backend nccl: NCCL needs a CUDA device, the run is on " + device.str() +
+                       "; use --backend gloo or auto");
+    if (!nccl_available())
+      throw UsageError("--backend nccl: this acgan was built against a LibTorch without NCCL");
+    return backend;
+  }
+  throw UsageError("--backend: expected auto, gloo or nccl, got " + backend);
+}
+
+struct Communicator::Impl {
+  LaunchEnv env;
+  std::string backend;
+  torch::Device device{torch::kCPU};
+  std::chrono::milliseconds timeout{};
+  c10::intrusive_ptr<c10d::Store> store;
+  c10::intrusive_ptr<CollectiveBase> group;
+  int64_t bytes_shared = 0;
+
+  std::string key(const std::string& what, int64_t rank) const {
+    return "acgan/" + what + "/" + std::to_string(rank);
+  }
+  std::string rendezvous() const { return env.master_addr + ":" + std::to_string(env.port); }
+
+  std::string host;  // this machine's name, to tell which ranks share it
+
+  [[noreturn]] void fail(const char* operation, const std::string& cause);
+  std::vector<std::pair<int64_t, std::string>> local_verdicts();
+  std::string diagnose();
+  void run(const char* operation, std::vector<at::Tensor>& tensors, bool reduce, int64_t root);
+};
+
+// The state of a process on this machine: 'R', 'S', 'T' (stopped), 'Z' (exited, not reaped), or 0
+// when there is none.
+char process_state(long pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(stat, line)) return 0;
+  const auto paren = line.rfind(')');  // the name may hold spaces and parentheses
+  return paren == std::string::npos || paren + 2 >= line.size() ? 0 : line[paren + 2];
+}
+
+// What the ranks on this machine say about themselves: exited or stopped ones, by their pids
+// (registered at connect time). Ranks elsewhere are judged by their check-ins.
+std::vector<std::pair<int64_t, std::string>> Communicator::Impl::local_verdicts() {
+  std::vector<std::pair<int64_t, std::string>> out;
+  for (int64_t r = 0; r < env.world_size; ++r) {
+    if (r == env.rank || !store->check({key("process", r)})) continue;
+    const auto where = to_string(store->get(key("process", r)));  // host/pid
+    const auto slash = where.rfind('/');
+    if (where.substr(0, slash) != host) continue;
+    const long pid = std::stol(where.substr(slash + 1));
+    const char state = process_state(pid);
+    if (state == 0 || state == 'Z' || state == 'X')
+      out.emplace_back(r, fmt::format("rank {} (pid {}) has exited", r, pid));
+    else if (state == 'T' || state == 't')
+      out.emplace_back(r,
+                       fmt::format("rank {} (pid {}) is stopped (a signal or a debugger)", r, pid));
+  }
+  return out;
+}
+
+// What stopped the job, as a line naming ranks: a rank's own failure, another survivor's finding,
+// or this rank's: local ranks by their process state, the others by whether they check in.
+std::string Communicator::Impl::diagnose() {
+  std::string found;
+  for (int64_t r = 0; r < env.world_size && found.empty(); ++r) {  // a rank that said why
+    if (r != env.rank && store->check({key("failed", r)}))
+      found =
+          fmt::format("rank {} failed: {}", r, to_string(store->get(key("failed", r))).substr(6));
+  }
+  if (found.empty() && store->check({"acgan/diagnosis"}))
+    found = to_string(store->get("acgan/diagnosis"));
+  std::vector<std::string> named;
+  std::vector<bool> known(static_cast<size_t>(env.world_size), false);
+  if (found.empty()) {
+    for (const auto& [r, text] : local_verdicts()) {
+      named.push_back(text);
+      known[static_cast<size_t>(r)] = true;
+    }
+    if (!named.empty())
+      store->set("acgan/diagnosis", to_bytes(fmt::format("{}", fmt::join(named, ", "))));
+  }
+  store->set(key("alive", env.rank), to_bytes("1"));  // after reading: rank 0 may go now
+  group.reset();  // closes this rank's connections: ranks still waiting on it fail sooner
+  // Rank 0 holds the store: it stays until every other survivor has checked in (each fails by its
+  // own timeout at the latest), the others only for a short grace, to name the silent ones.
+  const auto wait =
+      env.rank == 0 ? timeout + kCheckInGrace : std::chrono::milliseconds(kCheckInGrace);
+  const auto deadline = std::chrono::steady_clock::now() + wait;
+  std::vector<int64_t> silent;
+  do {
+    silent.clear();
+    for (int64_t r = 0; r < env.world_size; ++r)
+      if (!known[static_cast<size_t>(r)] && !store->check({key("alive", r)})) silent.push_back(r);
+    if (silent.empty() || std::chrono::steady_clock::now() > deadline) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // polling the store
+  } while (true);
+  if (!found.empty()) return found + " (found by another rank)";
+  if (!named.empty()) return fmt::format("{}", fmt::join(named, ", "));
+  for (int64_t r : silent)
+    named.push_back(
+        fmt::format("rank {} did not answer within --dist_timeout {}", r, seconds_text(timeout)));
+  return named.empty() ? "another rank failed" : fmt::format("{}", fmt::join(named, ", "));
+}
+
+void Communicator::Impl::fail(const char* operation, const std::string& cause) {
+  std::string diagnosis;
+  try {
+    diagnosis = diagnose();
+  } catch (const std::exception&) {
+    throw Error(fmt::format(
+        "rank {}: {} failed: rank 0, which holds the rendezvous at {}, is gone (it failed or was "
+        "killed; its log says why) [{}]",
+        env.rank, operation, rendezvous(), cause));
+  }
+  throw Error(fmt::format("rank {}: {} failed: {} [{}]", env.rank, operation, diagnosis, cause));
+}
+
+void Communicator::Impl::run(const char* operation, std::vector<at::Tensor>& tensors, bool reduce,
+                             int64_t root) {
+  if (!group)
+    throw Error("rank " + std::to_string(env.rank) + ": " + operation + " after the job failed");
+  // NCCL reduces CUDA tensors only: a host tensor makes the trip.
+  const bool moved = backend == "nccl" && !tensors.front().is_cuda();
+  std::vector<at::Tensor> host;
+  if (moved) {
+    host = tensors;
+    tensors = {host.front().to(device)};
+  }
+  try {
+    if (reduce) {
+      c10d::AllreduceOptions options;
+      options.reduceOp = c10d::ReduceOp::SUM;  // Gloo has no AVG: callers divide
+      group->allreduce(tensors, options)->wait();
+    } else {
+      c10d::BroadcastOptions options;
+      options.rootRank = root;
+      group->broadcast(tensors, options)->wait();
+    }
+  } catch (const c10::Error& e) {
+    fail(operation, first_line(e.what_without_backtrace()));
+  } catch (const std::exception& e) {
+    fail(operation, first_line(e.what()));
+  }
+  if (moved) host.front().copy_(tensors.front());
+}
+
+Communicator::Communicator(const LaunchEnv& env, const std::string& backend,
+                           const torch::Device& device, std::chrono::milliseconds timeout)
+    : impl_(std::make_unique<Impl>()) {
+  auto& m = *impl_;
+  m.env = env;
+  m.backend = resolve_backend(backend, device);
+  m.device = device;
+  m.timeout = timeout;
+  c10d::TCPStoreOptions options;
+  options.port = static_cast<std::uint16_t>(env.port);
+  options.isServer = env.rank == 0;
+  options.numWorkers = static_cast<std::size_t>(env.world_size);
+  options.waitWorkers = true;
+  options.timeout = timeout;
+  try {
+    m.store = c10::make_intrusive<c10d::TCPStore>(env.master_addr, options);
+  } catch (const std::exception& e) {
+    const std::string what = first_line(e.what());
+    throw Error(fmt::format(
+        "rank {}: {} the rendezvous at MASTER_ADDR:MASTER_PORT {} within --dist_timeout {}: {}",
+        env.rank,
+        env.rank == 0 ? "could not hold (or was not joined by every rank at)" : "could not reach",
+        m.rendezvous(), seconds_text(timeout), what));
+  }
+  char name[256] = {};
+  gethostname(name, sizeof(name) - 1);
+  m.host = name;
+  try {
+    m.store->set(m.key("process", env.rank), to_bytes(m.host + "/" + std::to_string(getpid())));
+#if ACGAN_HAS_NCCL
+    if (m.backend == "nccl") {
+      auto nccl = c10d::ProcessGroupNCCL::Options::create();
+      nccl->timeout = timeout;
+      m.group =
+          c10::make_intrusive<c10d::ProcessGroupNCCL>(m.store, env.rank, env.world_size, nccl);
+    }
+#endif
+#if ACGAN_HAS_GLOO
+    if (m.backend == "gloo") {
+      auto gloo = c10d::ProcessGroupGloo::Options::create(timeout);
+      const char* interface = std::getenv("GLOO_SOCKET_IFNAME");
+      gloo->devices.push_back(
+          interface ? c10d::ProcessGroupGloo::createDeviceForInterface(interface)
+                    : c10d::ProcessGroupGloo::createDefaultDevice());
+      m.group =
+          c10::make_intrusive<c10d::ProcessGroupGloo>(m.store, env.rank, env.world_size, gloo);
+    }
+#endif
+  } catch (const std::exception& e) {
+    m.fail("connecting the ranks", first_line(e.what()));
+  }
+  if (!m.group) throw Error("--backend " + m.backend + ": not in this build");
+}
+
+Communicator::~Communicator() = default;
+
+int64_t Communicator::rank() const { return impl_->env.rank; }
+int64_t Communicator::world_size() const { return impl_->env.world_size; }
+const std::string& Communicator::backend() const { return impl_->backend; }
+
+void Communicator::all_reduce_sum(torch::Tensor& tensor) {
+  std::vector<at::Tensor> tensors{tensor};
+  impl_->run("an all-reduce", tensors, /*reduce=*/true, 0);
+}
+
+void Communicator::broadcast(torch::Tensor& tensor, int64_t root) {
+  std::vector<at::Tensor> tensors{tensor};
+  impl_->run("a broadcast", tensors, /*reduce=*/false, root);
+}
+
+std::string Communicator::broadcast_bytes(const std::string& bytes) {
+  auto& m = *impl_;
+  const auto key = m.key("bytes", m.bytes_shared++);
+  try {
+    if (m.env.rank == 0) {
+      m.store->set(key, to_bytes(bytes));
+      return bytes;
+    }
+    return to_string(m.store->get(key));  // waits for rank 0, up to the timeout
+  } catch (const std::exception& e) {
+    m.fail("receiving rank 0's data", first_line(e.what()));
+  }
+}
+
+void Communicator::post_failure(const std::exception_ptr& failure) noexcept {
+  try {
+    impl_->store->set(impl_->key("failed", impl_->env.rank), to_bytes(message_of(failure)));
+  } catch (...) {
+    // The store is gone: the others learn it from their own failed collective.
+  }
+}
+
+void Communicator::agree(const std::exception_ptr& local_failure) {
+  auto& m = *impl_;
+  if (local_failure) post_failure(local_failure);
+  auto failed = torch::tensor({local_failure ? 1.0f : 0.0f});
+  all_reduce_sum(failed);
+  if (failed.item<float>() == 0) return;
+  std::string first;  // the lowest failed rank's message, as "usage:..." or "error:..."
+  int64_t first_rank = -1;
+  for (int64_t r = 0; r < m.env.world_size && first_rank < 0; ++r) {
+    if (r != m.env.rank && m.store->check({m.key("failed", r)})) {
+      first = to_string(m.store->get(m.key("failed", r)));
+      first_rank = r;
+    }
+  }
+  auto read = torch::tensor({1.0f});
+  all_reduce_sum(read);  // every rank has read before rank 0 (the store) may exit
+  if (local_failure) std::rethrow_exception(local_failure);
+  const std::string text = fmt::format("rank {} stopped the job: {}", first_rank, first.substr(6));
+  if (first.rfind("usage:", 0) == 0) throw UsageError(text);
+  throw Error(text);
+}
+
+}  // namespace acgan
