@@ -270,15 +270,17 @@ void TrainingRun::continue_random_streams() {
 // (a signal on any rank stops them all at the same step). On the CPU the counts are read every
 // step; on CUDA at log lines only, so that the loop never waits for the device in between.
 torch::Tensor TrainingRun::agree_on_step(const torch::Tensor& stats, int64_t iteration) {
+  // Read once: a signal arriving later in this step counts in the next step's agreement.
+  const int local = stop_requested();
   auto* dp = job_.data_parallel();
   if (!dp) {
-    stop_signal_ = stop_requested();
+    stop_signal_ = local;
     return stats;
   }
-  const auto both = dp->mean_stats_with_stops(stats, stop_requested());
+  const auto both = dp->mean_stats_with_stops(stats, local);
   stops_ = both.narrow(0, kNumStepStats, kNumStopSignals);
   if (device_.is_cpu() || iteration % options_.log_every == 0)
-    stop_signal_ = agreed_stop_signal(stops_, stop_requested());
+    stop_signal_ = agreed_stop_signal(stops_, local);
   return both.narrow(0, 0, kNumStepStats);
 }
 
@@ -506,6 +508,14 @@ int TrainingRun::run() {
                                                 "every epoch",
                                                 job_.world_size())
                                   : "");
+  if (const auto* dp = job_.data_parallel(); dp && run_steps_ > 0) {
+    const double per_step = dp->communication_seconds() / static_cast<double>(run_steps_);
+    spdlog::info(
+        "collectives: {:.1f} ms a step ({:.0f} % of the step: gradients, buffers, "
+        "statistics; waits for slower ranks included)",
+        per_step * 1000,
+        100 * per_step * static_cast<double>(run_steps_) / std::max(seconds_since(start), 1e-9));
+  }
   spdlog::info(
       "outputs in {}: metrics.csv, images/ (sample grids), checkpoint.pt, checkpoints/, gen.pt, "
       "disc.pt",

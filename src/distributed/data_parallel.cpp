@@ -4,8 +4,10 @@
 #include <torch/torch.h>
 
 #include <map>
+
 #include <mutex>
 #include <vector>
+#include "acgan/clock.h"
 
 namespace acgan {
 namespace {
@@ -57,6 +59,7 @@ uint64_t rank_seed(uint64_t seed, int64_t rank) {
 }
 
 void DataParallel::on_gradients(torch::nn::Module& network) {
+  const auto start = SteadyClock::now();
   torch::NoGradGuard no_grad;
   std::vector<torch::Tensor> grads;
   for (auto& p : network.parameters())
@@ -66,6 +69,7 @@ void DataParallel::on_gradients(torch::nn::Module& network) {
     communicator_.all_reduce_sum(bucket);
     if (world > 1) bucket.div_(world);
   });
+  communication_seconds_ += seconds_since(start);
 }
 
 void DataParallel::broadcast_state(torch::nn::Module& network) {
@@ -76,8 +80,10 @@ void DataParallel::broadcast_state(torch::nn::Module& network) {
 }
 
 void DataParallel::broadcast_buffers(torch::nn::Module& network) {
+  const auto start = SteadyClock::now();
   torch::NoGradGuard no_grad;
   bucketed(buffers_of(network), [&](torch::Tensor& bucket) { communicator_.broadcast(bucket, 0); });
+  communication_seconds_ += seconds_since(start);
 }
 
 torch::Tensor DataParallel::mean_stats_with_stops(const torch::Tensor& stats, int local_signal) {
@@ -85,7 +91,9 @@ torch::Tensor DataParallel::mean_stats_with_stops(const torch::Tensor& stats, in
   for (int64_t i = 0; i < kNumStopSignals; ++i)
     if (kStopSignals[i] == local_signal) stops[i] = 1;
   auto both = torch::cat({stats, stops});
+  const auto start = SteadyClock::now();
   communicator_.all_reduce_sum(both);
+  communication_seconds_ += seconds_since(start);
   both.narrow(0, 0, stats.size(0)).div_(static_cast<double>(communicator_.world_size()));
   return both;
 }

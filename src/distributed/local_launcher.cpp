@@ -18,9 +18,7 @@
 #include "acgan/error.h"
 
 namespace acgan {
-namespace {
 
-// A port the kernel says is free now; the workers' rank 0 binds it moments later.
 int free_local_port() {
   const int fd = socket(AF_INET, SOCK_STREAM, 0);
   if (fd < 0) throw Error(std::string("--nproc: cannot open a socket: ") + std::strerror(errno));
@@ -36,6 +34,8 @@ int free_local_port() {
     throw Error(std::string("--nproc: cannot find a free local port: ") + std::strerror(errno));
   return ntohs(address.sin_port);
 }
+
+namespace {
 
 [[noreturn]] void exec_worker(const std::vector<std::string>& arguments, int64_t rank,
                               int64_t nproc, int port) {

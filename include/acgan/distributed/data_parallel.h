@@ -52,11 +52,16 @@ class DataParallel : public GradientHook {
   // nothing is read on the host.
   torch::Tensor mean_stats_with_stops(const torch::Tensor& stats, int local_signal);
 
+  // Seconds this rank spent in the per-step collectives so far (gradients, buffers, statistics),
+  // waits for slower ranks included; on CUDA the host's side of them.
+  double communication_seconds() const { return communication_seconds_; }
+
   // Every rank's state of `generator`, (world size, state bytes) uint8, row r rank r's.
   torch::Tensor gather_generator_states(at::Generator generator);  // a shared handle
 
  private:
   Communicator& communicator_;
+  double communication_seconds_ = 0;
 };
 
 // The signal the job stops on after mean_stats_with_stops' counts `stops` (kNumStopSignals): this

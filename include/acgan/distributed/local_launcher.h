@@ -12,6 +12,9 @@
 
 namespace acgan {
 
+// A loopback port the kernel says is free now (for a rendezvous that binds it moments later).
+int free_local_port();
+
 // argv without --nproc and its value (both "--nproc N" and "--nproc=N").
 std::vector<std::string> worker_arguments(int argc, char** argv);
 
