@@ -388,7 +388,7 @@ TEST_F(DistributedTrainTest, AHungRankIsNamedAfterTheTimeout) {
   SKIP_WITHOUT_GLOO();
   TempDir out;
   const int port = acgan::free_local_port();
-  auto a = with(args(out.path(), 50), {"--dist_timeout", "3"});
+  auto a = with(args(out.path(), 50), {"--dist_timeout", "5"});
   AcganProcess rank0(a, rank_env(0, 2, port));
   AcganProcess rank1(a, rank_env(1, 2, port));
   ASSERT_TRUE(rank0.read_until("[0/50][1/6]"));
@@ -433,4 +433,32 @@ TEST_F(DistributedTrainTest, RankZerosRefusalReachesEveryRank) {
   const auto r0 = rank0.wait(), r1 = rank1.wait();
   expect_one_line_error(r0, 2, "already holds a run");
   expect_one_line_error(r1, 2, "rank 0 stopped the job: --outdir");
+}
+
+// Ctrl-C reaches the workers of --nproc once, through the launcher: they stop together with a
+// checkpoint and the job exits 130, as a one-process run does.
+TEST_F(DistributedTrainTest, NprocForwardsCtrlCToItsWorkers) {
+  SKIP_WITHOUT_GLOO();
+  TempDir out;
+  AcganProcess job(with(args(out.path(), 50), {"--nproc", "2"}));
+  ASSERT_TRUE(job.read_until("[0/50][1/6]"));
+  job.send_signal(SIGINT);
+  const auto r = job.wait();
+  EXPECT_EQ(r.exit_code, 130) << r.output;
+  EXPECT_NE(r.output.find("checkpoint written"), std::string::npos) << r.output;
+  EXPECT_TRUE(fs::exists(out / "checkpoint.pt"));
+}
+
+// torchrun's restart of a failed job (TORCHELASTIC_RESTART_COUNT > 0) resumes by itself.
+TEST_F(DistributedTrainTest, ATorchrunRestartResumes) {
+  SKIP_WITHOUT_GLOO();
+  TempDir out;
+  ASSERT_EQ(run_acgan(args(out.path(), 1)).exit_code, 0);
+  auto env = rank_env(0, 1, acgan::free_local_port());
+  env.push_back("TORCHELASTIC_RESTART_COUNT=1");
+  const auto r = run_acgan(args(out.path(), 2), env);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("torchrun restart 1: resuming from the latest checkpoint"),
+            std::string::npos);
+  EXPECT_NE(r.output.find("training epochs 2..2 from step 12"), std::string::npos) << r.output;
 }

@@ -7,6 +7,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <thread>
@@ -155,41 +156,45 @@ std::string Communicator::Impl::diagnose() {
   }
   if (found.empty() && store->check({"acgan/diagnosis"}))
     found = to_string(store->get("acgan/diagnosis"));
-  std::vector<std::string> named;
-  std::vector<bool> known(static_cast<size_t>(env.world_size), false);
-  if (found.empty()) {
-    for (const auto& [r, text] : local_verdicts()) {
-      named.push_back(text);
-      known[static_cast<size_t>(r)] = true;
-    }
-    if (!named.empty())
-      store->set("acgan/diagnosis", to_bytes(fmt::format("{}", fmt::join(named, ", "))));
-  }
   store->set(key("alive", env.rank), to_bytes("1"));  // after reading: rank 0 may go now
   group.reset();  // closes this rank's connections: ranks still waiting on it fail sooner
   // Rank 0 holds the store: it stays until every other survivor has checked in (each fails by its
-  // own timeout at the latest), the others only for a short grace, to name the silent ones.
+  // own timeout at the latest), the others only for a short grace, to name the silent ones. A
+  // killed process closes its connections before it is seen to have exited: its state is looked
+  // at again on each round.
   const auto wait =
       env.rank == 0 ? timeout + kCheckInGrace : std::chrono::milliseconds(kCheckInGrace);
   const auto deadline = std::chrono::steady_clock::now() + wait;
+  std::vector<std::pair<int64_t, std::string>> verdicts;
   std::vector<int64_t> silent;
   try {
-    do {
+    while (true) {
+      if (found.empty()) verdicts = local_verdicts();
       silent.clear();
-      for (int64_t r = 0; r < env.world_size; ++r)
-        if (!known[static_cast<size_t>(r)] && !store->check({key("alive", r)})) silent.push_back(r);
+      for (int64_t r = 0; r < env.world_size; ++r) {
+        const bool judged = std::any_of(verdicts.begin(), verdicts.end(),
+                                        [&](const auto& v) { return v.first == r; });
+        if (!judged && !store->check({key("alive", r)})) silent.push_back(r);
+      }
       if (silent.empty() || std::chrono::steady_clock::now() > deadline) break;
       std::this_thread::sleep_for(std::chrono::milliseconds(50));  // polling the store
-    } while (true);
+    }
   } catch (const std::exception&) {
     // Rank 0 left with the store once every survivor had checked in: the silent are as last seen.
   }
   if (!found.empty()) return found + " (found by another rank)";
-  if (!named.empty()) return fmt::format("{}", fmt::join(named, ", "));
+  std::vector<std::string> named;
+  for (const auto& [r, text] : verdicts) named.push_back(text);
   for (int64_t r : silent)
     named.push_back(
         fmt::format("rank {} did not answer within --dist_timeout {}", r, seconds_text(timeout)));
-  return named.empty() ? "another rank failed" : fmt::format("{}", fmt::join(named, ", "));
+  const std::string text =
+      named.empty() ? "another rank failed" : fmt::format("{}", fmt::join(named, ", "));
+  try {
+    if (!named.empty()) store->set("acgan/diagnosis", to_bytes(text));
+  } catch (const std::exception&) {
+  }
+  return text;
 }
 
 void Communicator::Impl::fail(const char* operation, const std::string& cause) {
