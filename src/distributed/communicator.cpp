@@ -58,6 +58,17 @@ std::string message_of(const std::exception_ptr& failure) {
   }
 }
 
+// Turns off TCPStoreOptions::useLibUV where the field exists (LibTorch 2.2+); false elsewhere.
+template <typename Options>
+auto without_libuv(Options& options, int) -> decltype(options.useLibUV = false, bool()) {
+  options.useLibUV = false;
+  return true;
+}
+template <typename Options>
+bool without_libuv(Options&, long) {
+  return false;
+}
+
 std::string seconds_text(std::chrono::milliseconds ms) {
   return fmt::format("{:g} s", static_cast<double>(ms.count()) / 1000);
 }
@@ -254,7 +265,14 @@ Communicator::Communicator(const LaunchEnv& env, const std::string& backend,
   options.waitWorkers = true;
   options.timeout = timeout;
   try {
-    m.store = c10::make_intrusive<c10d::TCPStore>(env.master_addr, options);
+    try {
+      m.store = c10::make_intrusive<c10d::TCPStore>(env.master_addr, options);
+    } catch (const std::exception& e) {
+      // LibTorch 2.4+ asks for libuv's TCPStore by default, which Debian's build lacks.
+      if (std::string(e.what()).find("libuv") == std::string::npos || !without_libuv(options, 0))
+        throw;
+      m.store = c10::make_intrusive<c10d::TCPStore>(env.master_addr, options);
+    }
   } catch (const std::exception& e) {
     const std::string what = first_line(e.what());
     throw Error(fmt::format(
