@@ -443,7 +443,10 @@ void TrainingRun::write_checkpoint(bool keep_copy) {
     throw Error(fmt::format("training diverged before step {}: the weights hold NaN or Inf; {}",
                             state_.progress.step, kept_state_note()));
   }
-  if (auto* dp = job_.data_parallel()) {  // every rank's streams, for a bit-exact resume
+  // Every rank's streams, for a bit-exact resume; a plain run's are rng_cpu / rng_cuda alone (a
+  // resumed data-parallel checkpoint's ranks are not carried on).
+  state_.rank_rng_cpu = state_.rank_rng_cuda = torch::Tensor();
+  if (auto* dp = job_.data_parallel()) {
     state_.rank_rng_cpu =
         dp->gather_generator_states(at::globalContext().defaultGenerator(torch::kCPU));
     if (device_.is_cuda())

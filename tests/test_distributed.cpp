@@ -462,3 +462,23 @@ TEST_F(DistributedTrainTest, ATorchrunRestartResumes) {
             std::string::npos);
   EXPECT_NE(r.output.find("training epochs 2..2 from step 12"), std::string::npos) << r.output;
 }
+
+// A resume on another number of ranks continues the data order and says that the random streams
+// restart: two ranks' first epoch, then one process for the second, and back.
+TEST_F(DistributedTrainTest, AResumeOnAnotherWorldSizeContinues) {
+  SKIP_WITHOUT_GLOO();
+  TempDir out;
+  ASSERT_EQ(run_acgan(with(args(out.path(), 1), {"--nproc", "2"})).exit_code, 0);
+  const auto alone = run_acgan(with(args(out.path(), 2), {"--resume"}));
+  ASSERT_EQ(alone.exit_code, 0) << alone.output;
+  EXPECT_NE(alone.output.find("the checkpoint's run had 2 ranks, this one has 1"),
+            std::string::npos)
+      << alone.output;
+  EXPECT_NE(alone.output.find("training epochs 2..2 from step 6 (12 iterations an epoch)"),
+            std::string::npos);
+  const auto two = run_acgan(with(args(out.path(), 3), {"--resume", "--nproc", "2"}));
+  ASSERT_EQ(two.exit_code, 0) << two.output;
+  EXPECT_NE(two.output.find("the checkpoint's run had 1 ranks, this one has 2"), std::string::npos)
+      << two.output;
+  EXPECT_EQ(acgan::testing::metric_steps(out / "metrics.csv").back(), 6 + 12 + 6);
+}
