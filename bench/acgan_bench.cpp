@@ -16,6 +16,7 @@
 #include "acgan/error.h"
 #include "acgan/fast_ops.h"
 #include "acgan/models.h"
+#include "acgan/op_counter.h"
 #include "acgan/runtime.h"
 #include "acgan/train_step.h"
 
@@ -123,6 +124,11 @@ int main(int argc, char** argv) {
                "LibTorch's ConvTranspose2d (no oneDNN rewrite)");
   app.add_flag("--plain_dropout", plain_dropout, "LibTorch's dropout (bernoulli_)");
   app.add_flag("--unfrozen_d", unfrozen_d, "compute D's unused weight gradients in the G step");
+  bool count_ops = false, loop_adam = false;
+  app.add_flag("--count_ops", count_ops,
+               "also count the compute operations of one step (op_counter.h)");
+  app.add_flag("--loop_adam", loop_adam,
+               "torch::optim::Adam's per-parameter loop (the former step)");
   CLI11_PARSE(app, argc, argv);
   // Bad flags or data: one line, as acgan prints them.
   const auto bench = [&]() -> int {
@@ -141,6 +147,11 @@ int main(int argc, char** argv) {
     acgan::TrainOptions options;
     options.batch_size = batch_size;
     acgan::TrainingState state(options, device);
+    if (loop_adam) {
+      const auto adam = torch::optim::AdamOptions(options.lr).betas({options.beta1, options.beta2});
+      state.opt_g = std::make_unique<torch::optim::Adam>(state.g->parameters(), adam);
+      state.opt_d = std::make_unique<torch::optim::Adam>(state.d->parameters(), adam);
+    }
     state.g->train();
     state.d->train();
     const int64_t n = *data.size();
@@ -163,6 +174,32 @@ int main(int argc, char** argv) {
         std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
     const double first_step = t0 > 0 ? now - t0 : -1;
     for (int64_t i = 0; i < warmup; ++i) step();
+    // The optimizers alone (G's and D's steps on the gradients the last step left), counted and
+    // timed: what the multi-tensor Adam changes.
+    const auto adam_steps = [&] {
+      state.opt_d->step();
+      state.opt_g->step();
+    };
+    int64_t ops_per_step = 0, adam_ops = 0;
+    if (count_ops) {
+      {
+        const acgan::OpCounter counter;
+        step();
+        sync();
+        ops_per_step = counter.count();
+      }
+      const acgan::OpCounter counter;
+      adam_steps();
+      sync();
+      adam_ops = counter.count();
+    }
+    sync();
+    const auto adam_start = Clock::now();
+    constexpr int kAdamRounds = 20;
+    for (int i = 0; i < kAdamRounds; ++i) adam_steps();
+    sync();
+    const double adam_ms =
+        std::chrono::duration<double>(Clock::now() - adam_start).count() * 1000 / kAdamRounds;
     std::vector<double> rates;
     for (int64_t r = 0; r < repeats; ++r) {
       sync();
@@ -182,11 +219,13 @@ int main(int argc, char** argv) {
         "{{\"impl\": \"acgan\", \"batch_size\": {}, \"threads\": {}, \"precision\": \"{}\", "
         "\"images_per_s\": {:.2f}, "
         "\"repeats\": [{:.2f}], \"first_step_s\": {:.3f}, \"peak_rss_mb\": {:.1f}, "
-        "\"step_gflop\": {:.3f}, \"matmul_peak_gflops\": {:.1f}}}\n",
+        "\"step_gflop\": {:.3f}, \"matmul_peak_gflops\": {:.1f}, \"adam\": \"{}\", "
+        "\"ops_per_step\": {}, \"adam_ops\": {}, \"adam_ms\": {:.2f}}}\n",
         batch_size, torch::get_num_threads(), precision_spec, sorted[sorted.size() / 2],
         fmt::join(rates, ", "), first_step, usage.ru_maxrss / 1024.0,
         step_flops(options.nz, batch_size) / 1e9,
-        matmul ? matmul_peak_gflops(device, acgan::compute_dtype(precision)) : 0.0);
+        matmul ? matmul_peak_gflops(device, acgan::compute_dtype(precision)) : 0.0,
+        loop_adam ? "loop" : "multi_tensor", ops_per_step, adam_ops, adam_ms);
     return 0;
   };
   try {

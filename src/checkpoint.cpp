@@ -12,6 +12,7 @@
 
 #include "acgan/atomic_file.h"
 #include "acgan/error.h"
+#include "acgan/multi_tensor_adam.h"
 #include "acgan/state_dict.h"
 #include "acgan/train_step.h"
 
@@ -143,8 +144,8 @@ TrainingState::TrainingState(const TrainOptions& options, const torch::Device& d
     return torch::optim::AdamOptions(lr > 0 ? lr : options.lr)
         .betas({options.beta1, options.beta2});
   };
-  opt_g = std::make_unique<torch::optim::Adam>(g->parameters(), adam(options.lr_g));
-  opt_d = std::make_unique<torch::optim::Adam>(d->parameters(), adam(options.lr_d));
+  opt_g = std::make_unique<MultiTensorAdam>(g->parameters(), adam(options.lr_g));
+  opt_d = std::make_unique<MultiTensorAdam>(d->parameters(), adam(options.lr_d));
   grid_z = make_grid_noise(kGridPerClass, options.nz, device).z;
 }
 

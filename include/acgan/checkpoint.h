@@ -35,7 +35,7 @@ struct TrainingState {
   Generator g;
   Discriminator d;
   std::unique_ptr<GeneratorEma> ema;  // with --g_ema
-  std::unique_ptr<torch::optim::Adam> opt_g, opt_d;
+  std::unique_ptr<torch::optim::Adam> opt_g, opt_d;  // MultiTensorAdam (multi_tensor_adam.h)
   torch::Tensor grid_z;  // (100, nz) fixed noise for the sample grids
   LossScaler scaler;     // used by --precision fp16 only
   Progress progress;
