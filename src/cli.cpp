@@ -123,6 +123,8 @@ int report(const std::string& message, int code) {
 int report_current_exception() {
   try {
     throw;
+  } catch (const ReportedElsewhere& e) {
+    return e.code();
   } catch (const UsageError& e) {
     return report(e.what(), kExitUsage);
   } catch (const Error& e) {

@@ -433,6 +433,14 @@ TEST_F(DistributedTrainTest, RankZerosRefusalReachesEveryRank) {
   const auto r0 = rank0.wait(), r1 = rank1.wait();
   expect_one_line_error(r0, 2, "already holds a run");
   expect_one_line_error(r1, 2, "rank 0 stopped the job: --outdir");
+  // Under --nproc the workers share a terminal: the failed rank's line once, exit 2.
+  const auto job = run_acgan(with(args(out.path(), 1), {"--nproc", "2"}));
+  expect_one_line_error(job, 2, "already holds a run");
+  size_t lines = 0;
+  for (auto at = job.output.find("acgan: error:"); at != std::string::npos;
+       at = job.output.find("acgan: error:", at + 1))
+    ++lines;
+  EXPECT_EQ(lines, 1u) << job.output;
 }
 
 // Ctrl-C reaches the workers of --nproc once, through the launcher: they stop together with a

@@ -32,6 +32,17 @@ class UsageError : public Error {
   explicit UsageError(const std::string& message) : Error(message) {}
 };
 
+// A failure whose line another process already printed to the same terminal (a --nproc worker
+// stopped by rank 0's error): main() exits with `code` and prints nothing.
+class ReportedElsewhere : public Error {
+ public:
+  ReportedElsewhere(const std::string& message, int code) : Error(message), code_(code) {}
+  int code() const { return code_; }
+
+ private:
+  int code_;
+};
+
 // Throws UsageError("--flag: expected ..., got found") unless ok: every flag's range check.
 template <typename T>
 void require_flag(bool ok, const std::string& flag, const std::string& expected, const T& found) {

@@ -367,7 +367,11 @@ void Communicator::agree(const std::exception_ptr& local_failure) {
   all_reduce_sum(read);  // every rank has read before rank 0 (the store) may exit
   if (local_failure) std::rethrow_exception(local_failure);
   const std::string text = fmt::format("rank {} stopped the job: {}", first_rank, first.substr(6));
-  if (first.rfind("usage:", 0) == 0) throw UsageError(text);
+  const bool usage = first.rfind("usage:", 0) == 0;
+  // acgan --nproc's workers share one terminal, where the failed rank has said it already.
+  if (std::getenv("ACGAN_NPROC_LAUNCHER"))
+    throw ReportedElsewhere(text, usage ? kExitUsage : kExitFailure);
+  if (usage) throw UsageError(text);
   throw Error(text);
 }
 

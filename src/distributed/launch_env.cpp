@@ -39,6 +39,11 @@ class Variables {
     return n;
   }
 
+  // `name`'s number when set, else `fallback`.
+  int64_t number_or(const char* name, int64_t min, int64_t max, int64_t fallback) const {
+    return has(name) ? number(name, min, max) : fallback;
+  }
+
   // The leading count of Slurm's "4(x2),3" task lists, or `fallback`.
   int64_t leading_count(const char* name, int64_t fallback) const {
     const char* value = lookup_(name);
@@ -84,11 +89,9 @@ LaunchEnv read_torchrun(const EnvLookup& lookup) {
   env.launcher = lookup("ACGAN_NPROC_LAUNCHER") ? "acgan --nproc" : "torchrun";
   env.world_size = v.number("WORLD_SIZE", 1, kMaxWorld);
   env.rank = v.number("RANK", 0, kMaxWorld);
-  env.local_rank = v.has("LOCAL_RANK") ? v.number("LOCAL_RANK", 0, kMaxWorld) : 0;
-  env.local_world_size = v.has("LOCAL_WORLD_SIZE") ? v.number("LOCAL_WORLD_SIZE", 1, kMaxWorld) : 1;
-  env.restart_count = v.has("TORCHELASTIC_RESTART_COUNT")
-                          ? v.number("TORCHELASTIC_RESTART_COUNT", 0, kMaxWorld)
-                          : 0;
+  env.local_rank = v.number_or("LOCAL_RANK", 0, kMaxWorld, 0);
+  env.local_world_size = v.number_or("LOCAL_WORLD_SIZE", 1, kMaxWorld, 1);
+  env.restart_count = v.number_or("TORCHELASTIC_RESTART_COUNT", 0, kMaxWorld, 0);
   read_master(v, env, "");
   check_ranks(env, "RANK", "WORLD_SIZE");
   return env;
@@ -101,7 +104,7 @@ LaunchEnv read_slurm(const EnvLookup& lookup) {
   // srun's step has its own task count; SLURM_NTASKS is the allocation's.
   env.world_size = v.number("SLURM_STEP_NUM_TASKS", 1, kMaxWorld);
   env.rank = v.number("SLURM_PROCID", 0, kMaxWorld);
-  env.local_rank = v.has("SLURM_LOCALID") ? v.number("SLURM_LOCALID", 0, kMaxWorld) : 0;
+  env.local_rank = v.number_or("SLURM_LOCALID", 0, kMaxWorld, 0);
   env.local_world_size = v.leading_count(
       "SLURM_STEP_TASKS_PER_NODE", v.leading_count("SLURM_NTASKS_PER_NODE", env.local_rank + 1));
   const char* nodes =
@@ -117,12 +120,9 @@ LaunchEnv read_mpirun(const EnvLookup& lookup) {
   env.launcher = "mpirun";
   env.world_size = v.number("OMPI_COMM_WORLD_SIZE", 1, kMaxWorld);
   env.rank = v.number("OMPI_COMM_WORLD_RANK", 0, kMaxWorld);
-  env.local_rank = v.has("OMPI_COMM_WORLD_LOCAL_RANK")
-                       ? v.number("OMPI_COMM_WORLD_LOCAL_RANK", 0, kMaxWorld)
-                       : 0;
-  env.local_world_size = v.has("OMPI_COMM_WORLD_LOCAL_SIZE")
-                             ? v.number("OMPI_COMM_WORLD_LOCAL_SIZE", 1, kMaxWorld)
-                             : env.local_rank + 1;
+  env.local_rank = v.number_or("OMPI_COMM_WORLD_LOCAL_RANK", 0, kMaxWorld, 0);
+  env.local_world_size =
+      v.number_or("OMPI_COMM_WORLD_LOCAL_SIZE", 1, kMaxWorld, env.local_rank + 1);
   read_master(v, env, "");  // mpirun -x MASTER_ADDR -x MASTER_PORT
   check_ranks(env, "OMPI_COMM_WORLD_RANK", "OMPI_COMM_WORLD_SIZE");
   return env;

@@ -131,7 +131,9 @@ int launch_local_workers(const std::vector<std::string>& arguments, int64_t npro
   for (const auto& [rank, code] : codes) {  // rank order: the first failure decides
     if (code == 0) continue;
     if (job == 0 || (graceful(job) && !graceful(code))) job = code;
-    if (!graceful(code)) spdlog::warn("--nproc: rank {} exited with code {}", rank, code);
+    // A usage error has been printed by the rank itself; a crash or a kill has not.
+    if (!graceful(code) && code != kExitUsage && code != kExitFailure)
+      spdlog::warn("--nproc: rank {} exited with code {}", rank, code);
   }
   return job;
 }
