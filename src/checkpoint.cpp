@@ -115,13 +115,13 @@ int64_t config_int(const ConfigMap& config, const std::string& key, const std::s
   throw Error(path + ": checkpoint configuration has no valid '" + key + "'");
 }
 
+}  // namespace
+
 void set_generator_state(const torch::Device& device, const torch::Tensor& state) {
   at::Generator generator = at::globalContext().defaultGenerator(device);  // a shared handle
   std::lock_guard<std::mutex> lock(generator.mutex());
   generator.set_state(state.cpu());
 }
-
-}  // namespace
 
 GeneratorOptions generator_options(const TrainOptions& options) {
   return GeneratorOptions().nz(options.nz).spectral_norm(options.spectral_norm == "both");

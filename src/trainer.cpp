@@ -200,7 +200,7 @@ class TrainingRun {
 
  private:
   void continue_random_streams();
-  torch::Tensor agree_on_step(const torch::Tensor& stats, int64_t iteration);
+  torch::Tensor agree_on_step(const torch::Tensor& stats, bool log_point);
   void check_weights_agree();
   bool train_epoch();  // false when stopped by a signal
   void flush_stats(bool log);
@@ -236,7 +236,6 @@ class TrainingRun {
   int64_t run_steps_ = 0;
   Clock::time_point run_start_ = Clock::now();
   int stop_signal_ = 0;  // the signal the job agreed to stop on (every rank's the same)
-  torch::Tensor stops_;  // data parallel: the last step's stop counts (data_parallel.h)
 };
 
 // A resume on as many ranks as the checkpoint's run continues every rank's random stream; on
@@ -246,14 +245,9 @@ void TrainingRun::continue_random_streams() {
   const int64_t saved = state_.rank_rng_cpu.defined() ? state_.rank_rng_cpu.size(0) : 1;
   if (saved == world) {
     if (!state_.rank_rng_cpu.defined()) return;  // a plain run's: load_checkpoint restored it
-    auto cpu = at::globalContext().defaultGenerator(torch::kCPU);
-    std::lock_guard<std::mutex> lock(cpu.mutex());
-    cpu.set_state(state_.rank_rng_cpu[job_.rank()]);
-    if (device_.is_cuda() && state_.rank_rng_cuda.defined()) {
-      auto cuda = at::globalContext().defaultGenerator(device_);
-      std::lock_guard<std::mutex> cuda_lock(cuda.mutex());
-      cuda.set_state(state_.rank_rng_cuda[job_.rank()]);
-    }
+    set_generator_state(torch::kCPU, state_.rank_rng_cpu[job_.rank()]);
+    if (device_.is_cuda() && state_.rank_rng_cuda.defined())
+      set_generator_state(device_, state_.rank_rng_cuda[job_.rank()]);
     return;
   }
   auto& p = state_.progress;
@@ -269,7 +263,7 @@ void TrainingRun::continue_random_streams() {
 // Data parallel: the step's statistics become the mean over ranks, and the ranks agree on a stop
 // (a signal on any rank stops them all at the same step). On the CPU the counts are read every
 // step; on CUDA at log lines only, so that the loop never waits for the device in between.
-torch::Tensor TrainingRun::agree_on_step(const torch::Tensor& stats, int64_t iteration) {
+torch::Tensor TrainingRun::agree_on_step(const torch::Tensor& stats, bool log_point) {
   // Read once: a signal arriving later in this step counts in the next step's agreement.
   const int local = stop_requested();
   auto* dp = job_.data_parallel();
@@ -278,9 +272,8 @@ torch::Tensor TrainingRun::agree_on_step(const torch::Tensor& stats, int64_t ite
     return stats;
   }
   const auto both = dp->mean_stats_with_stops(stats, local);
-  stops_ = both.narrow(0, kNumStepStats, kNumStopSignals);
-  if (device_.is_cpu() || iteration % options_.log_every == 0)
-    stop_signal_ = agreed_stop_signal(stops_, local);
+  if (device_.is_cpu() || log_point)
+    stop_signal_ = agreed_stop_signal(both.narrow(0, kNumStepStats, kNumStopSignals), local);
   return both.narrow(0, 0, kNumStepStats);
 }
 
@@ -369,24 +362,23 @@ bool TrainingRun::train_epoch() {
   while (auto batch = batches.next()) {
     const int64_t b = batch->data.size(0);
     const auto noise = make_noise(b, options_.nz, device_);
-    if (auto* dp = job_.data_parallel()) {  // BatchNorm's running statistics: rank 0's
-      dp->broadcast_buffers(*state_.g);
-      dp->broadcast_buffers(*state_.d);
-    }
+    if (auto* dp = job_.data_parallel())  // BatchNorm's running statistics: rank 0's
+      dp->broadcast_buffers({state_.g.get(), state_.d.get()});
     // A NaN anywhere stays in the losses (BCE with logits does not assert on it, even on CUDA)
     // and is caught by flush_stats before anything is written.
     const auto stats = train_step(*state_.g, *state_.d, *state_.opt_g, *state_.opt_d, batch->data,
                                   batch->target, noise, step_options_);
     if (state_.ema) state_.ema->update(*state_.g, p.step + 1);
-    pending_stats_.push_back(agree_on_step(stats, p.batch));
-    pending_index_.push_back({p.epoch, p.batch, p.step + 1});
+    const int64_t iteration = p.batch;
+    const bool log_point = iteration % options_.log_every == 0;
+    pending_stats_.push_back(agree_on_step(stats, log_point));
+    pending_index_.push_back({p.epoch, iteration, p.step + 1});
     window_images_ += b;
     epoch_images += b;
-    const int64_t iteration = p.batch;
     ++p.batch;
     ++p.step;
     ++run_steps_;
-    if (iteration % options_.log_every == 0) flush_stats(/*log=*/true);
+    if (log_point) flush_stats(/*log=*/true);
     if (reporter_) reporter_->on_step(p.epoch, iteration, eta_seconds());
     if (stop_signal_ != 0) return false;
   }
@@ -664,15 +656,11 @@ void log_run(const TrainOptions& o) {
       o.diffaugment);
 }
 
-// The launcher's job, connected; a plain run without one. An elastic restart resumes by itself.
-Job join_job(TrainOptions& options, const torch::Device& device) {
-  const auto launch = read_launch_env();
-  if (!launch) return Job();
-  if (options.nproc > 0) {
-    throw UsageError("--nproc: this process was started by " + launch->launcher + " as rank " +
-                     std::to_string(launch->rank) + "; leave --nproc out");
-  }
-  Job job(*launch);
+// Connects a launcher's job (a plain run has nothing to join). An elastic restart resumes by
+// itself.
+void join_job(Job& job, TrainOptions& options, const torch::Device& device) {
+  if (!job.distributed()) return;
+  const auto& launch = job.launch();
   if (launch->restart_count > 0 && !options.resume && !options.overwrite) {
     spdlog::info("torchrun restart {}: resuming from the latest checkpoint", launch->restart_count);
     options.resume = fs::exists(OutputPaths(options.outdir).checkpoint);
@@ -685,7 +673,6 @@ Job join_job(TrainOptions& options, const torch::Device& device) {
       launch->world_size, launch->launcher, job.communicator()->backend(), launch->rank,
       launch->local_rank, launch->local_world_size, launch->world_size * options.batch_size,
       options.batch_size);
-  return job;
 }
 
 // Rank 0 claims the outdir (the lock held until `lock` dies) and gives the run its identity.
@@ -780,8 +767,9 @@ int train(TrainOptions options) {
   apply_recipe(options);  // the recipe's flags, where not given
   validate(options);
   const auto launch = read_launch_env();
-  const auto device = launch ? Job(*launch).device(options.device) : resolve_device(options.device);
-  Job job = join_job(options, device);
+  Job job = launch ? Job(*launch) : Job();
+  const auto device = job.device(options.device);
+  join_job(job, options, device);
   try {
     return train_as(job, options, device);
   } catch (...) {

@@ -248,8 +248,7 @@ TEST(DataParallelTest, WeightsStayIdenticalOverSteps) {
     acgan::StepOptions step;
     step.gradient_hook = &dp;
     for (int64_t s = 0; s < kSteps; ++s) {
-      dp.broadcast_buffers(*state.g);
-      dp.broadcast_buffers(*state.d);
+      dp.broadcast_buffers({state.g.get(), state.d.get()});
       acgan::train_step(*state.g, *state.d, *state.opt_g, *state.opt_d, reals[r][s], classes[r][s],
                         noises[r][s], step);
     }

@@ -29,6 +29,18 @@ void set_gradients(std::vector<torch::Tensor>& params, int64_t step) {
   for (auto& p : params) p.mutable_grad() = torch::randn_like(p) * 1e-2;
 }
 
+// Steps from..to-1 of both optimizers, each on its own copy of the same gradients.
+void step_both(torch::optim::Optimizer& x, std::vector<torch::Tensor>& a,
+               torch::optim::Optimizer& y, std::vector<torch::Tensor>& b, int64_t from,
+               int64_t to) {
+  for (int64_t step = from; step < to; ++step) {
+    set_gradients(a, step);
+    set_gradients(b, step);
+    x.step();
+    y.step();
+  }
+}
+
 torch::optim::AdamOptions training_options() {
   return torch::optim::AdamOptions(2e-4).betas({0.5, 0.999});  // the original's
 }
@@ -40,12 +52,7 @@ TEST(MultiTensorAdamTest, EqualsTorchAdamBitForBit) {
     auto a = parameters_of_d(dtype), b = parameters_of_d(dtype);
     torch::optim::Adam reference(a, training_options());
     acgan::MultiTensorAdam multi(b, training_options());
-    for (int64_t step = 0; step < 30; ++step) {
-      set_gradients(a, step);
-      set_gradients(b, step);
-      reference.step();
-      multi.step();
-    }
+    step_both(reference, a, multi, b, 0, 30);
     for (size_t i = 0; i < a.size(); ++i)
       EXPECT_TRUE(torch::equal(a[i], b[i])) << "parameter " << i << " " << dtype;
   }
@@ -56,12 +63,7 @@ TEST(MultiTensorAdamTest, ReadsAndWritesTorchAdamsState) {
   auto a = parameters_of_d(torch::kFloat), b = parameters_of_d(torch::kFloat);
   torch::optim::Adam reference(a, training_options());
   acgan::MultiTensorAdam multi(b, training_options());
-  for (int64_t step = 0; step < 3; ++step) {
-    set_gradients(a, step);
-    set_gradients(b, step);
-    reference.step();
-    multi.step();
-  }
+  step_both(reference, a, multi, b, 0, 3);
   std::stringstream from_reference, from_multi;
   torch::serialize::OutputArchive out_a, out_b;
   reference.save(out_a);
@@ -75,12 +77,7 @@ TEST(MultiTensorAdamTest, ReadsAndWritesTorchAdamsState) {
   acgan::MultiTensorAdam multi2(b, training_options());
   reference2.load(in_a);
   multi2.load(in_b);
-  for (int64_t step = 3; step < 6; ++step) {
-    set_gradients(a, step);
-    set_gradients(b, step);
-    reference2.step();
-    multi2.step();
-  }
+  step_both(reference2, a, multi2, b, 3, 6);
   for (size_t i = 0; i < a.size(); ++i) EXPECT_TRUE(torch::equal(a[i], b[i])) << i;
 }
 
@@ -90,10 +87,7 @@ TEST(OpCounterTest, CountsAdamsOperations) {
   auto a = parameters_of_d(torch::kFloat), b = parameters_of_d(torch::kFloat);
   torch::optim::Adam reference(a, training_options());
   acgan::MultiTensorAdam multi(b, training_options());
-  set_gradients(a, 0);
-  set_gradients(b, 0);
-  reference.step();  // states created outside the count
-  multi.step();
+  step_both(reference, a, multi, b, 0, 1);  // states created outside the count
   int64_t loop = 0, multi_count = 0;
   {
     const acgan::OpCounter counter;

@@ -34,10 +34,10 @@ struct TrainingState {
 
   Generator g;
   Discriminator d;
-  std::unique_ptr<GeneratorEma> ema;  // with --g_ema
+  std::unique_ptr<GeneratorEma> ema;                 // with --g_ema
   std::unique_ptr<torch::optim::Adam> opt_g, opt_d;  // MultiTensorAdam (multi_tensor_adam.h)
-  torch::Tensor grid_z;  // (100, nz) fixed noise for the sample grids
-  LossScaler scaler;     // used by --precision fp16 only
+  torch::Tensor grid_z;                              // (100, nz) fixed noise for the sample grids
+  LossScaler scaler;                                 // used by --precision fp16 only
   Progress progress;
   // With data parallelism, every rank's generator states (world size, state bytes) uint8, row r
   // rank r's (rng_cpu above is rank 0's): a resume on as many ranks continues each stream.
@@ -63,6 +63,9 @@ ConfigMap read_checkpoint_config_from(const std::string& bytes, const std::strin
 // Loads `path` into `state` (built with the checkpoint's nz), including the RNG states.
 void load_checkpoint(const std::string& path, TrainingState& state);
 void load_checkpoint_from(const std::string& bytes, const std::string& path, TrainingState& state);
+
+// Puts `state` (a get_state() of the same kind) into `device`'s default generator.
+void set_generator_state(const torch::Device& device, const torch::Tensor& state);
 
 // The network a run's options build.
 GeneratorOptions generator_options(const TrainOptions& options);

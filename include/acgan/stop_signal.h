@@ -5,8 +5,13 @@
 #pragma once
 
 #include <csignal>
+#include <cstdint>
 
 namespace acgan {
+
+// The signals that stop a run gracefully, in this order wherever they are listed or counted.
+constexpr int kStopSignals[] = {SIGINT, SIGTERM, SIGHUP};
+constexpr int64_t kNumStopSignals = 3;
 
 // Installs the handlers while in scope and puts back the ones that were there before on exit,
 // exception or not, so nothing of a run outlives it in the process.

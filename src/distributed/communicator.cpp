@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -44,6 +45,9 @@ constexpr auto kCheckInGrace = std::chrono::seconds(3);
 std::vector<uint8_t> to_bytes(const std::string& s) { return {s.begin(), s.end()}; }
 std::string to_string(const std::vector<uint8_t>& b) { return {b.begin(), b.end()}; }
 
+// A rank's failure as it posts it at the store: "usage:" or "error:", then its line.
+constexpr size_t kKindLength = 6;
+
 std::string message_of(const std::exception_ptr& failure) {
   try {
     std::rethrow_exception(failure);
@@ -67,6 +71,16 @@ auto without_libuv(Options& options, int) -> decltype(options.useLibUV = false, 
 template <typename Options>
 bool without_libuv(Options&, long) {
   return false;
+}
+
+// The state of a process on this machine: 'R', 'S', 'T' (stopped), 'Z' (exited, not reaped), or 0
+// when there is none.
+char process_state(long pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(stat, line)) return 0;
+  const auto paren = line.rfind(')');  // the name may hold spaces and parentheses
+  return paren == std::string::npos || paren + 2 >= line.size() ? 0 : line[paren + 2];
 }
 
 std::string seconds_text(std::chrono::milliseconds ms) {
@@ -120,21 +134,18 @@ struct Communicator::Impl {
 
   std::string host;  // this machine's name, to tell which ranks share it
 
+  // The lowest other rank that posted its failure (post_failure), decoded.
+  struct PostedFailure {
+    int64_t rank;
+    bool usage;
+    std::string line;
+  };
+  std::optional<PostedFailure> first_posted_failure();
   [[noreturn]] void fail(const char* operation, const std::string& cause);
   std::vector<std::pair<int64_t, std::string>> local_verdicts();
   std::string diagnose();
   void run(const char* operation, std::vector<at::Tensor>& tensors, bool reduce, int64_t root);
 };
-
-// The state of a process on this machine: 'R', 'S', 'T' (stopped), 'Z' (exited, not reaped), or 0
-// when there is none.
-char process_state(long pid) {
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  std::string line;
-  if (!std::getline(stat, line)) return 0;
-  const auto paren = line.rfind(')');  // the name may hold spaces and parentheses
-  return paren == std::string::npos || paren + 2 >= line.size() ? 0 : line[paren + 2];
-}
 
 // What the ranks on this machine say about themselves: exited or stopped ones, by their pids
 // (registered at connect time). Ranks elsewhere are judged by their check-ins.
@@ -156,15 +167,21 @@ std::vector<std::pair<int64_t, std::string>> Communicator::Impl::local_verdicts(
   return out;
 }
 
+std::optional<Communicator::Impl::PostedFailure> Communicator::Impl::first_posted_failure() {
+  for (int64_t r = 0; r < env.world_size; ++r) {
+    if (r == env.rank || !store->check({key("failed", r)})) continue;
+    const auto posted = to_string(store->get(key("failed", r)));
+    return PostedFailure{r, posted.rfind("usage:", 0) == 0, posted.substr(kKindLength)};
+  }
+  return std::nullopt;
+}
+
 // What stopped the job, as a line naming ranks: a rank's own failure, another survivor's finding,
 // or this rank's: local ranks by their process state, the others by whether they check in.
 std::string Communicator::Impl::diagnose() {
   std::string found;
-  for (int64_t r = 0; r < env.world_size && found.empty(); ++r) {  // a rank that said why
-    if (r != env.rank && store->check({key("failed", r)}))
-      found =
-          fmt::format("rank {} failed: {}", r, to_string(store->get(key("failed", r))).substr(6));
-  }
+  if (const auto posted = first_posted_failure())  // a rank that said why
+    found = fmt::format("rank {} failed: {}", posted->rank, posted->line);
   if (found.empty() && store->check({"acgan/diagnosis"}))
     found = to_string(store->get("acgan/diagnosis"));
   store->set(key("alive", env.rank), to_bytes("1"));  // after reading: rank 0 may go now
@@ -355,19 +372,13 @@ void Communicator::agree(const std::exception_ptr& local_failure) {
   auto failed = torch::tensor({local_failure ? 1.0f : 0.0f});
   all_reduce_sum(failed);
   if (failed.item<float>() == 0) return;
-  std::string first;  // the lowest failed rank's message, as "usage:..." or "error:..."
-  int64_t first_rank = -1;
-  for (int64_t r = 0; r < m.env.world_size && first_rank < 0; ++r) {
-    if (r != m.env.rank && m.store->check({m.key("failed", r)})) {
-      first = to_string(m.store->get(m.key("failed", r)));
-      first_rank = r;
-    }
-  }
+  const auto first = m.first_posted_failure();
   auto read = torch::tensor({1.0f});
   all_reduce_sum(read);  // every rank has read before rank 0 (the store) may exit
   if (local_failure) std::rethrow_exception(local_failure);
-  const std::string text = fmt::format("rank {} stopped the job: {}", first_rank, first.substr(6));
-  const bool usage = first.rfind("usage:", 0) == 0;
+  if (!first) throw Error("another rank failed without saying why");
+  const std::string text = fmt::format("rank {} stopped the job: {}", first->rank, first->line);
+  const bool usage = first->usage;
   // acgan --nproc's workers share one terminal, where the failed rank has said it already.
   if (std::getenv("ACGAN_NPROC_LAUNCHER"))
     throw ReportedElsewhere(text, usage ? kExitUsage : kExitFailure);

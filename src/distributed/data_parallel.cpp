@@ -4,9 +4,9 @@
 #include <torch/torch.h>
 
 #include <map>
-
 #include <mutex>
 #include <vector>
+
 #include "acgan/clock.h"
 
 namespace acgan {
@@ -30,12 +30,6 @@ void bucketed(const std::vector<torch::Tensor>& tensors, Collective collective) 
       offset += t.numel();
     }
   }
-}
-
-std::vector<torch::Tensor> buffers_of(torch::nn::Module& network) {
-  std::vector<torch::Tensor> out;
-  for (auto& b : network.buffers()) out.push_back(b);
-  return out;
 }
 
 }  // namespace
@@ -79,10 +73,15 @@ void DataParallel::broadcast_state(torch::nn::Module& network) {
   bucketed(tensors, [&](torch::Tensor& bucket) { communicator_.broadcast(bucket, 0); });
 }
 
-void DataParallel::broadcast_buffers(torch::nn::Module& network) {
+void DataParallel::broadcast_buffers(const std::vector<torch::nn::Module*>& networks) {
   const auto start = SteadyClock::now();
   torch::NoGradGuard no_grad;
-  bucketed(buffers_of(network), [&](torch::Tensor& bucket) { communicator_.broadcast(bucket, 0); });
+  std::vector<torch::Tensor> buffers;
+  for (auto* network : networks) {
+    const auto own = network->buffers();
+    buffers.insert(buffers.end(), own.begin(), own.end());
+  }
+  bucketed(buffers, [&](torch::Tensor& bucket) { communicator_.broadcast(bucket, 0); });
   communication_seconds_ += seconds_since(start);
 }
 

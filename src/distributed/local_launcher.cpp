@@ -9,13 +9,16 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
+#include <iterator>
 #include <map>
 
 #include "acgan/error.h"
+#include "acgan/stop_signal.h"
 
 namespace acgan {
 
@@ -66,7 +69,8 @@ int exit_code_of(int status) {
 }
 
 bool graceful(int code) {
-  return code == 128 + SIGINT || code == 128 + SIGTERM || code == 128 + SIGHUP;
+  return std::any_of(std::begin(kStopSignals), std::end(kStopSignals),
+                     [&](int sig) { return code == 128 + sig; });
 }
 
 }  // namespace
@@ -93,7 +97,8 @@ int launch_local_workers(const std::vector<std::string>& arguments, int64_t npro
   // from before the first fork, so none can slip between a check and a wait.
   sigset_t waited, previous;
   sigemptyset(&waited);
-  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGCHLD}) sigaddset(&waited, sig);
+  for (int sig : kStopSignals) sigaddset(&waited, sig);
+  sigaddset(&waited, SIGCHLD);
   sigprocmask(SIG_BLOCK, &waited, &previous);
   std::map<pid_t, int64_t> workers;  // pid -> rank
   for (int64_t rank = 0; rank < nproc; ++rank) {

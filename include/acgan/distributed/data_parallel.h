@@ -12,9 +12,10 @@
 #include <torch/nn/module.h>
 #include <torch/types.h>
 
-#include <csignal>
+#include <vector>
 
 #include "acgan/distributed/communicator.h"
+#include "acgan/stop_signal.h"
 #include "acgan/train_step.h"
 
 namespace acgan {
@@ -29,10 +30,6 @@ torch::Tensor epoch_shard(const torch::Tensor& order, int64_t rank, int64_t worl
 // world of one draws exactly what a plain run does, and a mix of seed and rank elsewhere.
 uint64_t rank_seed(uint64_t seed, int64_t rank);
 
-// The signals a rank can be stopped by, as counted in a step's agreement.
-constexpr int kStopSignals[] = {SIGINT, SIGTERM, SIGHUP};
-constexpr int64_t kNumStopSignals = 3;
-
 class DataParallel : public GradientHook {
  public:
   explicit DataParallel(Communicator& communicator) : communicator_(communicator) {}
@@ -44,8 +41,8 @@ class DataParallel : public GradientHook {
   void on_gradients(torch::nn::Module& network) override;
   // Rank 0's parameters and buffers on every rank.
   void broadcast_state(torch::nn::Module& network);
-  // Rank 0's buffers on every rank.
-  void broadcast_buffers(torch::nn::Module& network);
+  // Rank 0's buffers of every network on every rank, in one collective per dtype.
+  void broadcast_buffers(const std::vector<torch::nn::Module*>& networks);
 
   // One step's statistics (kNumStepStats) averaged over ranks, followed by kNumStopSignals
   // counts: how many ranks were asked to stop by each of kStopSignals. One small all-reduce;
