@@ -12,10 +12,12 @@
 
 #include "acgan/checkpoint.h"
 #include "acgan/cifar10.h"
+#include "acgan/cuda_graph_step.h"
 #include "acgan/epoch_batches.h"
 #include "acgan/error.h"
 #include "acgan/fast_ops.h"
 #include "acgan/models.h"
+#include "acgan/multi_tensor_adam.h"
 #include "acgan/op_counter.h"
 #include "acgan/runtime.h"
 #include "acgan/train_step.h"
@@ -124,11 +126,16 @@ int main(int argc, char** argv) {
                "LibTorch's ConvTranspose2d (no oneDNN rewrite)");
   app.add_flag("--plain_dropout", plain_dropout, "LibTorch's dropout (bernoulli_)");
   app.add_flag("--unfrozen_d", unfrozen_d, "compute D's unused weight gradients in the G step");
-  bool count_ops = false, loop_adam = false;
+  bool count_ops = false, loop_adam = false, cuda_graphs = false;
+  std::string adam_kernel = "auto";
   app.add_flag("--count_ops", count_ops,
                "also count the compute operations of one step (op_counter.h)");
   app.add_flag("--loop_adam", loop_adam,
                "torch::optim::Adam's per-parameter loop (the former step)");
+  app.add_option("--adam", adam_kernel, "auto | foreach | fused: the multi-tensor Adam's kernel")
+      ->check(CLI::IsMember({"auto", "foreach", "fused"}));
+  app.add_flag("--cuda_graphs", cuda_graphs,
+               "capture the step as a CUDA graph and replay it (cuda_graph_step.h)");
   CLI11_PARSE(app, argc, argv);
   // Bad flags or data: one line, as acgan prints them.
   const auto bench = [&]() -> int {
@@ -147,10 +154,30 @@ int main(int argc, char** argv) {
     acgan::TrainOptions options;
     options.batch_size = batch_size;
     acgan::TrainingState state(options, device);
+    const auto adam = torch::optim::AdamOptions(options.lr).betas({options.beta1, options.beta2});
     if (loop_adam) {
-      const auto adam = torch::optim::AdamOptions(options.lr).betas({options.beta1, options.beta2});
       state.opt_g = std::make_unique<torch::optim::Adam>(state.g->parameters(), adam);
       state.opt_d = std::make_unique<torch::optim::Adam>(state.d->parameters(), adam);
+    } else if (adam_kernel != "auto") {
+      const auto kernel =
+          adam_kernel == "fused" ? acgan::AdamKernel::kFused : acgan::AdamKernel::kForeach;
+      state.opt_g = std::make_unique<acgan::MultiTensorAdam>(state.g->parameters(), adam, kernel);
+      state.opt_d = std::make_unique<acgan::MultiTensorAdam>(state.d->parameters(), adam, kernel);
+    }
+    std::string adam_used = "loop";
+    if (const auto* multi = dynamic_cast<const acgan::MultiTensorAdam*>(state.opt_g.get()))
+      adam_used =
+          multi->kernel_for(device.type()) == acgan::AdamKernel::kFused ? "fused" : "foreach";
+    std::unique_ptr<acgan::CudaGraphStep> graph;
+    const auto why_eager = acgan::CudaGraphStep::where_not_capturable(device, step_options,
+                                                                      *state.opt_g, *state.opt_d);
+    if (cuda_graphs && !why_eager.empty())
+      fmt::print(stderr, "acgan_bench: --cuda_graphs: the step runs eagerly: {}\n", why_eager);
+    if (cuda_graphs && why_eager.empty()) {
+      acgan::CudaGraphStepOptions graph_options;
+      graph_options.nz = options.nz;
+      graph = std::make_unique<acgan::CudaGraphStep>(*state.g, *state.d, *state.opt_g, *state.opt_d,
+                                                     step_options, graph_options);
     }
     state.g->train();
     state.d->train();
@@ -161,6 +188,7 @@ int main(int argc, char** argv) {
       if (cursor + batch_size > n) cursor = 0;
       const auto batch = data.batch(order.narrow(0, cursor, batch_size));
       cursor += batch_size;
+      if (graph) return (*graph)(batch.data, batch.target);
       const auto noise = acgan::make_noise(batch_size, options.nz, device);
       return acgan::train_step(*state.g, *state.d, *state.opt_g, *state.opt_d, batch.data,
                                batch.target, noise, step_options);
@@ -220,12 +248,13 @@ int main(int argc, char** argv) {
         "\"images_per_s\": {:.2f}, "
         "\"repeats\": [{:.2f}], \"first_step_s\": {:.3f}, \"peak_rss_mb\": {:.1f}, "
         "\"step_gflop\": {:.3f}, \"matmul_peak_gflops\": {:.1f}, \"adam\": \"{}\", "
+        "\"cuda_graphs\": {}, "
         "\"ops_per_step\": {}, \"adam_ops\": {}, \"adam_ms\": {:.2f}}}\n",
         batch_size, torch::get_num_threads(), precision_spec, sorted[sorted.size() / 2],
         fmt::join(rates, ", "), first_step, usage.ru_maxrss / 1024.0,
         step_flops(options.nz, batch_size) / 1e9,
-        matmul ? matmul_peak_gflops(device, acgan::compute_dtype(precision)) : 0.0,
-        loop_adam ? "loop" : "multi_tensor", ops_per_step, adam_ops, adam_ms);
+        matmul ? matmul_peak_gflops(device, acgan::compute_dtype(precision)) : 0.0, adam_used,
+        graph && graph->captured() ? "true" : "false", ops_per_step, adam_ops, adam_ms);
     return 0;
   };
   try {

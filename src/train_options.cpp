@@ -138,6 +138,10 @@ const std::vector<TrainOptionSpec>& train_option_table() {
        "CUDA runs repeat bit for bit: no cuDNN autotuning, no TF32, deterministic kernels "
        "(slower); CPU runs always do",
        &O::deterministic, false, may},
+      {"cuda_graphs",
+       "CUDA: capture the whole training step as a CUDA graph after a few eager steps and replay "
+       "it (LibTorch 2.x; not with fp16 or data parallelism: those log why and run eagerly)",
+       &O::cuda_graphs, false, may},
       {"lr_g", "G's learning rate (0: --lr); a two time-scale update rule with --lr_d", &O::lr_g,
        false, may},
       {"lr_d", "D's learning rate (0: --lr)", &O::lr_d, false, may},

@@ -18,6 +18,7 @@
 #include "acgan/cifar10.h"
 #include "acgan/clock.h"
 #include "acgan/crc32.h"
+#include "acgan/cuda_graph_step.h"
 #include "acgan/distributed/job.h"
 #include "acgan/epoch_batches.h"
 #include "acgan/error.h"
@@ -173,6 +174,7 @@ class TrainingRun {
         step_options_(step_options_for(options_, state_.scaler)),
         batches_(batches_per_epoch(*data_.size() / job.world_size(), options_.batch_size)) {
     step_options_.gradient_hook = job_.data_parallel();
+    if (options_.cuda_graphs) use_cuda_graphs();
     if (auto* dp = job_.data_parallel()) {  // every rank starts from rank 0's networks
       dp->broadcast_state(*state_.g);
       dp->broadcast_state(*state_.d);
@@ -200,6 +202,8 @@ class TrainingRun {
 
  private:
   void continue_random_streams();
+  void use_cuda_graphs();
+  torch::Tensor step_on(const torch::Tensor& real, const torch::Tensor& labels);
   torch::Tensor agree_on_step(const torch::Tensor& stats, bool log_point);
   void check_weights_agree();
   bool train_epoch();  // false when stopped by a signal
@@ -221,7 +225,8 @@ class TrainingRun {
   Cifar10 data_;
   Job& job_;
   TrainingState state_;
-  StepOptions step_options_;  // fp16 scales with state_.scaler
+  StepOptions step_options_;                   // fp16 scales with state_.scaler
+  std::unique_ptr<CudaGraphStep> graph_step_;  // with --cuda_graphs, where the step can be captured
   int64_t batches_;
   std::unique_ptr<MetricsLog> metrics_;
   std::unique_ptr<ProgressReporter> reporter_;
@@ -352,6 +357,32 @@ void TrainingRun::flush_stats(bool log) {
   window_start_ = Clock::now();
 }
 
+// --cuda_graphs where the step can be captured; where it cannot, the reason, once, and eager steps.
+void TrainingRun::use_cuda_graphs() {
+  const auto why =
+      CudaGraphStep::where_not_capturable(device_, step_options_, *state_.opt_g, *state_.opt_d);
+  if (!why.empty()) {
+    spdlog::warn("--cuda_graphs: the step runs eagerly: {}", why);
+    return;
+  }
+  CudaGraphStepOptions graph;
+  graph.nz = options_.nz;
+  graph_step_ = std::make_unique<CudaGraphStep>(*state_.g, *state_.d, *state_.opt_g, *state_.opt_d,
+                                                step_options_, graph);
+  spdlog::info("--cuda_graphs: the step is captured after {} eager steps, then replayed",
+               graph.warmup_steps);
+}
+
+// One training step: noise, then train_step (train_step.h), or the captured graph's replay.
+torch::Tensor TrainingRun::step_on(const torch::Tensor& real, const torch::Tensor& labels) {
+  if (graph_step_) return (*graph_step_)(real, labels);
+  const auto noise = make_noise(real.size(0), options_.nz, device_);
+  if (auto* dp = job_.data_parallel())  // BatchNorm's running statistics: rank 0's
+    dp->broadcast_buffers({state_.g.get(), state_.d.get()});
+  return train_step(*state_.g, *state_.d, *state_.opt_g, *state_.opt_d, real, labels, noise,
+                    step_options_);
+}
+
 bool TrainingRun::train_epoch() {
   auto& p = state_.progress;
   auto order = epoch_order(options_.seed, p.epoch, *data_.size());
@@ -361,13 +392,9 @@ bool TrainingRun::train_epoch() {
   int64_t epoch_images = 0;
   while (auto batch = batches.next()) {
     const int64_t b = batch->data.size(0);
-    const auto noise = make_noise(b, options_.nz, device_);
-    if (auto* dp = job_.data_parallel())  // BatchNorm's running statistics: rank 0's
-      dp->broadcast_buffers({state_.g.get(), state_.d.get()});
     // A NaN anywhere stays in the losses (BCE with logits does not assert on it, even on CUDA)
     // and is caught by flush_stats before anything is written.
-    const auto stats = train_step(*state_.g, *state_.d, *state_.opt_g, *state_.opt_d, batch->data,
-                                  batch->target, noise, step_options_);
+    const auto stats = step_on(batch->data, batch->target);
     if (state_.ema) state_.ema->update(*state_.g, p.step + 1);
     const int64_t iteration = p.batch;
     const bool log_point = iteration % options_.log_every == 0;

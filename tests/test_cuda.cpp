@@ -9,6 +9,7 @@
 
 #include "acgan/checkpoint.h"
 #include "acgan/cifar10.h"
+#include "acgan/cuda_graph_step.h"
 #include "acgan/epoch_batches.h"
 #include "acgan/state_dict.h"
 #include "acgan/train_step.h"
@@ -184,6 +185,57 @@ TEST_F(CudaTest, TrainsAndResumesOnTheGpuInEachPrecision) {
     EXPECT_EQ(acgan::testing::metric_steps(out / "metrics.csv").size(), 10u) << precision;
     EXPECT_EQ(acgan::read_checkpoint_config(out / "checkpoint.pt").at("precision"), precision);
   }
+}
+
+// --cuda_graphs: the step captured after its eager warm-up and replayed. Each replay trains (the
+// weights move with every batch), the host's Adam step counts follow the replays (a checkpoint
+// written between them resumes with the right bias correction), and a short last batch runs
+// eagerly beside the graph.
+TEST_F(CudaTest, CapturedStepReplaysAndCountsItsSteps) {
+  const torch::Device gpu(torch::kCUDA, 0);
+  acgan::TrainOptions options;
+  acgan::TrainingState state(options, gpu);
+  const auto why = acgan::CudaGraphStep::where_not_capturable(gpu, {}, *state.opt_g, *state.opt_d);
+  if (!why.empty()) GTEST_SKIP() << why;
+  acgan::CudaGraphStepOptions graph_options;
+  graph_options.warmup_steps = 2;
+  acgan::CudaGraphStep step(*state.g, *state.d, *state.opt_g, *state.opt_d, {}, graph_options);
+  const auto data = acgan::Cifar10(data_dir(), acgan::Split::kTrain).to(gpu);
+  const auto order = acgan::epoch_order(1, 0, *data.size());
+  const auto first_weight = [&] { return state.g->parameters().front().detach().clone(); };
+  for (int64_t i = 0; i < 8; ++i) {
+    const int64_t size = i == 7 ? 12 : 16;  // the last: another size, eager
+    const auto batch = data.batch(order.narrow(0, i * 8, size));
+    const auto before = first_weight();
+    const auto stats = step(batch.data, batch.target);
+    EXPECT_TRUE(torch::isfinite(stats).all().item<bool>()) << "step " << i;
+    EXPECT_FALSE(torch::equal(before, first_weight())) << "step " << i << " did not train";
+  }
+  EXPECT_TRUE(step.captured());
+  EXPECT_EQ(step.replays(), 5);  // steps 2..6; 0, 1 warm up, 7 is eager
+  for (auto* opt : {state.opt_g.get(), state.opt_d.get()}) {
+    for (const auto& item : opt->state())
+      EXPECT_EQ(static_cast<const torch::optim::AdamParamState&>(*item.second).step(), 8);
+  }
+}
+
+// A whole run with --cuda_graphs (5 steps an epoch: 3 eager, then replays), resumed for a second
+// epoch: it trains, and the checkpoint's Adam step counts are the steps taken.
+TEST_F(CudaTest, TrainsAndResumesWithCudaGraphs) {
+  acgan::testing::TempDir out;
+  auto o = gpu_run(out.path());
+  o.cuda_graphs = true;
+  ASSERT_EQ(acgan::train(o), 0);
+  o.resume = true;
+  o.num_epochs = 2;
+  o.given = {"num_epochs"};
+  ASSERT_EQ(acgan::train(o), 0);
+  const auto steps = acgan::testing::metric_steps(out / "metrics.csv");
+  EXPECT_EQ(steps.size(), 10u);
+  acgan::TrainingState state(o, torch::Device(torch::kCUDA, 0));
+  acgan::load_checkpoint(out / "checkpoint.pt", state);
+  for (const auto& item : state.opt_d->state())
+    EXPECT_EQ(static_cast<const torch::optim::AdamParamState&>(*item.second).step(), 10);
 }
 
 }  // namespace

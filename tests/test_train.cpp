@@ -10,6 +10,7 @@
 
 #include "acgan/atomic_file.h"
 #include "acgan/checkpoint.h"
+#include "acgan/cuda_graph_step.h"
 #include "acgan/error.h"
 #include "acgan/generate.h"
 #include "acgan/image_grid.h"
@@ -146,6 +147,36 @@ TEST_F(TrainTest, FailedRunRestoresTheSignalHandlers) {
   EXPECT_EQ(after.sa_handler, before.sa_handler);
   sigaction(SIGTERM, nullptr, &after);
   EXPECT_EQ(after.sa_handler, SIG_DFL);
+}
+
+// --cuda_graphs where the step cannot be captured (here: the CPU, or a LibTorch without CUDA
+// graphs) logs why and trains eagerly: the same weights, bit for bit, as a run without the flag.
+TEST_F(TrainTest, CudaGraphsWhereUncapturableTrainEagerly) {
+  TempDir plain, graphs;
+  ASSERT_EQ(acgan::train(options(plain.path(), 1)), 0);
+  auto o = options(graphs.path(), 1);
+  o.cuda_graphs = true;
+  ASSERT_EQ(acgan::train(o), 0);
+  const auto a = acgan::load_tensor_dict_file(plain / "gen.pt");
+  const auto b = acgan::load_tensor_dict_file(graphs / "gen.pt");
+  for (const auto& item : a)
+    EXPECT_TRUE(torch::equal(item.value().toTensor(), b.at(item.key()).toTensor()))
+        << item.key().toStringRef();
+  EXPECT_EQ(acgan::read_checkpoint_config(graphs / "checkpoint.pt").at("cuda_graphs"), "1");
+}
+
+// The graph step's refusal names what stands in the way.
+TEST(CudaGraphStepTest, NamesWhyAStepCannotBeCaptured) {
+  TrainOptions options;
+  acgan::TrainingState state(options, torch::kCPU);
+  const auto why =
+      acgan::CudaGraphStep::where_not_capturable(torch::kCPU, {}, *state.opt_g, *state.opt_d);
+  EXPECT_TRUE(why.find("without CUDA graphs") != std::string::npos ||
+              why.find("the run is on cpu") != std::string::npos)
+      << why;
+  const auto error = acgan::testing::error_of(
+      [&] { acgan::CudaGraphStep step(*state.g, *state.d, *state.opt_g, *state.opt_d, {}, {}); });
+  EXPECT_EQ(error, "--cuda_graphs: " + why);
 }
 
 // --deterministic travels in the checkpoint: a resume keeps it unless told otherwise.

@@ -39,6 +39,7 @@ struct TrainOptions {
   double dropout = 0.5;            // D's dropout probability (the original's 0.5)
   std::string precision = "fp32";  // fp32 | bf16 | fp16 (precision.h)
   bool deterministic = false;      // CUDA: no cuDNN autotuning, no TF32, deterministic kernels
+  bool cuda_graphs = false;        // CUDA: capture the step once, replay it (cuda_graph_step.h)
   // Against ACGAN's failure modes (README, Training options); the defaults are the original's.
   double lr_g = 0;                           // G's learning rate; 0: --lr
   double lr_d = 0;                           // D's learning rate; 0: --lr
