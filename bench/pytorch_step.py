@@ -77,6 +77,7 @@ def main():
     p.add_argument("--device", default="cpu")
     p.add_argument("--precision", choices=["fp32", "bf16", "fp16"], default="fp32")
     p.add_argument("--t0", type=float, default=None, help="launch time (epoch seconds) for time-to-first-step")
+    p.add_argument("--count_kernels", action="store_true", help="CUDA: kernels one step launches (torch.profiler)")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
@@ -134,6 +135,13 @@ def main():
     first = time.time() - a.t0 if a.t0 else None
     for _ in range(a.warmup):
         step()
+    kernels = 0
+    if a.count_kernels and dev.type == "cuda":
+        from torch.profiler import ProfilerActivity, profile
+        with profile(activities=[ProfilerActivity.CUDA]) as prof:
+            step()
+            sync()
+        kernels = sum(1 for e in prof.events() if e.device_type == torch.autograd.DeviceType.CUDA)
     rates = []
     for _ in range(a.repeats):
         sync()
@@ -146,7 +154,7 @@ def main():
     print(json.dumps({"impl": "pytorch", "batch_size": a.batch_size, "threads": torch.get_num_threads(),
                       "precision": a.precision,
                       "images_per_s": sorted(rates)[len(rates) // 2], "repeats": rates,
-                      "first_step_s": first, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+                      "first_step_s": first, "kernels_per_step": kernels, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 
 
 if __name__ == "__main__":
