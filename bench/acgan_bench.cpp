@@ -208,7 +208,13 @@ int main(int argc, char** argv) {
       state.opt_d->step();
       state.opt_g->step();
     };
-    int64_t ops_per_step = 0, adam_ops = 0;
+    int64_t ops_per_step = 0, adam_ops = 0, kernels_per_step = 0;
+    if (count_ops && device.is_cuda()) {
+      kernels_per_step = acgan::count_cuda_kernels([&] {
+        step();
+        sync();
+      });
+    }
     if (count_ops) {
       {
         const acgan::OpCounter counter;
@@ -249,12 +255,13 @@ int main(int argc, char** argv) {
         "\"repeats\": [{:.2f}], \"first_step_s\": {:.3f}, \"peak_rss_mb\": {:.1f}, "
         "\"step_gflop\": {:.3f}, \"matmul_peak_gflops\": {:.1f}, \"adam\": \"{}\", "
         "\"cuda_graphs\": {}, "
-        "\"ops_per_step\": {}, \"adam_ops\": {}, \"adam_ms\": {:.2f}}}\n",
+        "\"ops_per_step\": {}, \"kernels_per_step\": {}, \"adam_ops\": {}, \"adam_ms\": {:.2f}}}\n",
         batch_size, torch::get_num_threads(), precision_spec, sorted[sorted.size() / 2],
         fmt::join(rates, ", "), first_step, usage.ru_maxrss / 1024.0,
         step_flops(options.nz, batch_size) / 1e9,
         matmul ? matmul_peak_gflops(device, acgan::compute_dtype(precision)) : 0.0, adam_used,
-        graph && graph->captured() ? "true" : "false", ops_per_step, adam_ops, adam_ms);
+        graph && graph->captured() ? "true" : "false", ops_per_step, kernels_per_step, adam_ops,
+        adam_ms);
     return 0;
   };
   try {

@@ -12,8 +12,9 @@
 # --inner_repeats: timed repeats inside each process (--repeats: processes, alternating sides);
 # --graphs: acgan's step eager (off) and/or captured as a CUDA graph (on; cuda_graph_step.h);
 # --count_ops: acgan's operations per step (op_counter.h; with graphs: what the host still
-# dispatches) and, on CUDA, PyTorch's kernels per step (torch.profiler); --build DIR: an acgan_bench
-# already built there (scripts/gpu_check.sh), nothing installed or built.
+# dispatches) and, on CUDA, both sides' kernels per step (Kineto: torch.profiler in Python,
+# count_cuda_kernels in C++); --build DIR: an acgan_bench already built there
+# (scripts/gpu_check.sh), nothing installed or built.
 # On the CPU both sides use Debian's LibTorch 1.13 (C++: build/, Python: /usr/bin/python3). With
 # --device cuda the PyTorch side is PY (default python3, a torch with CUDA) and acgan_bench is built
 # into build-cuda/ against DIR (default: that torch's own LibTorch, torch.utils.cmake_prefix_path),
@@ -103,7 +104,7 @@ peak = {p: max(r.get("matmul_peak_gflops", 0) for r in rows if r["precision"] ==
 print(f"device {device}, {threads} threads, median of {repeats} alternating runs; matmul peak "
       + ", ".join(f"{p} {peak[p]:.0f} GFLOP/s" for p in precisions))
 print("| precision | batch | graphs | acgan img/s | PyTorch img/s | ratio | acgan GFLOP/s | of peak | "
-      "acgan ops / PyTorch kernels per step | RSS acgan / PyTorch (MB) | first step acgan / PyTorch (s) |")
+      "per step: acgan ops / acgan kernels / PyTorch kernels | RSS acgan / PyTorch (MB) | first step acgan / PyTorch (s) |")
 print("|---|---|---|---|---|---|---|---|---|---|---|")
 med = lambda rs, k: statistics.median(r[k] for r in rs)
 counted = lambda rs, k: next((str(r[k]) for r in rs if r.get(k, 0) > 0), "-")
@@ -118,7 +119,8 @@ for prec in precisions:
             a, p = med(ours, "images_per_s"), med(ref, "images_per_s")
             gflops = ours[0]["step_gflop"] / b * a
             print(f"| {prec} | {b} | {'on' if graphed else 'off'} | {a:.1f} | {p:.1f} | {a / p:.2f}x | {gflops:.0f} | "
-                  f"{gflops / peak[prec]:.0%} | {counted(ours, 'ops_per_step')} / {counted(ref, 'kernels_per_step')} | "
+                  f"{gflops / peak[prec]:.0%} | {counted(ours, 'ops_per_step')} / {counted(ours, 'kernels_per_step')} / "
+                  f"{counted(ref, 'kernels_per_step')} | "
                   f"{med(ours, 'peak_rss_mb'):.0f} / {med(ref, 'peak_rss_mb'):.0f} | "
                   f"{med(ours, 'first_step_s'):.1f} / {med(ref, 'first_step_s'):.1f} |")
 print(f"step at batch 100: {[r for r in rows if r['impl'] == 'acgan'][0]['step_gflop'] / rows[0]['batch_size'] * 100:.1f} GFLOP (computed from the layer shapes)")

@@ -2,6 +2,7 @@
 #include "acgan/op_counter.h"
 
 #include <ATen/record_function.h>
+#include <torch/csrc/autograd/profiler_kineto.h>
 
 #include <mutex>
 #include <set>
@@ -122,6 +123,31 @@ int64_t OpCounter::count() const {
 std::map<std::string, int64_t> OpCounter::by_name() const {
   std::lock_guard<std::mutex> lock(g_counts->mutex);
   return g_counts->by_name;
+}
+
+int64_t count_cuda_kernels(const std::function<void()>& work) {
+  namespace impl = torch::profiler::impl;
+  namespace profiler = torch::autograd::profiler;
+  const impl::ProfilerConfig config(impl::ProfilerState::KINETO);
+  const std::set<impl::ActivityType> activities{impl::ActivityType::CUDA};
+  try {
+    profiler::prepareProfiler(config, activities);
+    profiler::enableProfiler(config, activities);
+  } catch (const std::exception&) {
+    return -1;  // no Kineto, or no CUDA in it
+  }
+  try {
+    work();
+  } catch (...) {
+    profiler::disableProfiler();
+    throw;
+  }
+  const auto result = profiler::disableProfiler();
+  int64_t kernels = 0;
+  for (const auto& event : result->events()) {
+    if (event.deviceType() == c10::DeviceType::CUDA) ++kernels;
+  }
+  return kernels;
 }
 
 }  // namespace acgan

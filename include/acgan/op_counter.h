@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 
@@ -25,5 +26,11 @@ class OpCounter {
  private:
   uint64_t handle_ = 0;
 };
+
+// The CUDA kernels, copies and fills `work` runs on the device, through LibTorch's Kineto
+// profiler (CUPTI): what PyTorch's torch.profiler counts, so the two sides of scripts/bench.sh are
+// compared alike; a CUDA graph's replay counts each kernel it holds. `work` should end with a
+// device synchronisation. -1 where this LibTorch cannot trace CUDA (a CPU build, no Kineto).
+int64_t count_cuda_kernels(const std::function<void()>& work);
 
 }  // namespace acgan
