@@ -13,6 +13,7 @@
 #include "acgan/atomic_file.h"
 #include "acgan/error.h"
 #include "acgan/multi_tensor_adam.h"
+#include "acgan/precision.h"
 #include "acgan/state_dict.h"
 #include "acgan/train_step.h"
 
@@ -196,6 +197,28 @@ void save_checkpoint(const std::string& path, const TrainingState& state,
   write_file_atomic(path, checkpoint_bytes(state, options));
 }
 
+void set_recorded_option(TrainOptions& options, const std::string& key, const std::string& value,
+                         const std::string& path) {
+  const auto* spec = find_train_option(key);
+  if (!spec || spec->on_resume == OnResume::kNotKept) return;
+  bool ok = set_option_value(options, *spec, value);
+  if (ok && key == "precision") {
+    try {
+      parse_precision(value);
+    } catch (const UsageError&) {
+      ok = false;
+    }
+  }
+  if (!ok) throw Error(path + ": records " + key + " '" + value + "'; the file is damaged");
+}
+
+TrainOptions options_from_config(const ConfigMap& config, const std::string& path) {
+  config_int(config, "nz", path);  // every checkpoint records it
+  TrainOptions options;
+  for (const auto& [key, value] : config) set_recorded_option(options, key, value, path);
+  return options;
+}
+
 ConfigMap read_checkpoint_config(const std::string& path) {
   return read_checkpoint_config_from(read_file(path), path);
 }
@@ -269,17 +292,13 @@ Generator load_generator(const std::string& path) {
   std::string checkpoint_error;
   try {
     auto archive = open_checkpoint(read_file(path), path, torch::kCPU);
-    const auto config = read_config(archive, path);
-    const auto sn = config.find("spectral_norm");
-    Generator g(GeneratorOptions()
-                    .nz(config_int(config, "nz", path))
-                    .spectral_norm(sn != config.end() && sn->second == "both"));
+    const auto options = options_from_config(read_config(archive, path), path);
+    Generator g(
+        GeneratorOptions().nz(options.nz).spectral_norm(options.spectral_norm == "both"));
     c10::IValue ema;
     if (archive.try_read("G_ema", ema) && ema.isGenericDict()) {
       load_state_dict(*g, ema.toGenericDict(), path + " (G's weight average)");
-      const auto decay = config.find("g_ema");
-      spdlog::info("{}: using G's weight average (--g_ema {})", path,
-                   decay == config.end() ? "?" : decay->second);
+      spdlog::info("{}: using G's weight average (--g_ema {})", path, options.g_ema);
     } else {
       load_state_dict(*g, read_dict(archive, "G", path), path + " (generator)");
     }

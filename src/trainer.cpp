@@ -69,15 +69,7 @@ void adopt_checkpoint_config(TrainOptions& options, const ConfigMap& saved,
       throw UsageError("--" + key + " " + current.at(key) + " contradicts the checkpoint " + path +
                        " (" + key + " " + value + "); leave the flag out to continue that run");
     }
-    bool ok = set_option_value(options, *spec, value);
-    if (ok && key == "precision") {
-      try {
-        parse_precision(value);
-      } catch (const UsageError&) {
-        ok = false;
-      }
-    }
-    if (!ok) throw Error(path + ": records " + key + " '" + value + "'; the file is damaged");
+    set_recorded_option(options, key, value, path);
   }
 }
 

@@ -59,6 +59,14 @@ void save_checkpoint(const std::string& path, const TrainingState& state,
 ConfigMap read_checkpoint_config(const std::string& path);
 // The same from the file's bytes (a data-parallel job reads the file on rank 0 only).
 ConfigMap read_checkpoint_config_from(const std::string& bytes, const std::string& path);
+// Sets `key` of `options` to the `value` the checkpoint `path` records; a key that is no kept flag
+// (a later acgan's) is left alone. Throws Error naming the file where the value does not parse.
+void set_recorded_option(TrainOptions& options, const std::string& key, const std::string& value,
+                         const std::string& path);
+// The options the checkpoint's run had: its recorded flags, the defaults elsewhere (a flag newer
+// than the file). Throws Error where it records no G input size (nz) or a value that does not
+// parse.
+TrainOptions options_from_config(const ConfigMap& config, const std::string& path);
 
 // Loads `path` into `state` (built with the checkpoint's nz), including the RNG states.
 void load_checkpoint(const std::string& path, TrainingState& state);

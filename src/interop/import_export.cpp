@@ -30,17 +30,6 @@ int64_t nz_of(const c10::impl::GenericDict& gen, const std::string& path) {
   return fc1->value().toTensor().size(1);
 }
 
-// The options a checkpoint was trained with, from its configuration.
-TrainOptions options_of(const std::string& path) {
-  TrainOptions options;
-  for (const auto& [key, value] : read_checkpoint_config(path)) {
-    const auto* spec = find_train_option(key);
-    if (spec && spec->on_resume != OnResume::kNotKept && !set_option_value(options, *spec, value))
-      throw Error(path + ": records " + key + " '" + value + "'; the file is damaged");
-  }
-  return options;
-}
-
 void refuse_existing(const std::string& path, const std::string& flag) {
   if (fs::exists(fs::symlink_status(path))) {
     throw UsageError(flag + ": " + path +
@@ -103,7 +92,7 @@ std::string export_metadata(int64_t nz, int64_t step, const std::string& spectra
 int run_export(const ExportOptions& o) {
   if (o.checkpoint.empty()) throw UsageError("--checkpoint: expected a checkpoint file");
   if (o.out.empty()) throw UsageError("--out: expected a folder to write");
-  auto options = options_of(o.checkpoint);
+  auto options = options_from_config(read_checkpoint_config(o.checkpoint), o.checkpoint);
   TrainingState state(options, torch::kCPU);
   load_checkpoint(o.checkpoint, state);
   const fs::path dir(o.out);
