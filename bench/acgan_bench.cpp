@@ -139,8 +139,6 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   // Bad flags or data: one line, as acgan prints them.
   const auto bench = [&]() -> int {
-    acgan::fast_paths() = {!plain_convt, !plain_dropout};
-
     const auto device = acgan::resolve_device(device_spec);
     const auto precision = acgan::parse_precision(precision_spec);
     acgan::check_precision_supported(precision, device.type());
@@ -154,6 +152,8 @@ int main(int argc, char** argv) {
     acgan::TrainOptions options;
     options.batch_size = batch_size;
     acgan::TrainingState state(options, device);
+    acgan::use_fast_paths(*state.g, {!plain_convt, !plain_dropout});
+    acgan::use_fast_paths(*state.d, {!plain_convt, !plain_dropout});
     const auto adam = torch::optim::AdamOptions(options.lr).betas({options.beta1, options.beta2});
     if (loop_adam) {
       state.opt_g = std::make_unique<torch::optim::Adam>(state.g->parameters(), adam);

@@ -71,20 +71,16 @@ bool onednn_applies(const torch::Tensor& x, const ConvOptions2d& o, bool has_bia
 
 }  // namespace
 
-FastPaths& fast_paths() {
-  static FastPaths paths;
-  return paths;
-}
-
-torch::Tensor conv_transpose_2d(const torch::Tensor& x, torch::nn::ConvTranspose2dImpl& m) {
-  if (!fast_paths().conv_transpose || !onednn_applies(x, m.options, m.bias.defined()))
-    return m.forward(x);
-  return conv_transpose_2d(x, m.weight, m.bias, m.options);
+torch::Tensor conv_transpose_2d(const torch::Tensor& x, torch::nn::ConvTranspose2dImpl& m,
+                                const FastPaths& paths) {
+  if (!paths.conv_transpose || !onednn_applies(x, m.options, m.bias.defined())) return m.forward(x);
+  return conv_transpose_2d(x, m.weight, m.bias, m.options, paths);
 }
 
 torch::Tensor conv_transpose_2d(const torch::Tensor& x, const torch::Tensor& weight,
-                                const torch::Tensor& bias, const ConvOptions2d& options) {
-  if (!fast_paths().conv_transpose || !onednn_applies(x, options, bias.defined())) {
+                                const torch::Tensor& bias, const ConvOptions2d& options,
+                                const FastPaths& paths) {
+  if (!paths.conv_transpose || !onednn_applies(x, options, bias.defined())) {
     namespace F = torch::nn::functional;
     const auto* padding = explicit_padding(options.padding());
     TORCH_CHECK(padding, "conv_transpose_2d: explicit padding expected");
@@ -105,21 +101,22 @@ torch::Tensor conv_transpose_2d(const torch::Tensor& x, const torch::Tensor& wei
                                     (*options.stride())[0], (*padding)->at(0));
 }
 
-torch::Tensor dropout(const torch::Tensor& x, double p) {
+torch::Tensor dropout(const torch::Tensor& x, double p, const FastPaths& paths) {
   if (p == 0) return x;
-  if (!fast_paths().dropout || !x.device().is_cpu()) return torch::dropout(x, p, /*train=*/true);
+  if (!paths.dropout || !x.device().is_cpu()) return torch::dropout(x, p, /*train=*/true);
   // keep = (u >= p) / (1 - p) with u ~ U[0, 1) in float32: P(keep) = 1 - p, as bernoulli_(1 - p).
   auto u = torch::empty(x.sizes(), x.options().dtype(torch::kFloat)).uniform_(0, 1);
   return x * u.ge_(p).to(x.scalar_type()).mul_(1.0 / (1.0 - p));
 }
 
-torch::Tensor forward_block(torch::nn::SequentialImpl& block, torch::Tensor x) {
+torch::Tensor forward_block(torch::nn::SequentialImpl& block, torch::Tensor x,
+                            const FastPaths& paths) {
   for (auto& layer : block) {
     auto* module = layer.ptr().get();
     if (auto* convt = module->as<torch::nn::ConvTranspose2d>()) {
-      x = conv_transpose_2d(x, *convt);
+      x = conv_transpose_2d(x, *convt, paths);
     } else if (auto* drop = module->as<torch::nn::Dropout>()) {
-      x = drop->is_training() ? dropout(x, drop->options.p()) : x;
+      x = drop->is_training() ? dropout(x, drop->options.p(), paths) : x;
     } else {
       x = layer.forward(x);
     }

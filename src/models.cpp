@@ -110,10 +110,10 @@ GeneratorImpl::GeneratorImpl(const GeneratorOptions& options) : options_(options
 
 torch::Tensor GeneratorImpl::forward(const torch::Tensor& z) {
   auto x = fc1.forward(z.view({-1, nz()})).view({-1, 384, 1, 1});  // (N, 384, 1, 1)
-  x = forward_block(*conv1, x);                                    // (N, 192, 4, 4)
-  x = forward_block(*conv2, x);                                    // (N, 96, 8, 8)
-  x = forward_block(*conv3, x);                                    // (N, 48, 16, 16)
-  return forward_block(*conv4, x);                                 // (N, 3, 32, 32)
+  x = forward_block(*conv1, x, fast_paths);                        // (N, 192, 4, 4)
+  x = forward_block(*conv2, x, fast_paths);                        // (N, 96, 8, 8)
+  x = forward_block(*conv3, x, fast_paths);                        // (N, 48, 16, 16)
+  return forward_block(*conv4, x, fast_paths);                     // (N, 3, 32, 32)
 }
 
 DiscriminatorImpl::DiscriminatorImpl(const DiscriminatorOptions& options) {
@@ -137,12 +137,12 @@ torch::Tensor source_probability(const DiscriminatorOutput& out) {
 }
 
 DiscriminatorOutput DiscriminatorImpl::forward(const torch::Tensor& x) {
-  auto h = forward_block(*conv1, x);  // (N, 16, 16, 16)
-  h = forward_block(*conv2, h);       // (N, 32, 16, 16)
-  h = forward_block(*conv3, h);       // (N, 64, 8, 8)
-  h = forward_block(*conv4, h);       // (N, 128, 8, 8)
-  h = forward_block(*conv5, h);       // (N, 256, 4, 4)
-  h = forward_block(*conv6, h);       // (N, 512, 4, 4)
+  auto h = forward_block(*conv1, x, fast_paths);  // (N, 16, 16, 16)
+  h = forward_block(*conv2, h, fast_paths);       // (N, 32, 16, 16)
+  h = forward_block(*conv3, h, fast_paths);       // (N, 64, 8, 8)
+  h = forward_block(*conv4, h, fast_paths);       // (N, 128, 8, 8)
+  h = forward_block(*conv5, h, fast_paths);       // (N, 256, 4, 4)
+  h = forward_block(*conv6, h, fast_paths);       // (N, 512, 4, 4)
   h = h.view({-1, kFeatures});
   // fc_source's Sigmoid (index 1) is left to source_probability(); the loss reads the logit.
   auto logit = fc_source->begin()->forward(h).view({-1});  // (N)
@@ -205,6 +205,18 @@ std::vector<LayerRecord> trace_layers(DiscriminatorImpl& d) {
   trace_sequential(*d.fc_class, x, rows);
   d.train(was_training);
   return rows;
+}
+
+void use_fast_paths(torch::nn::Module& network, const FastPaths& paths) {
+  for (const auto& module : network.modules(/*include_self=*/true)) {
+    if (auto* g = module->as<GeneratorImpl>()) {
+      g->fast_paths = paths;
+    } else if (auto* d = module->as<DiscriminatorImpl>()) {
+      d->fast_paths = paths;
+    } else if (auto* sn = module->as<SNConvTranspose2dImpl>()) {
+      sn->fast_paths = paths;
+    }
+  }
 }
 
 }  // namespace acgan

@@ -88,7 +88,7 @@ SNConvTranspose2dImpl::SNConvTranspose2dImpl(const nn::ConvTranspose2d& plain)
     : SpectralNormLayer(plain->weight, plain->bias, 1), options(plain->options) {}
 
 torch::Tensor SNConvTranspose2dImpl::forward(const torch::Tensor& x) {
-  return conv_transpose_2d(x, weight(), bias, options);
+  return conv_transpose_2d(x, weight(), bias, options, fast_paths);
 }
 
 SNLinearImpl::SNLinearImpl(const nn::LinearOptions& linear) : SNLinearImpl(nn::Linear(linear)) {}

@@ -20,17 +20,7 @@ void expect_close(const torch::Tensor& ours, const torch::Tensor& ref, double to
   EXPECT_LE((ours - ref).abs().max().item<double>() / scale, tol) << what;
 }
 
-class FastPathsGuard {
- public:
-  FastPathsGuard() : saved_(acgan::fast_paths()) {}
-  ~FastPathsGuard() { acgan::fast_paths() = saved_; }
-
- private:
-  acgan::FastPaths saved_;
-};
-
 TEST(FastOpsTest, ConvTransposeMatchesLibTorchOnGeneratorShapes) {
-  FastPathsGuard guard;
   torch::manual_seed(0);
   struct Shape {
     int64_t in, out, side, stride, padding;
@@ -42,10 +32,9 @@ TEST(FastOpsTest, ConvTransposeMatchesLibTorchOnGeneratorShapes) {
     const auto x = torch::randn({6, s.in, s.side, s.side});
     const auto name = std::to_string(s.in) + "->" + std::to_string(s.out);
     auto run = [&](bool fast) {
-      acgan::fast_paths().conv_transpose = fast;
       conv->zero_grad();
       auto xi = x.clone().requires_grad_();
-      auto y = acgan::conv_transpose_2d(xi, *conv);
+      auto y = acgan::conv_transpose_2d(xi, *conv, {/*conv_transpose=*/fast, /*dropout=*/true});
       (y * y.detach().sin()).sum().backward();  // a gradient that varies per element
       return std::vector<torch::Tensor>{y.detach(), xi.grad(), conv->weight.grad().clone(),
                                         conv->bias.grad().clone()};
@@ -59,22 +48,22 @@ TEST(FastOpsTest, ConvTransposeMatchesLibTorchOnGeneratorShapes) {
 }
 
 TEST(FastOpsTest, DropoutKeepsOneMinusPScaledAndMasksTheGradient) {
-  FastPathsGuard guard;
   torch::manual_seed(1);
   const int64_t n = 200000;
   auto x = torch::ones({n}).requires_grad_();
-  auto y = acgan::dropout(x, 0.5);
+  auto y = acgan::dropout(x, 0.5, {});
   y.sum().backward();
   const double kept = (y > 0).to(torch::kDouble).mean().item<double>();
   EXPECT_NEAR(kept, 0.5, 5 * std::sqrt(0.25 / n));  // 5 standard deviations
   EXPECT_TRUE(
       ((y == 0) | (y == 2)).all().item<bool>());    // dropped, or kept and scaled by 1 / (1 - p)
   EXPECT_TRUE(torch::equal(x.grad(), y.detach()));  // d(x * mask)/dx = mask
-  EXPECT_FALSE(torch::equal(acgan::dropout(x, 0.5), acgan::dropout(x, 0.5)));  // random each call
+  EXPECT_FALSE(
+      torch::equal(acgan::dropout(x, 0.5, {}), acgan::dropout(x, 0.5, {})));  // random each call
   const double kept_30 =
-      (acgan::dropout(torch::ones({n}), 0.3) > 0).to(torch::kDouble).mean().item<double>();
+      (acgan::dropout(torch::ones({n}), 0.3, {}) > 0).to(torch::kDouble).mean().item<double>();
   EXPECT_NEAR(kept_30, 0.7, 5 * std::sqrt(0.21 / n));
-  EXPECT_TRUE(torch::equal(acgan::dropout(x, 0.0), x));
+  EXPECT_TRUE(torch::equal(acgan::dropout(x, 0.0, {}), x));
 }
 
 // The keep rate must be 1 - p in every precision the step runs in, for any --dropout: the mask's
@@ -82,7 +71,6 @@ TEST(FastOpsTest, DropoutKeepsOneMinusPScaledAndMasksTheGradient) {
 // 1.13), so P(u >= 0.3) is 179/256 = 0.69922, not 0.7. 2^24 elements: one standard deviation of
 // the rate is at most 1.2e-4, and 5 of them (at most 6e-4) is the bound.
 TEST(FastOpsTest, DropoutKeepRateIsOneMinusPInEveryPrecision) {
-  FastPathsGuard guard;
   torch::manual_seed(2);
   const int64_t n = int64_t{1} << 24;
   for (auto precision : {acgan::Precision::kFp32, acgan::Precision::kBf16}) {
@@ -90,7 +78,7 @@ TEST(FastOpsTest, DropoutKeepRateIsOneMinusPInEveryPrecision) {
     const acgan::AutocastScope autocast(torch::kCPU, precision);
     for (const double p : {0.5, 0.3}) {
       const auto what = acgan::precision_name(precision) + " p " + std::to_string(p);
-      const auto y = acgan::dropout(torch::ones({n}, dtype), p);
+      const auto y = acgan::dropout(torch::ones({n}, dtype), p, {});
       EXPECT_EQ(y.scalar_type(), dtype) << what;
       const double kept = (y > 0).to(torch::kDouble).mean().item<double>();
       EXPECT_NEAR(kept, 1 - p, 5 * std::sqrt(p * (1 - p) / static_cast<double>(n))) << what;
@@ -136,13 +124,14 @@ TEST(FastOpsTest, FrozenAndUnfrozenGStepsGiveTheSameWeights) {
 }
 
 TEST(FastOpsTest, SeededRunStaysWithinRoundingOfThePlainImplementation) {
-  FastPathsGuard guard;
   acgan::TrainOptions options;
   options.dropout = 0;  // dropout masks come from different draws; the rest must agree
   auto run = [&](bool fast) {
-    acgan::fast_paths() = {fast, fast};
     torch::manual_seed(5);
     acgan::TrainingState s(options, torch::kCPU);
+    for (auto* network :
+         {static_cast<torch::nn::Module*>(s.g.get()), static_cast<torch::nn::Module*>(s.d.get())})
+      acgan::use_fast_paths(*network, {fast, fast});
     return acgan::testing::steps_on_random_batches(s, 4);  // (4, kNumStepStats)
   };
   const auto fast = run(true), plain = run(false);

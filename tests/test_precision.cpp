@@ -67,7 +67,7 @@ TEST(PrecisionTest, TransposedConvolutionFastPathFollowsAutocast) {
   torch::Tensor y;
   {
     acgan::AutocastScope bf16(c10::DeviceType::CPU, Precision::kBf16);
-    y = acgan::conv_transpose_2d(x, *m);
+    y = acgan::conv_transpose_2d(x, *m, {});
   }
   EXPECT_EQ(y.scalar_type(), torch::kBFloat16);
   const double scale = reference.abs().max().item<double>();

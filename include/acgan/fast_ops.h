@@ -20,13 +20,13 @@
 
 namespace acgan {
 
-// (The third fast path, D frozen in the G step, is a StepOptions field: train_step.h.)
+// Which fast paths a call takes: each network holds its own (models.h, use_fast_paths), so the
+// benchmark and the equivalence tests turn them off per network, not process-wide. (The third fast
+// path, D frozen in the G step, is a StepOptions field: train_step.h.)
 struct FastPaths {
   bool conv_transpose = true;
   bool dropout = true;
 };
-// Process-wide switches (the benchmark and the equivalence test turn them off).
-FastPaths& fast_paths();
 
 // A convolution module's options (padding as a variant: explicit, or kValid / kSame).
 using ConvOptions2d = torch::nn::detail::ConvNdOptions<2>;
@@ -41,17 +41,20 @@ const torch::ExpandingArray<2>* explicit_padding(const PaddingVariant& padding) 
 }
 
 // y = conv_transpose(x, m.weight) + m.bias through oneDNN where possible, else m.forward(x).
-torch::Tensor conv_transpose_2d(const torch::Tensor& x, torch::nn::ConvTranspose2dImpl& m);
+torch::Tensor conv_transpose_2d(const torch::Tensor& x, torch::nn::ConvTranspose2dImpl& m,
+                                const FastPaths& paths);
 // The same for a weight and bias held elsewhere (spectral_norm.h's layer): the rewrite where it
 // applies, else LibTorch's conv_transpose2d with `options`.
 torch::Tensor conv_transpose_2d(const torch::Tensor& x, const torch::Tensor& weight,
-                                const torch::Tensor& bias, const ConvOptions2d& options);
+                                const torch::Tensor& bias, const ConvOptions2d& options,
+                                const FastPaths& paths);
 
 // Inverted dropout with keep-mask (uniform >= p) / (1 - p) on the CPU, LibTorch's elsewhere;
 // identity for p == 0.
-torch::Tensor dropout(const torch::Tensor& x, double p);
+torch::Tensor dropout(const torch::Tensor& x, double p, const FastPaths& paths);
 
 // Runs x through every layer of `block`, taking the fast paths above where they apply.
-torch::Tensor forward_block(torch::nn::SequentialImpl& block, torch::Tensor x);
+torch::Tensor forward_block(torch::nn::SequentialImpl& block, torch::Tensor x,
+                            const FastPaths& paths);
 
 }  // namespace acgan

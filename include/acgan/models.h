@@ -26,6 +26,8 @@
 #include <string>
 #include <vector>
 
+#include "acgan/fast_ops.h"
+
 namespace acgan {
 
 constexpr int64_t kNumClasses = 10;
@@ -45,6 +47,7 @@ class GeneratorImpl : public torch::nn::Module {
   int64_t nz() const { return options_.nz(); }
   const GeneratorOptions& options() const { return options_; }
 
+  FastPaths fast_paths;      // the CPU fast paths its forward takes (use_fast_paths)
   torch::nn::AnyModule fc1;  // Linear(nz, 384), or SNLinear
   torch::nn::Sequential conv1{nullptr}, conv2{nullptr}, conv3{nullptr}, conv4{nullptr};
 
@@ -74,11 +77,16 @@ class DiscriminatorImpl : public torch::nn::Module {
   // x (N, 3, 32, 32) -> {source logit (N), class logits (N, 10)}.
   DiscriminatorOutput forward(const torch::Tensor& x);
 
+  FastPaths fast_paths;  // the CPU fast paths its forward takes (use_fast_paths)
   torch::nn::Sequential conv1{nullptr}, conv2{nullptr}, conv3{nullptr}, conv4{nullptr},
       conv5{nullptr}, conv6{nullptr};
   torch::nn::Sequential fc_source{nullptr}, fc_class{nullptr};
 };
 TORCH_MODULE(Discriminator);
+
+// Sets the fast paths (fast_ops.h) `network` and each of its layers that has a choice take: all
+// on by default; the benchmark and the equivalence tests turn them off.
+void use_fast_paths(torch::nn::Module& network, const FastPaths& paths);
 
 // The original's weights_init: Conv/ConvT weights N(0, 0.02) and biases 0, BatchNorm weights
 // N(1, 0.02) and biases 0; Linear layers keep LibTorch's default (the same as PyTorch's).

@@ -69,6 +69,7 @@ class SNConvTranspose2dImpl : public SpectralNormLayer {
   torch::Tensor forward(const torch::Tensor& x);  // (N, Cin, H, W) -> (N, Cout, H', W')
 
   ConvOptions2d options;
+  FastPaths fast_paths;  // its network's (models.h, use_fast_paths)
 
  private:
   explicit SNConvTranspose2dImpl(const torch::nn::ConvTranspose2d& plain);
