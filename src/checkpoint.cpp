@@ -293,8 +293,7 @@ Generator load_generator(const std::string& path) {
   try {
     auto archive = open_checkpoint(read_file(path), path, torch::kCPU);
     const auto options = options_from_config(read_config(archive, path), path);
-    Generator g(
-        GeneratorOptions().nz(options.nz).spectral_norm(options.spectral_norm == "both"));
+    Generator g(generator_options(options));
     c10::IValue ema;
     if (archive.try_read("G_ema", ema) && ema.isGenericDict()) {
       load_state_dict(*g, ema.toGenericDict(), path + " (G's weight average)");

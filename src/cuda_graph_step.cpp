@@ -27,13 +27,9 @@ namespace {
 // the device (the foreach kernel's bias corrections are host numbers, frozen into a graph).
 std::string optimizer_obstacle(const torch::optim::Optimizer& opt, const char* network) {
   const auto* adam = dynamic_cast<const MultiTensorAdam*>(&opt);
-  if (adam == nullptr || adam->kernel_for(c10::DeviceType::CUDA) != AdamKernel::kFused)
-    return std::string(network) + "'s optimizer is not the fused Adam";
-  for (const auto& group : opt.param_groups()) {
-    const auto& o = static_cast<const torch::optim::AdamOptions&>(group.options());
-    if (o.amsgrad() || o.weight_decay() != 0)
-      return std::string(network) + "'s Adam uses AMSGrad or weight decay (the per-tensor loop)";
-  }
+  if (adam == nullptr || !adam->steps_on_device(c10::DeviceType::CUDA))
+    return std::string(network) +
+           "'s optimizer is not the fused Adam (or falls back to the loop: AMSGrad, weight decay)";
   return "";
 }
 

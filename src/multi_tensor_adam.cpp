@@ -67,11 +67,19 @@ AdamKernel MultiTensorAdam::kernel_for(c10::DeviceType device_type) const {
              : AdamKernel::kForeach;
 }
 
-torch::Tensor MultiTensorAdam::step(LossClosure closure) {
+bool MultiTensorAdam::any_group_loops() const {
   for (const auto& group : param_groups_) {
-    if (loop_only(static_cast<const torch::optim::AdamOptions&>(group.options())))
-      return torch::optim::Adam::step(closure);
+    if (loop_only(static_cast<const torch::optim::AdamOptions&>(group.options()))) return true;
   }
+  return false;
+}
+
+bool MultiTensorAdam::steps_on_device(c10::DeviceType device_type) const {
+  return !any_group_loops() && kernel_for(device_type) == AdamKernel::kFused;
+}
+
+torch::Tensor MultiTensorAdam::step(LossClosure closure) {
+  if (any_group_loops()) return torch::optim::Adam::step(closure);
   torch::NoGradGuard no_grad;
   torch::Tensor loss;
   if (closure != nullptr) {
@@ -128,31 +136,28 @@ void MultiTensorAdam::step_foreach(const torch::optim::AdamOptions& options, Buc
   torch::_foreach_addcdiv_(b.params, b.exp_avgs, denom, -options.lr() / bias_correction1);
 }
 
-torch::Tensor& MultiTensorAdam::device_step(const torch::Tensor& param, int64_t host_step) {
-  auto& entry = device_steps_[param.unsafeGetTensorImpl()];
-  if (!entry.count.defined() || entry.host_step != host_step) {
-    // A fill, not a copy from the host: no synchronisation.
-    entry.count = torch::full({}, static_cast<double>(host_step),
-                              torch::TensorOptions().dtype(torch::kFloat).device(param.device()));
-    entry.host_step = host_step;
-  }
-  return entry.count;
-}
-
 void MultiTensorAdam::step_fused(const torch::optim::AdamOptions& options, Bucket& b,
                                  int64_t step) {
 #if TORCH_VERSION_MAJOR >= 2
   std::vector<torch::Tensor> steps;
-  for (const auto& p : b.params) steps.push_back(device_step(p, step - 1));
+  for (const auto& p : b.params) {
+    auto& entry = device_steps_[p.unsafeGetTensorImpl()];
+    if (!entry.count.defined() || entry.host_step != step - 1) {
+      // A fill, not a copy from the host: no synchronisation.
+      entry.count = torch::full({}, static_cast<double>(step - 1),
+                                torch::TensorOptions().dtype(torch::kFloat).device(p.device()));
+    }
+    entry.host_step = step;
+    steps.push_back(entry.count);
+  }
   torch::_foreach_add_(steps, 1);  // the kernel reads the step it is taking, as PyTorch's does
-  for (const auto& p : b.params) device_steps_[p.unsafeGetTensorImpl()].host_step = step;
   const auto [beta1, beta2] = options.betas();
   at::_fused_adam_(b.params, b.grads, b.exp_avgs, b.exp_avg_sqs, /*max_exp_avg_sqs=*/{}, steps,
                    options.lr(), beta1, beta2, /*weight_decay=*/0, options.eps(),
                    /*amsgrad=*/false, /*maximize=*/false);
 #else
   (void)options, (void)b, (void)step;
-  kernel_for(c10::DeviceType::CPU);  // throws: no fused kernel before 2.0
+  TORCH_INTERNAL_ASSERT(false, "kernel_for() never picks the fused kernel before LibTorch 2.0");
 #endif
 }
 

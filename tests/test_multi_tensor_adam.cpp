@@ -92,6 +92,7 @@ TEST(MultiTensorAdamTest, FusedKernelMatchesTorchAdam) {
     torch::optim::Adam reference(a, training_options());
     acgan::MultiTensorAdam fused(b, training_options(), acgan::AdamKernel::kFused);
     EXPECT_EQ(fused.kernel_for(c10::DeviceType::CPU), acgan::AdamKernel::kFused);
+    EXPECT_TRUE(fused.steps_on_device(c10::DeviceType::CPU));  // what a CUDA graph needs
     step_both(reference, a, fused, b, 0, 30);
     const double tolerance = dtype == torch::kFloat ? 1e-6 : 1e-14;
     for (size_t i = 0; i < a.size(); ++i) {

@@ -37,6 +37,9 @@ class MultiTensorAdam : public torch::optim::Adam {
 
   // The kernel the next step runs for parameters on `device_type`.
   AdamKernel kernel_for(c10::DeviceType device_type) const;
+  // Whether a step on `device_type` reads nothing from the host: the fused kernel, and no group
+  // that falls back to torch::optim::Adam's loop. What a CUDA graph needs (cuda_graph_step.h).
+  bool steps_on_device(c10::DeviceType device_type) const;
   // A captured step was replayed: its device work (the fused kernel's step counts included) ran,
   // the host's step counts did not; advance those.
   void count_replayed_step();
@@ -45,11 +48,11 @@ class MultiTensorAdam : public torch::optim::Adam {
   struct Bucket;
   void step_foreach(const torch::optim::AdamOptions& options, Bucket& bucket, int64_t step);
   void step_fused(const torch::optim::AdamOptions& options, Bucket& bucket, int64_t step);
-  // The fused kernel's per-parameter step count, on the parameter's device, kept equal to the
-  // host's AdamParamState::step (refilled where a loaded state changed it).
-  torch::Tensor& device_step(const torch::Tensor& param, int64_t host_step);
+  bool any_group_loops() const;
 
   AdamKernel kernel_;
+  // The fused kernel's per-parameter step count, on the parameter's device, and the host step
+  // (AdamParamState::step) it equals: refilled where they differ (a state loaded since).
   struct DeviceStep {
     torch::Tensor count;    // () float32 on the parameter's device
     int64_t host_step = 0;  // the host step it was last known to equal
