@@ -146,6 +146,8 @@ struct Communicator::Impl {
   [[noreturn]] void fail(const char* operation, const std::string& cause);
   std::vector<std::pair<int64_t, std::string>> local_verdicts();
   std::string diagnose();
+  std::vector<int64_t> not_checked_in(const std::vector<std::pair<int64_t, std::string>>& verdicts);
+  void finish_diagnosis();
   void run(const char* operation, std::vector<at::Tensor>& tensors, bool reduce, int64_t root);
 };
 
@@ -186,10 +188,11 @@ std::string Communicator::Impl::diagnose() {
     found = fmt::format("rank {} failed: {}", posted->rank, posted->line);
   if (found.empty() && store->check({"acgan/diagnosis"}))
     found = to_string(store->get("acgan/diagnosis"));
-  store->set(key("alive", env.rank), to_bytes("1"));  // after reading: rank 0 may go now
+  store->set(key("alive", env.rank), to_bytes("1"));  // after reading what others found
   group.reset();  // closes this rank's connections: ranks still waiting on it fail sooner
   // Rank 0 holds the store: it stays until every other survivor has checked in (each fails by its
-  // own timeout at the latest), the others only for a short grace, to name the silent ones. A
+  // own timeout at the latest) and named what it found; the others look only for a short grace, to
+  // name the silent ones. A
   // killed process closes its connections before it is seen to have exited: its state is looked
   // at again on each round.
   const auto wait =
@@ -200,31 +203,56 @@ std::string Communicator::Impl::diagnose() {
   try {
     while (true) {
       if (found.empty()) verdicts = local_verdicts();
-      silent.clear();
-      for (int64_t r = 0; r < env.world_size; ++r) {
-        const bool judged = std::any_of(verdicts.begin(), verdicts.end(),
-                                        [&](const auto& v) { return v.first == r; });
-        if (!judged && !store->check({key("alive", r)})) silent.push_back(r);
-      }
+      silent = not_checked_in(verdicts);
       if (silent.empty() || std::chrono::steady_clock::now() > deadline) break;
       std::this_thread::sleep_for(std::chrono::milliseconds(50));  // polling the store
     }
   } catch (const std::exception&) {
-    // Rank 0 left with the store once every survivor had checked in: the silent are as last seen.
+    // The store is gone: rank 0 failed too, or gave up waiting. The silent are as last seen.
   }
-  if (!found.empty()) return found + " (found by another rank)";
-  std::vector<std::string> named;
-  for (const auto& [r, text] : verdicts) named.push_back(text);
-  for (int64_t r : silent)
-    named.push_back(
-        fmt::format("rank {} did not answer within --dist_timeout {}", r, seconds_text(timeout)));
-  const std::string text =
-      named.empty() ? "another rank failed" : fmt::format("{}", fmt::join(named, ", "));
+  std::string text = found.empty() ? "" : found + " (found by another rank)";
+  if (text.empty()) {
+    std::vector<std::string> named;
+    for (const auto& [r, line] : verdicts) named.push_back(line);
+    for (int64_t r : silent)
+      named.push_back(
+          fmt::format("rank {} did not answer within --dist_timeout {}", r, seconds_text(timeout)));
+    text = named.empty() ? "another rank failed" : fmt::format("{}", fmt::join(named, ", "));
+    try {
+      if (!named.empty()) store->set("acgan/diagnosis", to_bytes(text));
+    } catch (const std::exception&) {
+    }
+  }
+  finish_diagnosis();
+  return text;
+}
+
+// The ranks, other than those judged by their process state, that have not checked in.
+std::vector<int64_t> Communicator::Impl::not_checked_in(
+    const std::vector<std::pair<int64_t, std::string>>& verdicts) {
+  std::vector<int64_t> silent;
+  for (int64_t r = 0; r < env.world_size; ++r) {
+    const bool judged =
+        std::any_of(verdicts.begin(), verdicts.end(), [&](const auto& v) { return v.first == r; });
+    if (!judged && !store->check({key("alive", r)})) silent.push_back(r);
+  }
+  return silent;
+}
+
+// Says this rank has its diagnosis. Rank 0, which holds the store, stays until every rank that
+// checked in has said so: leaving sooner took the store from a rank still looking, which then
+// could name nobody.
+void Communicator::Impl::finish_diagnosis() {
   try {
-    if (!named.empty()) store->set("acgan/diagnosis", to_bytes(text));
+    store->set(key("diagnosed", env.rank), to_bytes("1"));
+    if (env.rank != 0) return;
+    const auto deadline = std::chrono::steady_clock::now() + 2 * kCheckInGrace;
+    for (int64_t r = 1; r < env.world_size; ++r)
+      while (store->check({key("alive", r)}) && !store->check({key("diagnosed", r)}) &&
+             std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));  // polling the store
   } catch (const std::exception&) {
   }
-  return text;
 }
 
 void Communicator::Impl::fail(const char* operation, const std::string& cause) {
