@@ -46,7 +46,7 @@ class FaultTest : public acgan::testing::SyntheticCifarTest<20> {  // 100 traini
             "--log_every",
             "1",
             "--threads",
-            "2",
+            "1",
             "--checkpoint_every",
             "1",
             "--num_epochs",

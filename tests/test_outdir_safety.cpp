@@ -30,7 +30,7 @@ class OutdirSafetyTest : public acgan::testing::SyntheticCifarTest<10> {  // 50 
   // 50 images, batch 10: 5 steps an epoch.
   static std::vector<std::string> args(const std::string& outdir, int epochs) {
     return {"--root_dir", data_dir(), "--outdir",  outdir, "--batch_size", "10",
-            "--seed",     "3",        "--threads", "2",    "--num_epochs", std::to_string(epochs)};
+            "--seed",     "3",        "--threads", "1",    "--num_epochs", std::to_string(epochs)};
   }
   static std::vector<std::string> with(std::vector<std::string> base,
                                        const std::vector<std::string>& more) {
