@@ -13,20 +13,8 @@
 namespace fs = std::filesystem;
 using acgan::Cifar10;
 using acgan::Split;
+using acgan::testing::expect_error;
 using acgan::testing::TempDir;
-
-namespace {
-
-// Expects `fn` to throw acgan::Error whose one line contains every string of `parts`.
-template <typename Fn>
-void expect_error(Fn fn, const std::vector<std::string>& parts) {
-  const std::string what = acgan::testing::error_of(fn);
-  EXPECT_NE(what, "(no error)");
-  EXPECT_EQ(what.find('\n'), std::string::npos) << "not one line: " << what;
-  for (const auto& part : parts) EXPECT_NE(what.find(part), std::string::npos) << what;
-}
-
-}  // namespace
 
 TEST(Cifar10Test, ReadsExactPixelsLabelsAndChannelOrder) {
   TempDir dir;

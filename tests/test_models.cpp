@@ -5,6 +5,7 @@
 #include "acgan/error.h"
 #include "acgan/models.h"
 #include "acgan/state_dict.h"
+#include "test_support.h"
 
 using acgan::Discriminator;
 using acgan::Generator;
@@ -92,8 +93,9 @@ TEST(ModelsTest, DcganInitialisationStatistics) {
 }
 
 TEST(ModelsTest, NzMustExceedTheNumberOfClasses) {
-  EXPECT_THROW(Generator(10), acgan::UsageError);
-  EXPECT_THROW(Generator(0), acgan::UsageError);
+  for (int64_t nz : {10, 0})
+    acgan::testing::expect_error<acgan::UsageError>([&] { Generator{nz}; },
+                                                    {"--nz: expected 11.."});
   EXPECT_NO_THROW(Generator(11));
 }
 

@@ -215,7 +215,9 @@ TEST(DiffAugmentTest, EmptyPolicyIsTheIdentity) {
   const auto x = torch::rand({2, 3, 32, 32});
   EXPECT_TRUE(diff_augment(x, parse_diffaugment("none")).is_same(x));
   EXPECT_FALSE(parse_diffaugment("").any());
-  EXPECT_THROW(parse_diffaugment("color,blur"), UsageError);
+  testing::expect_error<UsageError>(
+      [] { parse_diffaugment("color,blur"); },
+      {"--diffaugment: expected none or a comma-separated list", "got 'color,blur'"});
 }
 
 class RecipeCliTest : public testing::SyntheticCifarTest<20> {

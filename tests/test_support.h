@@ -49,8 +49,8 @@ torch::Tensor steps_on_random_batches(TrainingState& state, int steps, int64_t b
 // ../shared/golden/golden.pt seen from the project root, or "" when absent.
 std::string golden_path();
 
-// What `fn` throws as acgan::Error (its one line), or "(no error)": the one way tests read an error
-// thrown in-process (errors of the binary: expect_one_line_error).
+// What `fn` throws as acgan::Error (its one line), or "(no error)": how tests read an error thrown
+// in-process when they compare it whole (errors of the binary: expect_one_line_error).
 template <typename Fn>
 std::string error_of(Fn fn) {
   try {
@@ -59,6 +59,24 @@ std::string error_of(Fn fn) {
     return e.what();
   }
   return "(no error)";
+}
+
+// The one assertion on an error thrown in-process: `fn` throws acgan::Error, of the kind `E`
+// (UsageError for a bad flag or value), as one line containing each of `parts`.
+template <typename E = Error, typename Fn>
+void expect_error(Fn fn, const std::vector<std::string>& parts) {
+  try {
+    fn();
+  } catch (const Error& e) {
+    const std::string what = e.what();
+    EXPECT_NE(dynamic_cast<const E*>(&e), nullptr) << "an error of another kind: " << what;
+    EXPECT_EQ(what.find('\n'), std::string::npos) << "not one line: " << what;
+    for (const auto& part : parts)
+      EXPECT_NE(what.find(part), std::string::npos) << "expected '" << part << "' in " << what;
+    return;
+  }
+  ADD_FAILURE() << "no error; expected one containing '" << (parts.empty() ? "" : parts.front())
+                << "'";
 }
 
 // Path of the built acgan binary.
