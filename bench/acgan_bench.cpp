@@ -102,171 +102,233 @@ double matmul_peak_gflops(const torch::Device& device, torch::ScalarType dtype) 
   return std::max(blas, onednn);
 }
 
+// The benchmark's flags (scripts/bench.sh passes them).
+struct BenchFlags {
+  std::string root_dir = "./", device = "cpu", precision = "fp32", adam = "auto";
+  int64_t batch_size = 100, threads = 2, warmup = 3, steps = 20, repeats = 1;
+  double t0 = 0;
+  bool matmul = false, plain_convt = false, plain_dropout = false, unfrozen_d = false;
+  bool count_ops = false, loop_adam = false, cuda_graphs = false;
+};
+
+void add_flags(CLI::App& app, BenchFlags& f) {
+  app.add_option("--root_dir", f.root_dir)->required();
+  app.add_option("--batch_size", f.batch_size);
+  app.add_option("--threads", f.threads);
+  app.add_option("--warmup", f.warmup);
+  app.add_option("--steps", f.steps);
+  app.add_option("--repeats", f.repeats);
+  app.add_option("--device", f.device);
+  app.add_option("--t0", f.t0, "launch time (epoch seconds) for time-to-first-step");
+  app.add_flag("--matmul", f.matmul, "also measure the matmul peak in the step's precision");
+  app.add_option("--precision", f.precision, "fp32 | bf16 | fp16");
+  app.add_flag("--plain_conv_transpose", f.plain_convt,
+               "LibTorch's ConvTranspose2d (no oneDNN rewrite)");
+  app.add_flag("--plain_dropout", f.plain_dropout, "LibTorch's dropout (bernoulli_)");
+  app.add_flag("--unfrozen_d", f.unfrozen_d, "compute D's unused weight gradients in the G step");
+  app.add_flag("--count_ops", f.count_ops,
+               "also count the compute operations of one step (op_counter.h)");
+  app.add_flag("--loop_adam", f.loop_adam,
+               "torch::optim::Adam's per-parameter loop (the former step)");
+  app.add_option("--adam", f.adam, "auto | foreach | fused: the multi-tensor Adam's kernel")
+      ->check(CLI::IsMember({"auto", "foreach", "fused"}));
+  app.add_flag("--cuda_graphs", f.cuda_graphs,
+               "capture the step as a CUDA graph and replay it (cuda_graph_step.h)");
+}
+
+// Replaces the state's optimizers as the flags ask; returns the Adam that runs: loop, foreach or
+// fused.
+std::string use_adam(acgan::TrainingState& state, const acgan::TrainOptions& options,
+                     const BenchFlags& f, const torch::Device& device) {
+  const auto adam = torch::optim::AdamOptions(options.lr).betas({options.beta1, options.beta2});
+  if (f.loop_adam) {
+    state.opt_g = std::make_unique<torch::optim::Adam>(state.g->parameters(), adam);
+    state.opt_d = std::make_unique<torch::optim::Adam>(state.d->parameters(), adam);
+  } else if (f.adam != "auto") {
+    const auto kernel = f.adam == "fused" ? acgan::AdamKernel::kFused : acgan::AdamKernel::kForeach;
+    state.opt_g = std::make_unique<acgan::MultiTensorAdam>(state.g->parameters(), adam, kernel);
+    state.opt_d = std::make_unique<acgan::MultiTensorAdam>(state.d->parameters(), adam, kernel);
+  }
+  const auto* multi = dynamic_cast<const acgan::MultiTensorAdam*>(state.opt_g.get());
+  if (!multi) return "loop";
+  return multi->kernel_for(device.type()) == acgan::AdamKernel::kFused ? "fused" : "foreach";
+}
+
+// The timed subject: acgan's training step on consecutive batches of the data, eager or replayed
+// from a CUDA graph, as the trainer runs it.
+class BenchStep {
+ public:
+  BenchStep(const BenchFlags& f, const torch::Device& device)
+      : device_(device),
+        batch_size_(f.batch_size),
+        data_(acgan::Cifar10(f.root_dir, acgan::Split::kTrain).to(device)),
+        order_(acgan::epoch_order(0, 0, *data_.size()).to(device)),  // as EpochBatches does
+        options_(options_for(f)),
+        state_(options_, device) {
+    acgan::use_fast_paths(*state_.g, {!f.plain_convt, !f.plain_dropout});
+    acgan::use_fast_paths(*state_.d, {!f.plain_convt, !f.plain_dropout});
+    adam_ = use_adam(state_, options_, f, device);
+    step_options_ = acgan::step_options_for(acgan::parse_precision(f.precision), scaler_);
+    step_options_.freeze_d_in_g_step = !f.unfrozen_d;
+    if (f.cuda_graphs) use_cuda_graph();
+    state_.g->train();
+    state_.d->train();
+  }
+
+  // One training step; its statistics.
+  torch::Tensor operator()() {
+    if (cursor_ + batch_size_ > order_.size(0)) cursor_ = 0;
+    const auto batch = data_.batch(order_.narrow(0, cursor_, batch_size_));
+    cursor_ += batch_size_;
+    if (graph_) return (*graph_)(batch.data, batch.target);
+    const auto noise = acgan::make_noise(batch_size_, options_.nz, device_);
+    return acgan::train_step(*state_.g, *state_.d, *state_.opt_g, *state_.opt_d, batch.data,
+                             batch.target, noise, step_options_);
+  }
+  // G's and D's optimizer steps alone, on the gradients the last step left.
+  void adam_steps() {
+    state_.opt_d->step();
+    state_.opt_g->step();
+  }
+  void sync() const {
+    if (device_.is_cuda()) torch::cuda::synchronize();
+  }
+  const std::string& adam() const { return adam_; }
+  bool replays_a_graph() const { return graph_ && graph_->captured(); }
+  int64_t nz() const { return options_.nz; }
+
+ private:
+  static acgan::TrainOptions options_for(const BenchFlags& f) {
+    acgan::TrainOptions options;
+    options.batch_size = f.batch_size;
+    return options;
+  }
+  void use_cuda_graph() {
+    const auto why_eager = acgan::CudaGraphStep::where_not_capturable(device_, step_options_,
+                                                                      *state_.opt_g, *state_.opt_d);
+    if (!why_eager.empty()) {
+      fmt::print(stderr, "acgan_bench: --cuda_graphs: the step runs eagerly: {}\n", why_eager);
+      return;
+    }
+    acgan::CudaGraphStepOptions graph_options;
+    graph_options.nz = options_.nz;
+    graph_ = std::make_unique<acgan::CudaGraphStep>(*state_.g, *state_.d, *state_.opt_g,
+                                                    *state_.opt_d, step_options_, graph_options);
+  }
+
+  torch::Device device_;
+  int64_t batch_size_;
+  acgan::Cifar10 data_;
+  torch::Tensor order_;
+  int64_t cursor_ = 0;
+  acgan::TrainOptions options_;
+  acgan::TrainingState state_;
+  acgan::LossScaler scaler_;
+  acgan::StepOptions step_options_;
+  std::string adam_;
+  std::unique_ptr<acgan::CudaGraphStep> graph_;
+};
+
+// What --count_ops reports: dispatched operations of a step and of the optimizers alone, and on
+// CUDA the kernels of a step.
+struct OpCounts {
+  int64_t per_step = 0, adam = 0, kernels_per_step = 0;
+};
+
+OpCounts count_ops(BenchStep& step, const torch::Device& device) {
+  OpCounts counts;
+  if (device.is_cuda()) {
+    counts.kernels_per_step = acgan::count_cuda_kernels([&] {
+      step();
+      step.sync();
+    });
+  }
+  {
+    const acgan::OpCounter counter;
+    step();
+    step.sync();
+    counts.per_step = counter.count();
+  }
+  const acgan::OpCounter counter;
+  step.adam_steps();
+  step.sync();
+  counts.adam = counter.count();
+  return counts;
+}
+
+// Milliseconds of G's and D's optimizer steps together, averaged over 20 rounds.
+double adam_milliseconds(BenchStep& step) {
+  constexpr int kRounds = 20;
+  step.sync();
+  const auto start = Clock::now();
+  for (int i = 0; i < kRounds; ++i) step.adam_steps();
+  step.sync();
+  return std::chrono::duration<double>(Clock::now() - start).count() * 1000 / kRounds;
+}
+
+// Images per second of each timed repeat of `steps` steps.
+std::vector<double> images_per_second(BenchStep& step, const BenchFlags& f) {
+  std::vector<double> rates;
+  for (int64_t r = 0; r < f.repeats; ++r) {
+    step.sync();
+    const auto t = Clock::now();
+    torch::Tensor stats;
+    for (int64_t i = 0; i < f.steps; ++i) stats = step();
+    stats[0].item<float>();
+    step.sync();
+    rates.push_back(static_cast<double>(f.steps * f.batch_size) /
+                    std::chrono::duration<double>(Clock::now() - t).count());
+  }
+  return rates;
+}
+
+int bench(const BenchFlags& f) {
+  const auto device = acgan::resolve_device(f.device);
+  const auto precision = acgan::parse_precision(f.precision);
+  acgan::check_precision_supported(precision, device.type());
+  acgan::configure_threads(f.threads);
+  acgan::configure_blas();
+  torch::manual_seed(0);
+  BenchStep step(f, device);
+  step();
+  step.sync();
+  const double now =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  const double first_step = f.t0 > 0 ? now - f.t0 : -1;
+  for (int64_t i = 0; i < f.warmup; ++i) step();
+  const auto ops = f.count_ops ? count_ops(step, device) : OpCounts{};
+  const double adam_ms = adam_milliseconds(step);
+  const auto rates = images_per_second(step, f);
+  auto sorted = rates;
+  std::sort(sorted.begin(), sorted.end());
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  fmt::print(
+      "{{\"impl\": \"acgan\", \"batch_size\": {}, \"threads\": {}, \"precision\": \"{}\", "
+      "\"images_per_s\": {:.2f}, "
+      "\"repeats\": [{:.2f}], \"first_step_s\": {:.3f}, \"peak_rss_mb\": {:.1f}, "
+      "\"step_gflop\": {:.3f}, \"matmul_peak_gflops\": {:.1f}, \"adam\": \"{}\", "
+      "\"cuda_graphs\": {}, "
+      "\"ops_per_step\": {}, \"kernels_per_step\": {}, \"adam_ops\": {}, \"adam_ms\": {:.2f}}}\n",
+      f.batch_size, torch::get_num_threads(), f.precision, sorted[sorted.size() / 2],
+      fmt::join(rates, ", "), first_step, usage.ru_maxrss / 1024.0,
+      step_flops(step.nz(), f.batch_size) / 1e9,
+      f.matmul ? matmul_peak_gflops(device, acgan::compute_dtype(precision)) : 0.0, step.adam(),
+      step.replays_a_graph() ? "true" : "false", ops.per_step, ops.kernels_per_step, ops.adam,
+      adam_ms);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"acgan_bench: acgan's training-step throughput on real CIFAR-10 (JSON line)"};
-  std::string root_dir = "./", device_spec = "cpu";
-  int64_t batch_size = 100, threads = 2, warmup = 3, steps = 20, repeats = 1;
-  double t0 = 0;
-  bool matmul = false;
-  app.add_option("--root_dir", root_dir)->required();
-  app.add_option("--batch_size", batch_size);
-  app.add_option("--threads", threads);
-  app.add_option("--warmup", warmup);
-  app.add_option("--steps", steps);
-  app.add_option("--repeats", repeats);
-  app.add_option("--device", device_spec);
-  app.add_option("--t0", t0, "launch time (epoch seconds) for time-to-first-step");
-  app.add_flag("--matmul", matmul, "also measure the matmul peak in the step's precision");
-  std::string precision_spec = "fp32";
-  app.add_option("--precision", precision_spec, "fp32 | bf16 | fp16");
-  bool plain_convt = false, plain_dropout = false, unfrozen_d = false;
-  app.add_flag("--plain_conv_transpose", plain_convt,
-               "LibTorch's ConvTranspose2d (no oneDNN rewrite)");
-  app.add_flag("--plain_dropout", plain_dropout, "LibTorch's dropout (bernoulli_)");
-  app.add_flag("--unfrozen_d", unfrozen_d, "compute D's unused weight gradients in the G step");
-  bool count_ops = false, loop_adam = false, cuda_graphs = false;
-  std::string adam_kernel = "auto";
-  app.add_flag("--count_ops", count_ops,
-               "also count the compute operations of one step (op_counter.h)");
-  app.add_flag("--loop_adam", loop_adam,
-               "torch::optim::Adam's per-parameter loop (the former step)");
-  app.add_option("--adam", adam_kernel, "auto | foreach | fused: the multi-tensor Adam's kernel")
-      ->check(CLI::IsMember({"auto", "foreach", "fused"}));
-  app.add_flag("--cuda_graphs", cuda_graphs,
-               "capture the step as a CUDA graph and replay it (cuda_graph_step.h)");
+  BenchFlags flags;
+  add_flags(app, flags);
   CLI11_PARSE(app, argc, argv);
-  // Bad flags or data: one line, as acgan prints them.
-  const auto bench = [&]() -> int {
-    const auto device = acgan::resolve_device(device_spec);
-    const auto precision = acgan::parse_precision(precision_spec);
-    acgan::check_precision_supported(precision, device.type());
-    acgan::LossScaler scaler;
-    auto step_options = acgan::step_options_for(precision, scaler);
-    step_options.freeze_d_in_g_step = !unfrozen_d;
-    acgan::configure_threads(threads);
-    acgan::configure_blas();
-    torch::manual_seed(0);
-    const auto data = acgan::Cifar10(root_dir, acgan::Split::kTrain).to(device);
-    acgan::TrainOptions options;
-    options.batch_size = batch_size;
-    acgan::TrainingState state(options, device);
-    acgan::use_fast_paths(*state.g, {!plain_convt, !plain_dropout});
-    acgan::use_fast_paths(*state.d, {!plain_convt, !plain_dropout});
-    const auto adam = torch::optim::AdamOptions(options.lr).betas({options.beta1, options.beta2});
-    if (loop_adam) {
-      state.opt_g = std::make_unique<torch::optim::Adam>(state.g->parameters(), adam);
-      state.opt_d = std::make_unique<torch::optim::Adam>(state.d->parameters(), adam);
-    } else if (adam_kernel != "auto") {
-      const auto kernel =
-          adam_kernel == "fused" ? acgan::AdamKernel::kFused : acgan::AdamKernel::kForeach;
-      state.opt_g = std::make_unique<acgan::MultiTensorAdam>(state.g->parameters(), adam, kernel);
-      state.opt_d = std::make_unique<acgan::MultiTensorAdam>(state.d->parameters(), adam, kernel);
-    }
-    std::string adam_used = "loop";
-    if (const auto* multi = dynamic_cast<const acgan::MultiTensorAdam*>(state.opt_g.get()))
-      adam_used =
-          multi->kernel_for(device.type()) == acgan::AdamKernel::kFused ? "fused" : "foreach";
-    std::unique_ptr<acgan::CudaGraphStep> graph;
-    const auto why_eager = acgan::CudaGraphStep::where_not_capturable(device, step_options,
-                                                                      *state.opt_g, *state.opt_d);
-    if (cuda_graphs && !why_eager.empty())
-      fmt::print(stderr, "acgan_bench: --cuda_graphs: the step runs eagerly: {}\n", why_eager);
-    if (cuda_graphs && why_eager.empty()) {
-      acgan::CudaGraphStepOptions graph_options;
-      graph_options.nz = options.nz;
-      graph = std::make_unique<acgan::CudaGraphStep>(*state.g, *state.d, *state.opt_g, *state.opt_d,
-                                                     step_options, graph_options);
-    }
-    state.g->train();
-    state.d->train();
-    const int64_t n = *data.size();
-    const auto order = acgan::epoch_order(0, 0, n).to(device);  // as EpochBatches does
-    int64_t cursor = 0;
-    auto step = [&] {
-      if (cursor + batch_size > n) cursor = 0;
-      const auto batch = data.batch(order.narrow(0, cursor, batch_size));
-      cursor += batch_size;
-      if (graph) return (*graph)(batch.data, batch.target);
-      const auto noise = acgan::make_noise(batch_size, options.nz, device);
-      return acgan::train_step(*state.g, *state.d, *state.opt_g, *state.opt_d, batch.data,
-                               batch.target, noise, step_options);
-    };
-    auto sync = [&] {
-      if (device.is_cuda()) torch::cuda::synchronize();
-    };
-    step();
-    sync();
-    const double now =
-        std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
-    const double first_step = t0 > 0 ? now - t0 : -1;
-    for (int64_t i = 0; i < warmup; ++i) step();
-    // The optimizers alone (G's and D's steps on the gradients the last step left), counted and
-    // timed: what the multi-tensor Adam changes.
-    const auto adam_steps = [&] {
-      state.opt_d->step();
-      state.opt_g->step();
-    };
-    int64_t ops_per_step = 0, adam_ops = 0, kernels_per_step = 0;
-    if (count_ops && device.is_cuda()) {
-      kernels_per_step = acgan::count_cuda_kernels([&] {
-        step();
-        sync();
-      });
-    }
-    if (count_ops) {
-      {
-        const acgan::OpCounter counter;
-        step();
-        sync();
-        ops_per_step = counter.count();
-      }
-      const acgan::OpCounter counter;
-      adam_steps();
-      sync();
-      adam_ops = counter.count();
-    }
-    sync();
-    const auto adam_start = Clock::now();
-    constexpr int kAdamRounds = 20;
-    for (int i = 0; i < kAdamRounds; ++i) adam_steps();
-    sync();
-    const double adam_ms =
-        std::chrono::duration<double>(Clock::now() - adam_start).count() * 1000 / kAdamRounds;
-    std::vector<double> rates;
-    for (int64_t r = 0; r < repeats; ++r) {
-      sync();
-      const auto t = Clock::now();
-      torch::Tensor stats;
-      for (int64_t i = 0; i < steps; ++i) stats = step();
-      stats[0].item<float>();
-      sync();
-      rates.push_back(static_cast<double>(steps * batch_size) /
-                      std::chrono::duration<double>(Clock::now() - t).count());
-    }
-    auto sorted = rates;
-    std::sort(sorted.begin(), sorted.end());
-    rusage usage{};
-    getrusage(RUSAGE_SELF, &usage);
-    fmt::print(
-        "{{\"impl\": \"acgan\", \"batch_size\": {}, \"threads\": {}, \"precision\": \"{}\", "
-        "\"images_per_s\": {:.2f}, "
-        "\"repeats\": [{:.2f}], \"first_step_s\": {:.3f}, \"peak_rss_mb\": {:.1f}, "
-        "\"step_gflop\": {:.3f}, \"matmul_peak_gflops\": {:.1f}, \"adam\": \"{}\", "
-        "\"cuda_graphs\": {}, "
-        "\"ops_per_step\": {}, \"kernels_per_step\": {}, \"adam_ops\": {}, \"adam_ms\": {:.2f}}}\n",
-        batch_size, torch::get_num_threads(), precision_spec, sorted[sorted.size() / 2],
-        fmt::join(rates, ", "), first_step, usage.ru_maxrss / 1024.0,
-        step_flops(options.nz, batch_size) / 1e9,
-        matmul ? matmul_peak_gflops(device, acgan::compute_dtype(precision)) : 0.0, adam_used,
-        graph && graph->captured() ? "true" : "false", ops_per_step, kernels_per_step, adam_ops,
-        adam_ms);
-    return 0;
-  };
   try {
-    return bench();
-  } catch (const acgan::Error& e) {
+    return bench(flags);
+  } catch (const acgan::Error& e) {  // bad flags or data: one line, as acgan prints them
     fmt::print(stderr, "acgan_bench: error: {}\n", e.what());
     return 2;
   }
