@@ -48,6 +48,10 @@ if [[ -n $build ]]; then
   bench=$build/acgan_bench
   [[ -x $bench ]] || { echo "bench.sh: error: --build $build: no acgan_bench built there" >&2; exit 1; }
   python=${python:-python3}
+  if ! $python -c "import torch, numpy" 2>/dev/null; then
+    echo "bench.sh: error: --build: the PyTorch side needs a Python with torch and numpy; $python has none (pass --python PY)" >&2
+    exit 1
+  fi
 else
   scripts/setup.sh >/dev/null
   bench=build/acgan_bench
