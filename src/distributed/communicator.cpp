@@ -192,9 +192,8 @@ std::string Communicator::Impl::diagnose() {
   group.reset();  // closes this rank's connections: ranks still waiting on it fail sooner
   // Rank 0 holds the store: it stays until every other survivor has checked in (each fails by its
   // own timeout at the latest) and named what it found; the others look only for a short grace, to
-  // name the silent ones. A
-  // killed process closes its connections before it is seen to have exited: its state is looked
-  // at again on each round.
+  // name the silent ones. A killed process closes its connections before it is seen to have
+  // exited: its state is looked at again on each round.
   const auto wait =
       env.rank == 0 ? timeout + kCheckInGrace : std::chrono::milliseconds(kCheckInGrace);
   const auto deadline = std::chrono::steady_clock::now() + wait;
