@@ -10,17 +10,17 @@
 
 #include <chrono>
 
-#include "acgan/checkpoint.h"
-#include "acgan/cifar10.h"
-#include "acgan/cuda_graph_step.h"
-#include "acgan/epoch_batches.h"
+#include "acgan/data/cifar10.h"
+#include "acgan/data/epoch_batches.h"
 #include "acgan/error.h"
-#include "acgan/fast_ops.h"
-#include "acgan/models.h"
-#include "acgan/multi_tensor_adam.h"
+#include "acgan/models/fast_ops.h"
+#include "acgan/models/models.h"
 #include "acgan/op_counter.h"
 #include "acgan/runtime.h"
-#include "acgan/train_step.h"
+#include "acgan/training/checkpoint.h"
+#include "acgan/training/cuda_graph_step.h"
+#include "acgan/training/multi_tensor_adam.h"
+#include "acgan/training/train_step.h"
 
 namespace {
 

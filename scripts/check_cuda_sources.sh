@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Compiles, without linking or running, the code that only a CUDA LibTorch builds (--cuda_graphs'
-# capture in src/cuda_graph_step.cpp, the NCCL backend in src/distributed/communicator.cpp, the
+# capture in src/training/cuda_graph_step.cpp, the NCCL backend in src/distributed/communicator.cpp, the
 # fused Adam) against the headers of Debian trixie's CUDA LibTorch 2.6, CUDA 12.4, libcu++ and
 # NCCL (libtorch-cuda-dev, nvidia-cuda-dev, libcu++-dev, libnccl-dev from trixie's main, contrib
 # and non-free: downloaded and unpacked, not installed). A CUDA-only compile error shows here, not in
@@ -13,7 +13,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=${ACGAN_TRIXIE_ROOT:-$PWD/build/trixie}
-files=(src/cuda_graph_step.cpp src/distributed/communicator.cpp src/multi_tensor_adam.cpp)
+files=(src/training/cuda_graph_step.cpp src/distributed/communicator.cpp src/training/multi_tensor_adam.cpp)
 say() { echo "check_cuda_sources: $*" >&2; }
 unavailable() { say "error: $*; nothing was checked"; exit 3; }
 [[ $(id -u) -eq 0 ]] || unavailable "needs root (chroot)"

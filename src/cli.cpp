@@ -20,8 +20,8 @@
 #include "acgan/eval/eval_command.h"
 #include "acgan/generate.h"
 #include "acgan/interop/import_export.h"
-#include "acgan/summary.h"
-#include "acgan/trainer.h"
+#include "acgan/models/summary.h"
+#include "acgan/training/trainer.h"
 
 namespace acgan {
 namespace {

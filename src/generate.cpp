@@ -8,14 +8,14 @@
 #include <filesystem>
 #include <sstream>
 
-#include "acgan/atomic_file.h"
-#include "acgan/checkpoint.h"
-#include "acgan/cifar10.h"
+#include "acgan/data/cifar10.h"
 #include "acgan/error.h"
-#include "acgan/image_grid.h"
+#include "acgan/io/atomic_file.h"
+#include "acgan/io/image_grid.h"
 #include "acgan/runtime.h"
-#include "acgan/train_options.h"
-#include "acgan/train_step.h"
+#include "acgan/training/checkpoint.h"
+#include "acgan/training/train_options.h"
+#include "acgan/training/train_step.h"
 
 namespace acgan {
 

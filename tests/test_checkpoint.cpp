@@ -8,12 +8,12 @@
 #include <filesystem>
 #include <fstream>
 
-#include "acgan/atomic_file.h"
-#include "acgan/checkpoint.h"
 #include "acgan/error.h"
-#include "acgan/state_dict.h"
-#include "acgan/train_step.h"
-#include "acgan/trainer.h"
+#include "acgan/io/atomic_file.h"
+#include "acgan/io/state_dict.h"
+#include "acgan/training/checkpoint.h"
+#include "acgan/training/train_step.h"
+#include "acgan/training/trainer.h"
 #include "test_support.h"
 
 namespace fs = std::filesystem;

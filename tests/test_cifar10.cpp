@@ -6,7 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "acgan/cifar10.h"
+#include "acgan/data/cifar10.h"
 #include "acgan/error.h"
 #include "test_support.h"
 

@@ -10,9 +10,9 @@
 #include <numeric>
 #include <sstream>
 
-#include "acgan/atomic_file.h"
-#include "acgan/checkpoint.h"
-#include "acgan/state_dict.h"
+#include "acgan/io/atomic_file.h"
+#include "acgan/io/state_dict.h"
+#include "acgan/training/checkpoint.h"
 #include "test_support.h"
 
 namespace fs = std::filesystem;

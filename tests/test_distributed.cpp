@@ -11,14 +11,14 @@
 #include <map>
 #include <thread>
 
-#include "acgan/atomic_file.h"
-#include "acgan/checkpoint.h"
+#include "acgan/data/epoch_batches.h"
 #include "acgan/distributed/communicator.h"
 #include "acgan/distributed/data_parallel.h"
 #include "acgan/distributed/launch_env.h"
 #include "acgan/distributed/local_launcher.h"
-#include "acgan/epoch_batches.h"
-#include "acgan/train_step.h"
+#include "acgan/io/atomic_file.h"
+#include "acgan/training/checkpoint.h"
+#include "acgan/training/train_step.h"
 #include "test_support.h"
 
 namespace fs = std::filesystem;

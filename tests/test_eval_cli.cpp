@@ -11,13 +11,13 @@
 #include <fstream>
 #include <regex>
 
-#include "acgan/atomic_file.h"
-#include "acgan/cifar10.h"
+#include "acgan/data/cifar10.h"
 #include "acgan/error.h"
 #include "acgan/eval/classifier.h"
-#include "acgan/image_grid.h"
-#include "acgan/models.h"
-#include "acgan/state_dict.h"
+#include "acgan/io/atomic_file.h"
+#include "acgan/io/image_grid.h"
+#include "acgan/io/state_dict.h"
+#include "acgan/models/models.h"
 #include "test_support.h"
 
 namespace acgan {

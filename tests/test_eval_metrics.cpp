@@ -9,7 +9,7 @@
 
 #include "acgan/eval/feature_metrics.h"
 #include "acgan/eval/ms_ssim.h"
-#include "acgan/sha256.h"
+#include "acgan/io/sha256.h"
 
 namespace acgan {
 namespace {

@@ -4,10 +4,10 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
-#include "acgan/checkpoint.h"
-#include "acgan/fast_ops.h"
-#include "acgan/precision.h"
-#include "acgan/train_step.h"
+#include "acgan/models/fast_ops.h"
+#include "acgan/training/checkpoint.h"
+#include "acgan/training/precision.h"
+#include "acgan/training/train_step.h"
 #include "test_support.h"
 
 namespace {

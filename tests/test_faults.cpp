@@ -14,10 +14,10 @@
 #include <random>
 #include <sstream>
 
-#include "acgan/atomic_file.h"
-#include "acgan/checkpoint.h"
-#include "acgan/image_grid.h"
-#include "acgan/state_dict.h"
+#include "acgan/io/atomic_file.h"
+#include "acgan/io/image_grid.h"
+#include "acgan/io/state_dict.h"
+#include "acgan/training/checkpoint.h"
 #include "test_support.h"
 
 namespace fs = std::filesystem;

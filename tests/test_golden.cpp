@@ -29,9 +29,9 @@
 
 #include <fstream>
 
-#include "acgan/models.h"
-#include "acgan/state_dict.h"
-#include "acgan/train_step.h"
+#include "acgan/io/state_dict.h"
+#include "acgan/models/models.h"
+#include "acgan/training/train_step.h"
 #include "test_support.h"
 
 namespace {

@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
-#include "acgan/image_grid.h"
+#include "acgan/io/image_grid.h"
 #include "test_support.h"
 
 TEST(ImageGridTest, LayoutIsTenByTenWithTwoPixelPadding) {

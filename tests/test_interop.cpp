@@ -9,11 +9,11 @@
 
 #include <filesystem>
 
-#include "acgan/atomic_file.h"
-#include "acgan/checkpoint.h"
 #include "acgan/error.h"
 #include "acgan/interop/python_state_dict.h"
-#include "acgan/state_dict.h"
+#include "acgan/io/atomic_file.h"
+#include "acgan/io/state_dict.h"
+#include "acgan/training/checkpoint.h"
 #include "test_support.h"
 
 namespace fs = std::filesystem;

@@ -6,9 +6,9 @@
 #include <fstream>
 #include <sstream>
 
-#include "acgan/atomic_file.h"
-#include "acgan/metrics_log.h"
-#include "acgan/train_step.h"
+#include "acgan/io/atomic_file.h"
+#include "acgan/io/metrics_log.h"
+#include "acgan/training/train_step.h"
 #include "test_support.h"
 
 namespace {

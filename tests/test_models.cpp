@@ -3,8 +3,8 @@
 #include <torch/torch.h>
 
 #include "acgan/error.h"
-#include "acgan/models.h"
-#include "acgan/state_dict.h"
+#include "acgan/io/state_dict.h"
+#include "acgan/models/models.h"
 #include "test_support.h"
 
 using acgan::Discriminator;

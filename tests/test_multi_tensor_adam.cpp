@@ -6,10 +6,10 @@
 
 #include <sstream>
 
-#include "acgan/checkpoint.h"
-#include "acgan/models.h"
-#include "acgan/multi_tensor_adam.h"
+#include "acgan/models/models.h"
 #include "acgan/op_counter.h"
+#include "acgan/training/checkpoint.h"
+#include "acgan/training/multi_tensor_adam.h"
 #include "test_support.h"
 
 namespace {

@@ -12,9 +12,9 @@
 #include <filesystem>
 #include <fstream>
 
-#include "acgan/atomic_file.h"
-#include "acgan/checkpoint.h"
-#include "acgan/state_dict.h"
+#include "acgan/io/atomic_file.h"
+#include "acgan/io/state_dict.h"
+#include "acgan/training/checkpoint.h"
 #include "test_support.h"
 
 namespace fs = std::filesystem;

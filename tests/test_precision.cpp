@@ -7,12 +7,12 @@
 
 #include <cmath>
 
-#include "acgan/checkpoint.h"
 #include "acgan/error.h"
-#include "acgan/fast_ops.h"
-#include "acgan/loss_scaler.h"
-#include "acgan/precision.h"
-#include "acgan/train_step.h"
+#include "acgan/models/fast_ops.h"
+#include "acgan/training/checkpoint.h"
+#include "acgan/training/loss_scaler.h"
+#include "acgan/training/precision.h"
+#include "acgan/training/train_step.h"
 #include "test_support.h"
 
 using acgan::LossScaler;

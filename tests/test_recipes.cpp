@@ -6,14 +6,14 @@
 
 #include <cmath>
 
-#include "acgan/atomic_file.h"
-#include "acgan/checkpoint.h"
-#include "acgan/diff_augment.h"
+#include "acgan/data/diff_augment.h"
 #include "acgan/error.h"
-#include "acgan/generator_ema.h"
-#include "acgan/image_grid.h"
-#include "acgan/state_dict.h"
-#include "acgan/train_step.h"
+#include "acgan/io/atomic_file.h"
+#include "acgan/io/image_grid.h"
+#include "acgan/io/state_dict.h"
+#include "acgan/models/generator_ema.h"
+#include "acgan/training/checkpoint.h"
+#include "acgan/training/train_step.h"
 #include "test_support.h"
 
 namespace acgan {

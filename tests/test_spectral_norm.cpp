@@ -6,9 +6,9 @@
 
 #include <set>
 
-#include "acgan/models.h"
-#include "acgan/spectral_norm.h"
-#include "acgan/state_dict.h"
+#include "acgan/io/state_dict.h"
+#include "acgan/models/models.h"
+#include "acgan/models/spectral_norm.h"
 
 namespace acgan {
 namespace {

@@ -6,7 +6,7 @@
 #include <regex>
 #include <sstream>
 
-#include "acgan/summary.h"
+#include "acgan/models/summary.h"
 #include "test_support.h"
 
 namespace {

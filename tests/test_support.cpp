@@ -13,7 +13,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "acgan/cifar10.h"
+#include "acgan/data/cifar10.h"
 
 namespace fs = std::filesystem;
 

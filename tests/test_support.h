@@ -8,9 +8,9 @@
 #include <string>
 #include <vector>
 
-#include "acgan/checkpoint.h"
 #include "acgan/error.h"
-#include "acgan/train_step.h"
+#include "acgan/training/checkpoint.h"
+#include "acgan/training/train_step.h"
 
 namespace acgan::testing {
 

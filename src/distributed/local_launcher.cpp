@@ -18,7 +18,7 @@
 #include <map>
 
 #include "acgan/error.h"
-#include "acgan/stop_signal.h"
+#include "acgan/training/stop_signal.h"
 
 namespace acgan {
 

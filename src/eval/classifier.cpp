@@ -3,9 +3,9 @@
 
 #include <torch/torch.h>
 
-#include "acgan/atomic_file.h"
 #include "acgan/error.h"
-#include "acgan/state_dict.h"
+#include "acgan/io/atomic_file.h"
+#include "acgan/io/state_dict.h"
 
 namespace acgan {
 namespace {

@@ -7,14 +7,14 @@
 
 #include <cmath>
 
-#include "acgan/atomic_file.h"
-#include "acgan/cifar10.h"
+#include "acgan/data/cifar10.h"
 #include "acgan/error.h"
 #include "acgan/eval/classifier.h"
-#include "acgan/models.h"
-#include "acgan/progress_bar.h"
+#include "acgan/io/atomic_file.h"
+#include "acgan/models/models.h"
 #include "acgan/runtime.h"
-#include "acgan/train_options.h"
+#include "acgan/training/progress_bar.h"
+#include "acgan/training/train_options.h"
 
 namespace acgan {
 namespace {

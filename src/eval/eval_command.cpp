@@ -7,12 +7,12 @@
 
 #include <iostream>
 
-#include "acgan/atomic_file.h"
-#include "acgan/checkpoint.h"
 #include "acgan/clock.h"
 #include "acgan/error.h"
+#include "acgan/io/atomic_file.h"
 #include "acgan/runtime.h"
-#include "acgan/train_options.h"
+#include "acgan/training/checkpoint.h"
+#include "acgan/training/train_options.h"
 
 namespace acgan {
 namespace {

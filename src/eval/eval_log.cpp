@@ -8,7 +8,7 @@
 #include <filesystem>
 #include <sstream>
 
-#include "acgan/atomic_file.h"
+#include "acgan/io/atomic_file.h"
 
 namespace acgan {
 namespace {

@@ -14,14 +14,14 @@
 #include <set>
 #include <sstream>
 
-#include "acgan/atomic_file.h"
 #include "acgan/clock.h"
 #include "acgan/error.h"
 #include "acgan/eval/ms_ssim.h"
-#include "acgan/progress_bar.h"
+#include "acgan/io/atomic_file.h"
+#include "acgan/io/sha256.h"
+#include "acgan/io/state_dict.h"
 #include "acgan/runtime.h"
-#include "acgan/sha256.h"
-#include "acgan/state_dict.h"
+#include "acgan/training/progress_bar.h"
 
 namespace acgan {
 namespace {

@@ -7,11 +7,11 @@
 
 #include <sstream>
 
-#include "acgan/atomic_file.h"
 #include "acgan/error.h"
 #include "acgan/eval/classifier.h"
-#include "acgan/sha256.h"
-#include "acgan/state_dict.h"
+#include "acgan/io/atomic_file.h"
+#include "acgan/io/sha256.h"
+#include "acgan/io/state_dict.h"
 
 namespace acgan {
 namespace {

@@ -8,8 +8,8 @@
 #include <filesystem>
 
 #include "acgan/error.h"
-#include "acgan/image_grid.h"
-#include "acgan/progress_bar.h"
+#include "acgan/io/image_grid.h"
+#include "acgan/training/progress_bar.h"
 
 namespace acgan {
 namespace fs = std::filesystem;

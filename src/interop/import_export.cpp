@@ -9,12 +9,12 @@
 #include <filesystem>
 #include <sstream>
 
-#include "acgan/atomic_file.h"
-#include "acgan/checkpoint.h"
-#include "acgan/cifar10.h"
+#include "acgan/data/cifar10.h"
 #include "acgan/error.h"
 #include "acgan/interop/torchscript_export.h"
-#include "acgan/state_dict.h"
+#include "acgan/io/atomic_file.h"
+#include "acgan/io/state_dict.h"
+#include "acgan/training/checkpoint.h"
 
 namespace fs = std::filesystem;
 

@@ -4,7 +4,7 @@
 #include <fmt/format.h>
 #include <torch/torch.h>
 
-#include "acgan/spectral_norm.h"
+#include "acgan/models/spectral_norm.h"
 
 namespace nn = torch::nn;
 

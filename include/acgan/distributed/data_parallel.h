@@ -15,8 +15,8 @@
 #include <vector>
 
 #include "acgan/distributed/communicator.h"
-#include "acgan/stop_signal.h"
-#include "acgan/train_step.h"
+#include "acgan/training/stop_signal.h"
+#include "acgan/training/train_step.h"
 
 namespace acgan {
 

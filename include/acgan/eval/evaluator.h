@@ -16,7 +16,7 @@
 #include <utility>
 #include <vector>
 
-#include "acgan/cifar10.h"
+#include "acgan/data/cifar10.h"
 #include "acgan/eval/feature_metrics.h"
 #include "acgan/eval/feature_network.h"
 #include "acgan/eval/sample_source.h"

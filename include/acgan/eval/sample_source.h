@@ -8,7 +8,7 @@
 
 #include <string>
 
-#include "acgan/models.h"
+#include "acgan/models/models.h"
 
 namespace acgan {
 

@@ -9,7 +9,7 @@
 
 #include <torch/csrc/jit/api/module.h>
 
-#include "acgan/models.h"
+#include "acgan/models/models.h"
 
 namespace acgan {
 

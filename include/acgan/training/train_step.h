@@ -1,0 +1,113 @@
+// One ACGAN training step, exactly as the golden reference (../shared/golden/make_golden.py) runs
+// it:
+//   D step: BCE(D_src(x), 1) + CE(D_cls(x), y), backward; fake = G(z, c) detached:
+//           BCE(D_src(fake), 0) + CE(D_cls(fake), c), backward; one Adam step on the summed
+//           gradients.
+//   G step: on the same fake, BCE(D_src(fake), 1) + CE(D_cls(fake), c), backward; one Adam step.
+// With DiffAugment (StepOptions::augment) D sees T(x), T(fake) and T(fake) again, each with its own
+// draws, T differentiable so that G's gradient passes through it.
+// The source terms are BCE with logits on D's source logit (models.h): the original's BCE on the
+// sigmoid, better conditioned. During the G step D's parameters are frozen (StepOptions), so the
+// backward pass skips D's weight gradients that nobody reads (the result is unchanged: D's
+// optimizer zeroes them before its next use); the freeze is scoped, so an exception cannot leave D
+// frozen.
+//
+// The statistics come back as one small tensor on the training device, so a CUDA loop can keep them
+// there and read them only when it logs (no host synchronisation per step).
+#pragma once
+
+#include <torch/optim/optimizer.h>
+#include <torch/types.h>
+
+#include <utility>
+#include <vector>
+
+#include "acgan/data/diff_augment.h"
+#include "acgan/models/models.h"
+#include "acgan/training/loss_scaler.h"
+#include "acgan/training/precision.h"
+
+namespace acgan {
+
+// The noise and classes G is fed: z (B, nz) ~ N(0, 1) with the one-hot class in its first 10
+// entries.
+struct Noise {
+  torch::Tensor z;  // (B, nz) float
+  torch::Tensor c;  // (B) int64 in 0..9
+};
+
+// Draws c ~ U{0..9} and z ~ N(0, 1) from the device's default generator, then writes one_hot(c).
+Noise make_noise(int64_t batch, int64_t nz, const torch::Device& device);
+// Noise for given classes (B) int64: z ~ N(0, 1), one_hot(c) in the first 10 entries.
+Noise make_noise_for(const torch::Tensor& classes, int64_t nz);
+// The fixed sample-grid noise: `per_class` rows of noise for each class 0..9, in class order.
+Noise make_grid_noise(int64_t per_class, int64_t nz, const torch::Device& device);
+
+// Indices into the tensor returned by train_step.
+enum StepStat : int64_t {
+  kLossDReal,  // BCE + CE of D on the real batch
+  kLossDFake,  // BCE + CE of D on the detached fake batch
+  kLossG,      // BCE(., 1) + CE of D on the fake batch, as G sees it
+  kAccReal,    // % of the real batch whose class D gets right
+  kAccFake,    // % of the fake batch whose class (c) D gets right
+  kDx,         // mean D_src(x)
+  kDGz1,       // mean D_src(G(z)) in the D step
+  kDGz2,       // mean D_src(G(z)) in the G step
+  kNumStepStats
+};
+
+// How a step runs. precision: the forward passes under autocast (precision.h), the losses in
+// float32 (float64 for a float64 model), and for fp16 the losses scaled by `scaler`
+// (loss_scaler.h). A scaler also works with fp32: scaling by a power of two changes nothing there,
+// which the tests use. freeze_d_in_g_step: the fast path above; off, D's unused gradients are
+// computed as the original does.
+// The source (real / fake) loss on D's logit l, by whose term it is.
+//   BCE (the original's): D real BCE(l, 1 - label_smoothing), D fake BCE(l, 0), G BCE(l, 1).
+//   hinge (SN-GAN, BigGAN): D real mean(relu(1 - l)), D fake mean(relu(1 + l)), G -mean(l).
+enum class SourceLoss { kBce, kHinge };
+enum class SourceTerm { kDReal, kDFake, kG };
+torch::Tensor source_loss(const torch::Tensor& logit, SourceTerm term, SourceLoss kind,
+                          double label_smoothing = 0);
+
+// Sees each network's gradients after its backward passes, before its optimizer step: data
+// parallelism averages them over ranks there (distributed/data_parallel.h).
+class GradientHook {
+ public:
+  virtual ~GradientHook() = default;
+  virtual void on_gradients(torch::nn::Module& network) = 0;
+};
+
+struct StepOptions {
+  Precision precision = Precision::kFp32;
+  LossScaler* scaler = nullptr;
+  bool freeze_d_in_g_step = true;
+  SourceLoss source_loss = SourceLoss::kBce;
+  double label_smoothing = 0;         // D's real target 1 - s (BCE)
+  bool d_class_loss_on_fakes = true;  // false: D's fake term is the source loss alone
+  DiffAugmentPolicy augment;          // on every image D sees (diff_augment.h)
+  GradientHook* gradient_hook = nullptr;
+};
+// `precision` with `scaler` where it needs one (fp16).
+StepOptions step_options_for(Precision precision, LossScaler& scaler);
+
+// Sets every parameter of a module to requires_grad(false) while in scope, restoring each one's
+// previous value on exit, exception or not.
+class FrozenParameters {
+ public:
+  explicit FrozenParameters(torch::nn::Module& module);
+  ~FrozenParameters();
+  FrozenParameters(const FrozenParameters&) = delete;
+  FrozenParameters& operator=(const FrozenParameters&) = delete;
+
+ private:
+  std::vector<std::pair<torch::Tensor, bool>> saved_;
+};
+
+// real (B, 3, 32, 32) in [-1, 1], labels (B) int64; G and D in train mode. Returns (kNumStepStats)
+// float on the device, detached.
+torch::Tensor train_step(GeneratorImpl& g, DiscriminatorImpl& d, torch::optim::Optimizer& opt_g,
+                         torch::optim::Optimizer& opt_d, const torch::Tensor& real,
+                         const torch::Tensor& labels, const Noise& noise,
+                         const StepOptions& options = {});
+
+}  // namespace acgan

@@ -1,0 +1,127 @@
+// Transposed convolution on oneDNN and a cheaper dropout mask. See include/acgan/models/fast_ops.h.
+#include "acgan/models/fast_ops.h"
+
+#include <torch/torch.h>
+#include <torch/version.h>
+
+#include <variant>
+
+#include "acgan/training/precision.h"
+
+namespace acgan {
+namespace {
+
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+// conv_transpose2d(x, w, b; stride, padding) with x (N, Cin, H, W), w (Cin, Cout, k, k):
+// the gradient of conv2d(., w; stride, padding) with respect to its input, at grad_output = x.
+struct OneDnnConvTranspose : public torch::autograd::Function<OneDnnConvTranspose> {
+  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& w,
+                               const torch::Tensor& b, int64_t stride, int64_t padding) {
+    const int64_t k = w.size(2);
+    const int64_t h = (x.size(2) - 1) * stride - 2 * padding + k;
+    const int64_t wd = (x.size(3) - 1) * stride - 2 * padding + k;
+    // Only its shape is read: the gradient with respect to the input does not depend on the input.
+    const auto shape_only = torch::empty({x.size(0), w.size(1), h, wd}, x.options());
+    auto y = std::get<0>(at::convolution_backward(x, shape_only, w, c10::nullopt, {stride, stride},
+                                                  {padding, padding}, {1, 1}, false, {0, 0}, 1,
+                                                  {true, false, false}));
+    ctx->save_for_backward({x, w});
+    ctx->saved_data["stride"] = stride;
+    ctx->saved_data["padding"] = padding;
+    return y.add_(b.view({1, -1, 1, 1}));  // (N, Cout, H', W')
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    const auto& g = grads[0];  // (N, Cout, H', W')
+    const auto saved = ctx->get_saved_variables();
+    const auto& x = saved[0];
+    const auto& w = saved[1];
+    const int64_t s = ctx->saved_data["stride"].toInt(), p = ctx->saved_data["padding"].toInt();
+    torch::Tensor gx, gw;
+    if (ctx->needs_input_grad(0)) gx = at::conv2d(g, w, {}, {s, s}, {p, p});
+    if (ctx->needs_input_grad(1)) {
+      // d<g, convT(x, w)>/dw = d<conv2d(g, w), x>/dw: a weight gradient with input g, output grad
+      // x.
+      gw = std::get<1>(at::convolution_backward(x, g, w, c10::nullopt, {s, s}, {p, p}, {1, 1},
+                                                false, {0, 0}, 1, {false, true, false}));
+    }
+    torch::Tensor gb = ctx->needs_input_grad(2) ? g.sum({0, 2, 3}) : torch::Tensor();
+    return {gx, gw, gb, torch::Tensor(), torch::Tensor()};
+  }
+};
+
+// LibTorch 2.x runs ConvTranspose2d on oneDNN itself: measured on LibTorch 2.6 (Zen 5, 2 threads,
+// batch 100) the rewrite gives 497 images/s against 497 in fp32 and 727 against 710 in bf16, where
+// on 1.13 it is 501 against 387. It is kept where it pays.
+constexpr bool kOneDnnConvTransposePays = TORCH_VERSION_MAJOR < 2;
+
+bool onednn_applies(const torch::Tensor& x, const ConvOptions2d& o, bool has_bias) {
+  const auto stride = *o.stride(), kernel = *o.kernel_size();
+  const auto* padding = explicit_padding(o.padding());
+  const auto dtype = x.scalar_type();
+  return kOneDnnConvTransposePays && x.device().is_cpu() &&
+         (dtype == torch::kFloat || dtype == torch::kBFloat16) && x.dim() == 4 && padding &&
+         stride[0] == stride[1] && (*padding)->at(0) == (*padding)->at(1) &&
+         kernel[0] == kernel[1] && o.groups() == 1 && (*o.dilation())[0] == 1 &&
+         (*o.dilation())[1] == 1 && (*o.output_padding())[0] == 0 &&
+         (*o.output_padding())[1] == 0 && has_bias && at::globalContext().userEnabledMkldnn();
+}
+
+}  // namespace
+
+torch::Tensor conv_transpose_2d(const torch::Tensor& x, torch::nn::ConvTranspose2dImpl& m,
+                                const FastPaths& paths) {
+  if (!paths.conv_transpose || !onednn_applies(x, m.options, m.bias.defined())) return m.forward(x);
+  return conv_transpose_2d(x, m.weight, m.bias, m.options, paths);
+}
+
+torch::Tensor conv_transpose_2d(const torch::Tensor& x, const torch::Tensor& weight,
+                                const torch::Tensor& bias, const ConvOptions2d& options,
+                                const FastPaths& paths) {
+  if (!paths.conv_transpose || !onednn_applies(x, options, bias.defined())) {
+    namespace F = torch::nn::functional;
+    const auto* padding = explicit_padding(options.padding());
+    TORCH_CHECK(padding, "conv_transpose_2d: explicit padding expected");
+    return F::conv_transpose2d(x, weight,
+                               F::ConvTranspose2dFuncOptions()
+                                   .bias(bias)
+                                   .stride(options.stride())
+                                   .padding(*padding)
+                                   .output_padding(options.output_padding())
+                                   .groups(options.groups())
+                                   .dilation(options.dilation()));
+  }
+  const auto* padding = explicit_padding(options.padding());
+  // The custom op is invisible to autocast, so it casts as autocast would for conv_transpose2d.
+  const auto lower = active_autocast_dtype(x.device().type());
+  const auto cast = [&](const torch::Tensor& t) { return lower ? t.to(*lower) : t; };
+  return OneDnnConvTranspose::apply(cast(x).contiguous(), cast(weight), cast(bias),
+                                    (*options.stride())[0], (*padding)->at(0));
+}
+
+torch::Tensor dropout(const torch::Tensor& x, double p, const FastPaths& paths) {
+  if (p == 0) return x;
+  if (!paths.dropout || !x.device().is_cpu()) return torch::dropout(x, p, /*train=*/true);
+  // keep = (u >= p) / (1 - p) with u ~ U[0, 1) in float32: P(keep) = 1 - p, as bernoulli_(1 - p).
+  auto u = torch::empty(x.sizes(), x.options().dtype(torch::kFloat)).uniform_(0, 1);
+  return x * u.ge_(p).to(x.scalar_type()).mul_(1.0 / (1.0 - p));
+}
+
+torch::Tensor forward_block(torch::nn::SequentialImpl& block, torch::Tensor x,
+                            const FastPaths& paths) {
+  for (auto& layer : block) {
+    auto* module = layer.ptr().get();
+    if (auto* convt = module->as<torch::nn::ConvTranspose2d>()) {
+      x = conv_transpose_2d(x, *convt, paths);
+    } else if (auto* drop = module->as<torch::nn::Dropout>()) {
+      x = drop->is_training() ? dropout(x, drop->options.p(), paths) : x;
+    } else {
+      x = layer.forward(x);
+    }
+  }
+  return x;
+}
+
+}  // namespace acgan
