@@ -118,7 +118,7 @@ TEST(SpectralNormTest, DcganInitSetsWeightOrig) {
   torch::manual_seed(3);
   Discriminator d(DiscriminatorOptions().spectral_norm(true));
   dcgan_init(*d);
-  const auto& w = d->named_parameters()["conv6.0.weight_orig"];
+  const auto w = d->named_parameters()["conv6.0.weight_orig"];
   EXPECT_NEAR(w.std().item<double>(), 0.02, 0.001);
   EXPECT_EQ(d->named_parameters()["conv6.0.bias"].abs().sum().item<double>(), 0);
 }
