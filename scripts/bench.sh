@@ -52,13 +52,8 @@ if [[ -n $build ]]; then
     echo "bench.sh: error: --build: the PyTorch side needs a Python with torch and numpy; $python has none (pass --python PY)" >&2
     exit 1
   fi
-else
-  scripts/setup.sh >/dev/null
-  bench=build/acgan_bench
-fi
-if [[ -n $build ]]; then
-  :
 elif [[ $device == cuda* ]]; then
+  scripts/setup.sh >/dev/null
   python=${python:-python3}
   if ! $python -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)" 2>/dev/null; then
     echo "bench.sh: error: --device $device needs a Python whose torch sees a CUDA GPU ($python does not); pass --python" >&2
@@ -70,6 +65,8 @@ elif [[ $device == cuda* ]]; then
   cmake --build build-cuda --target acgan_bench
   bench=build-cuda/acgan_bench
 else
+  scripts/setup.sh >/dev/null
+  bench=build/acgan_bench
   python=${python:-/usr/bin/python3}
   if [[ $python == /usr/bin/python3 ]] && ! $python -c "import torch" 2>/dev/null; then
     echo "bench.sh: installing python3-torch (the PyTorch side of the comparison)" >&2
