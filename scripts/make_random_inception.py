@@ -7,7 +7,7 @@ inception-2015-12-05.pt (the file clean-fid and stylegan2-ada-pytorch use for FI
     2048 pool features with return_features, else 1008 logits.
 
 Its numbers mean nothing: it is for timing `acgan eval` and trying the Inception path offline.
-For real FID/IS/KID use the published file (README, Evaluation).
+For real FID/IS/KID use the published file (docs/evaluation.md).
 Needs python3-torch and python3-torchvision (Debian). Usage:
     python3 scripts/make_random_inception.py OUT.pt
 """

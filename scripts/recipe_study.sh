@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The recipe study (README, "Better samples"): trains each configuration below on the real CIFAR-10
+# The recipe study (docs/better-samples.md): trains each configuration below on the real CIFAR-10
 # for EPOCHS epochs with an evaluation by acgan's classifier after every epoch, one run per seed,
 # then prints the Markdown table of scripts/study_table.py. Runs that finished are skipped, so the
 # script can be stopped and started again.

@@ -21,6 +21,7 @@
 #include "acgan/generate.h"
 #include "acgan/interop/import_export.h"
 #include "acgan/models/summary.h"
+#include "acgan/runtime.h"
 #include "acgan/training/trainer.h"
 
 namespace acgan {
@@ -73,6 +74,7 @@ void add_classifier_train_flags(CLI::App& app, ClassifierTrainOptions& o) {
   app.add_option("--threads", o.threads, "intra-op threads; 0: one per core")
       ->capture_default_str();
   app.add_option("--device", o.device, "auto | cpu | cuda | cuda:N")->capture_default_str();
+  app.add_flag("--overwrite", o.overwrite, "replace an existing --out (never an input)");
 }
 
 void add_eval_flags(CLI::App& app, EvalCommandOptions& o, std::string& ref) {
@@ -102,6 +104,7 @@ void add_eval_flags(CLI::App& app, EvalCommandOptions& o, std::string& ref) {
   app.add_option("--threads", o.threads, "intra-op threads; 0: one per core")
       ->capture_default_str();
   app.add_option("--json", o.json, "also write the results as JSON here");
+  app.add_flag("--overwrite", o.overwrite, "replace an existing --json file (never an input)");
   app.add_option("--cache", o.cache,
                  "folder for the real images' features (default: $XDG_CACHE_HOME/acgan or "
                  "~/.cache/acgan); none: no cache")
@@ -166,7 +169,10 @@ void add_interop_subcommands(CLI::App& app, Commands& c) {
       "import", "the original script's gen.pt [and disc.pt] (Python's torch.save) -> a checkpoint");
   c.import_app->add_option("--gen", i.gen, "the original's gen.pt")->required();
   c.import_app->add_option("--disc", i.disc, "its disc.pt (default: D freshly initialised)");
-  c.import_app->add_option("--out", i.out, "the checkpoint to write (must not exist)")->required();
+  c.import_app->add_option("--out", i.out, "the checkpoint to write")->required();
+  c.import_app->add_flag("--overwrite", i.overwrite, "replace an existing --out (never an input)");
+  c.import_app->add_flag("--allow_nonfinite", i.allow_nonfinite,
+                         "import weights that hold NaN or Inf (refused otherwise)");
   c.import_app->add_option("--seed", i.seed, "the checkpoint's seed")->capture_default_str();
   auto& e = c.export_options;
   c.export_app = app.add_subcommand(
@@ -175,6 +181,8 @@ void add_interop_subcommands(CLI::App& app, Commands& c) {
       ->add_option("--checkpoint", e.checkpoint, "checkpoint.pt or checkpoints/epoch_NNN.pt")
       ->required();
   c.export_app->add_option("--out", e.out, "folder to write (created if missing)")->required();
+  c.export_app->add_flag("--overwrite", e.overwrite,
+                         "replace files of the same names in --out (never the --checkpoint)");
   c.export_app->add_flag("--torchscript", e.torchscript,
                          "also generator.pt: G as TorchScript (torch.jit.load, torch::jit::load)");
 }
@@ -189,6 +197,8 @@ void add_generate_flags(CLI::App& gen, GenerateOptions& o) {
   gen.add_option("--seed", o.seed, "noise seed")->capture_default_str();
   gen.add_option("--out", o.out, "grid PNG to write")->capture_default_str();
   gen.add_option("--individual", o.individual_dir, "also write one PNG per sample here");
+  gen.add_flag("--overwrite", o.overwrite,
+               "replace existing --out and --individual files (never the --checkpoint)");
   gen.add_option("--device", o.device, "auto | cpu | cuda | cuda:N")->capture_default_str();
   gen.add_flag("--same_noise", o.same_noise,
                "one noise vector per column, shared by every class row");
@@ -224,6 +234,15 @@ int launch_workers(TrainOptions options, int argc, char** argv) {
   if (const auto launch = read_launch_env()) {
     throw UsageError("--nproc: this process was started by " + launch->launcher + " as rank " +
                      std::to_string(launch->rank) + "; leave --nproc out");
+  }
+  // A worker per CPU (or GPU) at most: more only queue for the cores and slow every rank.
+  const int64_t cpus = usable_cpus(), gpus = cuda_device_count();
+  if (options.nproc > std::max(cpus, gpus) && !options.oversubscribe) {
+    throw UsageError(fmt::format(
+        "--nproc {}: more workers than this machine's {} CPUs{} (each rank wants one); start at "
+        "most {}, or pass --oversubscribe to start them anyway",
+        options.nproc, cpus, gpus > 0 ? fmt::format(" and {} GPUs", gpus) : "",
+        std::max(cpus, gpus)));
   }
   return launch_local_workers(worker_arguments(argc, argv), options.nproc);
 }

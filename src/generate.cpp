@@ -12,6 +12,7 @@
 #include "acgan/error.h"
 #include "acgan/io/atomic_file.h"
 #include "acgan/io/image_grid.h"
+#include "acgan/io/output_file.h"
 #include "acgan/runtime.h"
 #include "acgan/training/checkpoint.h"
 #include "acgan/training/train_options.h"
@@ -67,16 +68,36 @@ void check_generate_options(const GenerateOptions& options) {
     throw UsageError("--out: expected a file name ending in .png (acgan writes PNG), got '" + out +
                      "'");
   }
-  check_writable_target(out);
-  if (!options.individual_dir.empty()) {
-    std::error_code ec;
-    const auto status = std::filesystem::status(options.individual_dir, ec);
-    if (status.type() != std::filesystem::file_type::not_found &&
-        status.type() != std::filesystem::file_type::directory) {
-      throw UsageError("--individual: expected a directory (or a new path), got the file " +
-                       options.individual_dir);
+  const std::vector<NamedPath> inputs = {{"--checkpoint", options.checkpoint}};
+  check_output_file({"--out", out}, inputs, options.overwrite);
+  if (options.individual_dir.empty()) return;
+  std::error_code ec;
+  const auto status = std::filesystem::status(options.individual_dir, ec);
+  if (status.type() != std::filesystem::file_type::not_found &&
+      status.type() != std::filesystem::file_type::directory) {
+    throw UsageError("--individual: expected a directory (or a new path), got the file " +
+                     options.individual_dir);
+  }
+  for (const auto& file : individual_files(options, parse_classes(options.classes))) {
+    check_output_file({"--individual", file}, inputs, options.overwrite);
+    if (is_same_or_inside(file, out)) {
+      throw UsageError("--individual " + options.individual_dir + ": would write " + file +
+                       ", which is --out; choose another folder");
     }
   }
+}
+
+std::vector<std::string> individual_files(const GenerateOptions& options,
+                                          const std::vector<int64_t>& classes) {
+  const auto& names = cifar10_class_names();
+  std::vector<std::string> files;
+  for (const auto k : classes) {
+    for (int64_t i = 0; i < options.n; ++i) {
+      const auto name = fmt::format("{}_{:03d}.png", names[static_cast<size_t>(k)], i);
+      files.push_back((std::filesystem::path(options.individual_dir) / name).string());
+    }
+  }
+  return files;
 }
 
 torch::Tensor grid_noise(const std::vector<int64_t>& classes, int64_t n, int64_t nz,
@@ -122,10 +143,9 @@ void generate(const GenerateOptions& options) {
                                     : "");
   if (options.individual_dir.empty()) return;
   ensure_writable_dir(options.individual_dir, "--individual " + options.individual_dir);
-  const auto& names = cifar10_class_names();
+  const auto files = individual_files(options, classes);
   for (int64_t i = 0; i < images.size(0); ++i) {
-    const auto name = fmt::format("{}_{:03d}.png", names[classes[i / options.n]], i % options.n);
-    write_file_atomic((std::filesystem::path(options.individual_dir) / name).string(),
+    write_file_atomic(files[static_cast<size_t>(i)],
                       encode_png(make_grid(images.narrow(0, i, 1), 1, 0)));
   }
   spdlog::info("wrote {} individual samples to {}", images.size(0), options.individual_dir);

@@ -90,6 +90,10 @@ int usable_cpus() {
   return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
 }
 
+int cuda_device_count() {
+  return torch::cuda::is_available() ? static_cast<int>(torch::cuda::device_count()) : 0;
+}
+
 int configure_threads(int64_t threads) {
   // LibTorch's own default is not to be trusted: Debian's build starts with 1 thread on a 2-core
   // machine (measured: 89 img/s vs 121 with 2). So 0 means "every CPU this process may run on".

@@ -3,8 +3,12 @@
 // jobs of two and three acgan processes: bit-identical weights, a world of one equal to a plain
 // run, a bit-exact resume, a stop on one rank stopping all, and a killed or hung rank named by the
 // others within the timeout. Everything runs on the CPU over loopback.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <torch/torch.h>
 
 #include <filesystem>
@@ -453,7 +457,81 @@ TEST_F(DistributedTrainTest, NprocForwardsCtrlCToItsWorkers) {
   const auto r = job.wait();
   EXPECT_EQ(r.exit_code, 130) << r.output;
   EXPECT_NE(r.output.find("checkpoint written"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("--resume --nproc 2"), std::string::npos)
+      << "the printed resume command must start the same job:\n"
+      << r.output;
   EXPECT_TRUE(fs::exists(out / "checkpoint.pt"));
+}
+
+// A socket on 127.0.0.1 that listens (the kernel accepts into its backlog) and never answers.
+class SilentListener {
+ public:
+  SilentListener() {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof(address);
+    if (fd_ < 0 || bind(fd_, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 ||
+        getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &length) != 0 ||
+        listen(fd_, 64) != 0)
+      throw std::runtime_error("cannot listen on 127.0.0.1");
+    port_ = ntohs(address.sin_port);
+  }
+  ~SilentListener() { close(fd_); }
+  int port() const { return port_; }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+};
+
+// Joining ends within --dist_timeout plus a few seconds whatever waits at the rendezvous, with one
+// line naming the cause: a listener that never speaks, a port in use, a name that does not
+// resolve, more ranks than the file limit allows, more local workers than CPUs.
+TEST_F(DistributedTrainTest, JoiningEndsWithinTheTimeoutNamingTheCause) {
+  SKIP_WITHOUT_GLOO();
+  TempDir out;
+  const SilentListener silent;
+  const auto port = std::to_string(silent.port());
+  expect_one_line_error(
+      run_acgan(with(args(out.path(), 1), {"--dist_timeout", "2"}), rank_env(1, 2, silent.port())),
+      1, "rank 1: no answer from the rendezvous at MASTER_ADDR:MASTER_PORT 127.0.0.1:" + port,
+      "a silent listener");
+  expect_one_line_error(
+      run_acgan(with(args(out.path(), 1), {"--dist_timeout", "2"}), rank_env(0, 2, silent.port())),
+      1, "127.0.0.1:" + port + ": the port is in use by another process", "a busy port");
+  auto unresolvable = rank_env(1, 2, silent.port());
+  unresolvable[4] = "MASTER_ADDR=nonexistent.invalid";
+  expect_one_line_error(run_acgan(args(out.path(), 1), unresolvable), 1,
+                        "MASTER_ADDR nonexistent.invalid: the name does not resolve",
+                        "an unresolvable name");
+  std::string command = "ulimit -n 256 && exec env RANK=0 WORLD_SIZE=1000 MASTER_ADDR=127.0.0.1 "
+                        "MASTER_PORT=" + port + " " + acgan::testing::acgan_binary();
+  for (const auto& a : args(out.path(), 1)) command += " " + a;
+  expect_one_line_error(acgan::testing::run_program("/bin/sh", {"-c", command}), 2,
+                        "WORLD_SIZE 1000: a rank holds about 2064 connections", "ulimit -n 256");
+  expect_one_line_error(run_acgan(with(args(out.path(), 1), {"--nproc", "100000"})), 2,
+                        "--nproc 100000: more workers than this machine's", "--nproc 100000");
+  EXPECT_TRUE(fs::is_empty(out.path())) << "nothing written by a refused launch";
+}
+
+// Two processes given the same RANK: the second to arrive is told so at once, and the job of the
+// others goes on.
+TEST_F(DistributedTrainTest, ADuplicateRankIsNamedAsOne) {
+  SKIP_WITHOUT_GLOO();
+  TempDir out;
+  const int port = acgan::free_local_port();
+  AcganProcess rank0(args(out.path(), 1), rank_env(0, 2, port));
+  AcganProcess rank1(args(out.path(), 1), rank_env(1, 2, port));
+  AcganProcess again(args(out.path(), 1), rank_env(1, 2, port));
+  const auto r0 = rank0.wait(), r1 = rank1.wait(), r2 = again.wait();
+  EXPECT_EQ(r0.exit_code, 0) << r0.output;
+  const auto& refused = r1.exit_code == 0 ? r2 : r1;
+  const auto& joined = r1.exit_code == 0 ? r1 : r2;
+  EXPECT_EQ(joined.exit_code, 0) << joined.output;
+  expect_one_line_error(refused, 1, "another process has already joined this job as rank 1",
+                        "the second rank 1");
 }
 
 // torchrun's restart of a failed job (TORCHELASTIC_RESTART_COUNT > 0) resumes by itself.

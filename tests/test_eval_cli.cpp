@@ -6,10 +6,14 @@
 #include <torch/script.h>
 #include <torch/torch.h>
 
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <regex>
+#include <tuple>
 
 #include "acgan/data/cifar10.h"
 #include "acgan/error.h"
@@ -18,6 +22,7 @@
 #include "acgan/io/image_grid.h"
 #include "acgan/io/state_dict.h"
 #include "acgan/models/models.h"
+#include "acgan/training/checkpoint.h"
 #include "test_support.h"
 
 namespace acgan {
@@ -28,21 +33,28 @@ using testing::expect_one_line_error;
 using testing::run_acgan;
 using testing::TempDir;
 
-// forward(img, return_features, use_fp16, no_output_bias) as inception-2015-12-05.pt has it: 16
-// features or 10 logits from 4x4 average-pooled pixels through fixed random maps.
-void write_stand_in_inception(const std::string& path, uint64_t seed) {
+// forward(img, return_features, use_fp16, no_output_bias) as inception-2015-12-05.pt has it, at
+// its widths (2048 features, 1008 logits): 16 features and 10 logits from 4x4 average-pooled
+// pixels through fixed random maps, the rest zeros. `body` replaces the forward's code (a file
+// that misbehaves).
+void write_stand_in_inception(const std::string& path, uint64_t seed,
+                              const std::string& body = "") {
   torch::manual_seed(seed);
   torch::jit::Module m("StandInInception");
-  m.register_parameter("to_features", torch::randn({48, 16}), false);
-  m.register_parameter("to_logits", torch::randn({48, 10}) * 4, false);
-  m.define(R"JIT(
-def forward(self, img, return_features: bool = False, use_fp16: bool = False,
-            no_output_bias: bool = False):
+  m.register_parameter(
+      "to_features", torch::cat({torch::randn({48, 16}), torch::zeros({48, 2032})}, 1), false);
+  m.register_parameter(
+      "to_logits", torch::cat({torch::randn({48, 10}) * 4, torch::zeros({48, 998})}, 1), false);
+  const std::string standard = R"JIT(
     x = torch.adaptive_avg_pool2d(img.float() / 255.0, [4, 4]).flatten(1)
     if return_features:
         return torch.matmul(x, self.to_features)
     return torch.matmul(x, self.to_logits)
-)JIT");
+)JIT";
+  m.define(R"JIT(
+def forward(self, img, return_features: bool = False, use_fp16: bool = False,
+            no_output_bias: bool = False):)JIT" +
+           (body.empty() ? standard : body));
   m.save(path);
 }
 
@@ -201,6 +213,18 @@ TEST_F(EvalCliTest, TheReferenceCacheIsReusedAndKeyedByTheNetwork) {
   for (const auto& entry : fs::directory_iterator(dir_ / "cache/acgan"))
     files += entry.is_regular_file();
   EXPECT_EQ(files, 2);
+  // An entry whose numbers were edited (and its zip's CRCs made right again) is recomputed.
+  for (const auto& entry : fs::directory_iterator(dir_ / "cache/acgan")) {
+    auto dict = load_tensor_dict_file(entry.path().string());
+    c10::Dict<std::string, torch::Tensor> edited;
+    for (const auto& item : dict) edited.insert(item.key().toStringRef(), item.value().toTensor());
+    edited.insert_or_assign("features", edited.at("features") * 0);
+    const auto bytes = torch::pickle_save(c10::IValue(edited));
+    write_file_atomic(entry.path().string(), std::string(bytes.begin(), bytes.end()));
+  }
+  const auto edited = eval(again);
+  EXPECT_EQ(edited.exit_code, 0) << edited.output;
+  EXPECT_NE(edited.output.find("digest does not match"), std::string::npos) << edited.output;
   // A damaged cache file is recomputed, not trusted and not fatal.
   for (const auto& entry : fs::directory_iterator(dir_ / "cache/acgan"))
     fs::resize_file(entry.path(), fs::file_size(entry.path()) / 2);
@@ -261,6 +285,68 @@ TEST_F(EvalCliTest, BadInputsGetOneLineEach) {
   expect_one_line_error(eval({"--n", "5"}), kExitUsage, "--checkpoint FILE", "nothing to judge");
 }
 
+// An Inception file that misbehaves after the load check (another width, NaN) or raises is named
+// with the cause in one line, never a silent FID of 0 or an internal error.
+TEST_F(EvalCliTest, InceptionFilesThatMisbehaveAreNamed) {
+  const std::string standard = R"JIT(
+    x = torch.adaptive_avg_pool2d(img.float() / 255.0, [4, 4]).flatten(1)
+    if return_features:
+        return torch.matmul(x, self.to_features)
+    return torch.matmul(x, self.to_logits)
+)JIT";
+  const std::vector<std::tuple<std::string, std::string, std::string>> cases = {
+      {"narrow.pt",
+       "\n    if img.size(0) != 2:\n        return torch.zeros([img.size(0), 5])" + standard,
+       "expected features as a float (N, 2048) tensor"},
+      {"nan.pt",
+       "\n    if img.size(0) != 2:\n        return torch.full([img.size(0), 2048], "
+       "float('nan'))" +
+           standard,
+       "returned NaN or Inf features"},
+      {"raises.pt",
+       "\n    if return_features:\n        raise Exception('this network is broken')" + standard,
+       "raised an error when run as"},
+  };
+  for (const auto& [name, body, cause] : cases) {
+    write_stand_in_inception(dir_ / name, 1, body);
+    const auto r = eval({"--checkpoint", dir_ / "gen.pt", "--n", "20", "--metrics", "fid",
+                         "--inception", dir_ / name});
+    expect_one_line_error(r, kExitFailure, "--inception " + dir_ / name, name);
+    EXPECT_NE(testing::error_line(r.output).find(cause), std::string::npos) << r.output;
+  }
+}
+
+// A .png that is not a regular file (a link to a device, a FIFO, a broken link) is named, not
+// silently skipped; links to files and class folders are followed; the count read is reported.
+TEST_F(EvalCliTest, ImagesThatAreNotFilesAreNamedAndLinksAreFollowed) {
+  const auto set = testing::make_synthetic(12, 7);
+  const auto& names = cifar10_class_names();
+  for (int64_t i = 0; i < 12; ++i) {
+    const auto dir = dir_ / ("store/" + names[static_cast<size_t>(i % 2)]);
+    fs::create_directories(dir);
+    write_file_atomic(dir + fmt::format("/{:03d}.png", i),
+                      encode_png(set.images[i].permute({1, 2, 0}).contiguous()));
+  }
+  fs::create_directories(dir_ / "judged/airplane");
+  fs::create_directory_symlink(dir_ / "store/automobile", dir_ / "judged/automobile");
+  for (int64_t i = 0; i < 12; i += 2)
+    fs::create_symlink(dir_ / fmt::format("store/airplane/{:03d}.png", i),
+                       dir_ / fmt::format("judged/airplane/{:03d}.png", i));
+  fs::create_symlink("/dev/zero", dir_ / "judged/airplane/zero.png");
+  ASSERT_EQ(mkfifo((dir_ / "judged/airplane/fifo.png").c_str(), 0644), 0);
+  fs::create_symlink(dir_ / "nowhere.png", dir_ / "judged/airplane/broken.png");
+  fs::create_directory_symlink(dir_ / "judged", dir_ / "judged/airplane/loop");
+  const auto r = eval({"--images", dir_ / "judged", "--metrics", "ms_ssim", "--pairs", "5",
+                       "--json", dir_ / "r.json"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  for (const char* named : {"zero.png (a device)", "fifo.png (a FIFO)",
+                            "broken.png (a broken symbolic link)", "a link loop"}) {
+    EXPECT_NE(r.output.find(named), std::string::npos) << named << " in\n" << r.output;
+  }
+  const auto json = read_text(dir_ / "r.json");
+  EXPECT_EQ(json_value(json, "images_read"), 12) << json;
+}
+
 // Training with --eval_every ends with the same weights, bit for bit, as training without: the
 // evaluation draws its own noise and puts G back in training mode. Its rows land in eval.csv.
 TEST_F(EvalCliTest, EvaluationDuringTrainingLeavesTheRunUntouched) {
@@ -317,6 +403,32 @@ TEST_F(EvalCliTest, EvaluationDuringTrainingLeavesTheRunUntouched) {
   expect_one_line_error(train(dir_ / "none", {"--eval_every", "1"}), kExitUsage,
                         "--eval_every: needs a network", "no network");
   EXPECT_FALSE(fs::exists(dir_ / "none"));
+}
+
+// A stop during an evaluation ends it (no row) and the run checkpoints the finished epoch at once:
+// no step of the next epoch is taken, so the resume continues from exactly that epoch.
+TEST_F(EvalCliTest, AStopDuringAnEvaluationCheckpointsAtOnce) {
+  write_constant_classifier(dir_ / "c3.pt", 3);
+  testing::AcganProcess run(
+      {"--root_dir", data_dir(), "--outdir", dir_ / "run", "--batch_size", "20", "--seed", "5",
+       "--num_workers", "0", "--num_epochs", "3", "--nz", "64", "--threads", "1",
+       "--eval_every", "1", "--eval_n", "200000", "--classifier", dir_ / "c3.pt"},
+      {"XDG_CACHE_HOME=" + (dir_ / "cache")});
+  ASSERT_TRUE(run.read_until("eval at epoch 1: judging")) << "no evaluation began";
+  run.send_signal(SIGTERM);
+  const auto r = run.wait();
+  EXPECT_EQ(r.exit_code, 128 + SIGTERM) << r.output;
+  EXPECT_NE(r.output.find("eval at epoch 1 abandoned"), std::string::npos) << r.output;
+  EXPECT_EQ(testing::metric_steps(dir_ / "run/metrics.csv").size(), 10u)
+      << "a step of epoch 2 was taken after the stop";
+  const auto csv = fs::exists(dir_ / "run/eval.csv") ? read_text(dir_ / "run/eval.csv") : "";
+  EXPECT_EQ(csv.find("\n10,1,"), std::string::npos) << "the abandoned evaluation's row:\n" << csv;
+  TrainOptions options;
+  options.nz = 64;
+  TrainingState state(options, torch::kCPU);
+  load_checkpoint(dir_ / "run/checkpoint.pt", state);
+  EXPECT_EQ(state.progress.step, 10);
+  EXPECT_EQ(state.progress.epoch, 1);
 }
 
 TEST(ClassifierCliTest, TrainsWritesAndReportsItsAccuracy) {

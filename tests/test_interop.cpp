@@ -75,6 +75,20 @@ TEST_F(PythonInteropTest, ImportedNetworksReproducePythonsOutputs) {
   const auto judged = state.d->forward(output("x"));
   EXPECT_LT((source_probability(judged) - output("source")).abs().max().item<double>(), 1e-5);
   EXPECT_LT((judged.class_logits - output("classes")).abs().max().item<double>(), 1e-5);
+  // Saved on a GPU box (storages on cuda:0): imported and sampled as torch.load(map_location="cpu")
+  // reads it, the same weights.
+  const auto gpu = testing::run_acgan(
+      {"import", "--gen", path("gen_cuda.pt"), "--disc", path("disc.pt"), "--out",
+       path("imported_cuda.pt")});
+  ASSERT_EQ(gpu.exit_code, 0) << gpu.output;
+  TrainingState from_gpu(options, torch::kCPU);
+  load_checkpoint(path("imported_cuda.pt"), from_gpu);
+  for (const auto& item : state.g->named_parameters())
+    EXPECT_TRUE(torch::equal(item.value(), from_gpu.g->named_parameters()[item.key()]))
+        << item.key();
+  const auto drawn = testing::run_acgan(
+      {"generate", "--checkpoint", path("gen_cuda.pt"), "--out", path("from_cuda.png")});
+  EXPECT_EQ(drawn.exit_code, 0) << drawn.output;
   // Pickle protocol 4 (STACK_GLOBAL, MEMOIZE, FRAME) reads as protocol 2 does.
   const auto p2 = load_tensor_dict_file(path("gen.pt")),
              p4 = load_tensor_dict_file(path("gen_protocol4.pt"));
@@ -128,7 +142,7 @@ TEST_F(PythonInteropTest, ExportLoadsBackIntoTheOriginalNetworksBitForBit) {
   // A second export into the same folder refuses to replace the files.
   testing::expect_one_line_error(
       testing::run_acgan({"export", "--checkpoint", checkpoint, "--out", path("export")}),
-      kExitUsage, "exists; acgan does not overwrite it", "second export");
+      kExitUsage, "exists; acgan does not replace it", "second export");
 }
 
 // A zip archive as torch.save writes it, holding `pickle` as data.pkl.
@@ -173,13 +187,25 @@ std::string global(const std::string& module, const std::string& name) {
 }
 const std::string kProto2 = op(0x80) + op(2);
 
-// {"w": _rebuild_tensor_v2(<FloatStorage "0">, offset, (size,), (1,), False, ())} with the storage
-// holding one float.
-std::string tensor_archive(const std::string& offset, const std::string& size) {
-  const std::string pickle =
-      kProto2 + "}(" + unicode("w") + global("torch._utils", "_rebuild_tensor_v2") + "((" +
-      unicode("storage") + global("torch", "FloatStorage") + unicode("0") + unicode("cpu") + "K" +
-      op(1) + "tQ" + offset + size + op(0x85) + "K" + op(1) + op(0x85) + op(0x89) + ")tRu.";
+// How tensor_archive's storage is described: its location and the element count it claims.
+struct StorageId {
+  std::string location = "cpu";
+  std::string numel = "K" + op(1);  // BININT1 1: what the record holds
+};
+
+// {key: _rebuild_tensor_v2(<FloatStorage "0">, offset, (size,), (1,), False, ())} for each key
+// (one SETITEMS), the storage holding one float.
+std::string tensor_archive(const std::string& offset, const std::string& size,
+                           const StorageId& id = {},
+                           const std::vector<std::string>& keys = {"w"}) {
+  std::string items;
+  for (const auto& key : keys) {
+    items += unicode(key) + global("torch._utils", "_rebuild_tensor_v2") + "((" +
+             unicode("storage") + global("torch", "FloatStorage") + unicode("0") +
+             unicode(id.location) + id.numel + "tQ" + offset + size + op(0x85) + "K" + op(1) +
+             op(0x85) + op(0x89) + ")tR";
+  }
+  const std::string pickle = kProto2 + "}(" + items + "u.";
   std::string bytes;
   caffe2::serialize::PyTorchStreamWriter writer([&](const void* data, size_t n) {
     bytes.append(static_cast<const char*>(data), n);
@@ -210,6 +236,63 @@ TEST(PythonStateDictTest, MalformedPicklesGetOneLineNotACrash) {
   refused(tensor_archive(int1(0), int1(2)), "past its storage");
   const auto huge = op(0x8a) + op(8) + little_endian(uint64_t{1} << 62, 8);
   refused(tensor_archive(int1(0), huge), "past its storage");
+}
+
+// A storage must hold what its id claims, checked before a tensor is made of it (a claim of 2^30
+// elements over 4 bytes); a name may appear once.
+TEST(PythonStateDictTest, ClaimsBeyondTheArchiveAndRepeatedKeysAreRefused) {
+  const auto int1 = [](int v) { return "K" + op(v); };
+  StorageId huge;
+  huge.numel = "J" + little_endian(uint64_t{1} << 30, 4);
+  expect_error([&] { read_python_state_dict(tensor_archive(int1(0), int1(1), huge), "c.pt"); },
+               {"c.pt", "claims 1073741824 elements, but data/0 holds 1"});
+  expect_error(
+      [&] {
+        read_python_state_dict(tensor_archive(int1(0), int1(1), {}, {"w", "b", "w"}), "d.pt");
+      },
+      {"d.pt", "the key 'w' appears twice"});
+}
+
+// What torch.save writes on a GPU box (storages located on cuda:0) loads as
+// torch.load(map_location="cpu") does, whatever this build or machine has.
+TEST(PythonStateDictTest, StoragesSavedOnAGpuLoadOnTheCpu) {
+  const auto int1 = [](int v) { return "K" + op(v); };
+  StorageId cuda;
+  cuda.location = "cuda:0";
+  const auto dict = parse_tensor_dict(tensor_archive(int1(0), int1(1), cuda), "gpu.pt");
+  const auto w = dict.at("w").toTensor();
+  EXPECT_TRUE(w.device().is_cpu());
+  EXPECT_TRUE(torch::equal(w, torch::ones({1})));
+}
+
+// Weights that hold NaN (a diverged run's gen.pt) are refused unless asked for; a noise width acgan
+// cannot sample is the file's fault, not a flag's (import has no --nz).
+TEST(ImportTest, NonFiniteWeightsAndUnusableWidthsAreTheFilesFault) {
+  testing::TempDir dir;
+  Generator g(110);
+  {
+    torch::NoGradGuard no_grad;
+    auto weight = g->named_parameters()["fc1.weight"];
+    weight[0][0] = std::nan("");
+  }
+  save_state_dict_file(*g, dir / "nan.pt");
+  testing::expect_one_line_error(
+      testing::run_acgan({"import", "--gen", dir / "nan.pt", "--out", dir / "c.pt"}),
+      kExitFailure, "nan.pt: holds NaN or Inf weights", "NaN weights");
+  EXPECT_FALSE(fs::exists(dir / "c.pt"));
+  EXPECT_EQ(testing::run_acgan({"import", "--gen", dir / "nan.pt", "--out", dir / "c.pt",
+                                "--allow_nonfinite"})
+                .exit_code,
+            0);
+  c10::Dict<std::string, torch::Tensor> narrow;
+  for (const auto& item : state_dict(*g)) narrow.insert(item.key(), item.value());
+  narrow.insert_or_assign("fc1.weight", torch::zeros({384, 10}));
+  const auto bytes = torch::pickle_save(c10::IValue(narrow));
+  write_file_atomic(dir / "narrow.pt", std::string(bytes.begin(), bytes.end()));
+  const auto r = testing::run_acgan({"import", "--gen", dir / "narrow.pt", "--out", dir / "n.pt"});
+  testing::expect_one_line_error(r, kExitFailure, "narrow.pt: fc1.weight takes noise 10 wide",
+                                 "width 10");
+  EXPECT_EQ(testing::error_line(r.output).find("--nz"), std::string::npos) << r.output;
 }
 
 TEST(PythonStateDictTest, TheFormatBeforePyTorch16GetsTheConversionCommand) {

@@ -5,6 +5,8 @@
 // sizes without bounds, signals from a closed terminal or pipe.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <torch/serialize.h>
 #include <torch/torch.h>
 
@@ -25,6 +27,15 @@ using acgan::testing::TempDir;
 
 namespace {
 
+// A pid that was a process a moment ago and is not one now.
+pid_t dead_pid() {
+  const pid_t pid = fork();
+  if (pid == 0) _exit(0);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return pid;
+}
+
 class OutdirSafetyTest : public acgan::testing::SyntheticCifarTest<10> {  // 50 training images
  protected:
   // 50 images, batch 10: 5 steps an epoch.
@@ -44,7 +55,8 @@ class OutdirSafetyTest : public acgan::testing::SyntheticCifarTest<10> {  // 50 
 };
 
 // A user's files whose names look like ours (temporaries, epoch files of other shapes, symbolic
-// links) survive every run, failed or not; only acgan's own stale temporaries are removed.
+// links, temporaries of a live or impossible pid or with foreign contents) survive every run,
+// failed or not, and are named; only a dead acgan's own temporaries are removed.
 TEST_F(OutdirSafetyTest, ForeignFilesAreNeverTouched) {
   TempDir out, elsewhere;
   write(elsewhere / "target.txt", "not acgan's");
@@ -53,23 +65,32 @@ TEST_F(OutdirSafetyTest, ForeignFilesAreNeverTouched) {
                                             "gen.pt.bak",         "images/my.tmp.png"};
   for (const auto& name : foreign) write(out / name, "user data " + name);
   fs::create_symlink(elsewhere / "target.txt", out / "link.tmp.123");
-  write(out / "checkpoint.pt.tmp.99999", "a dead run's temporary");
-  write(out / "images/epoch_002.png.tmp.4242", "a dead run's temporary");
+  const std::string dead = std::to_string(dead_pid());
+  write(out / ("checkpoint.pt.tmp." + dead), std::string("PK\x03\x04 a dead run's", 17));
+  write(out / ("images/epoch_002.png.tmp." + dead), std::string("\x89PNG\r\n\x1a\n dead", 13));
+  const std::vector<std::string> lookalikes = {
+      "metrics.csv.tmp.99999999999", "gen.pt.tmp." + dead, "images/epoch_001.png.tmp.1"};
+  for (const auto& name : lookalikes) write(out / name, "user data " + name);
 
   // Runs that stop with a usage error first, then one that trains.
   expect_one_line_error(run_acgan(with(args(out.path(), 1), {"--batch_size", "0"})), 2,
                         "--batch_size");
   expect_one_line_error(run_acgan(with(args(out.path(), 1), {"--resume"})), 2, "--resume");
-  EXPECT_TRUE(fs::exists(out / "checkpoint.pt.tmp.99999")) << "removed before the run owned it";
-  ASSERT_EQ(run_acgan(args(out.path(), 1)).exit_code, 0);
+  EXPECT_TRUE(fs::exists(out / ("checkpoint.pt.tmp." + dead))) << "removed before the run owned it";
+  const auto trained = run_acgan(args(out.path(), 1));
+  ASSERT_EQ(trained.exit_code, 0) << trained.output;
 
   for (const auto& name : foreign) {
     EXPECT_EQ(acgan::read_file(out / name), "user data " + name) << name;
   }
+  for (const auto& name : lookalikes) {
+    EXPECT_EQ(acgan::read_file(out / name), "user data " + name) << name;
+    EXPECT_NE(trained.output.find(name + ": left as it is"), std::string::npos) << name;
+  }
   EXPECT_TRUE(fs::is_symlink(out / "link.tmp.123"));
   EXPECT_EQ(acgan::read_file(elsewhere / "target.txt"), "not acgan's");
-  EXPECT_FALSE(fs::exists(out / "checkpoint.pt.tmp.99999"));
-  EXPECT_FALSE(fs::exists(out / "images/epoch_002.png.tmp.4242"));
+  EXPECT_FALSE(fs::exists(out / ("checkpoint.pt.tmp." + dead)));
+  EXPECT_FALSE(fs::exists(out / ("images/epoch_002.png.tmp." + dead)));
 }
 
 // One run per outdir: a second one is refused with the holder's pid while the first trains, and

@@ -1,12 +1,15 @@
 // Test helpers. See test_support.h.
 #include "test_support.h"
 
+#include <poll.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <torch/torch.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <chrono>
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
@@ -120,27 +123,46 @@ AcganProcess::~AcganProcess() {
   if (fd_ >= 0) close(fd_);
 }
 
-bool AcganProcess::read_until(const std::string& needle) {
+// Reads what the program wrote next into output_; false at its end of output or past deadline_
+// (then the program is killed and output_ says so), so a test waits no longer than its budget.
+bool AcganProcess::read_some() {
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                        deadline_ - std::chrono::steady_clock::now())
+                        .count();
+  pollfd ready{fd_, POLLIN, 0};
+  int polled = 0;
+  do {
+    polled = poll(&ready, 1, static_cast<int>(std::max<int64_t>(left, 0)));
+  } while (polled < 0 && errno == EINTR);
+  if (polled == 0) {
+    output_ += "\n(test: no end of output within the process's deadline; killed)\n";
+    kill(pid_, SIGKILL);
+    return false;
+  }
   char buffer[4096];
+  const ssize_t n = read(fd_, buffer, sizeof(buffer));
+  if (n <= 0) return false;
+  output_.append(buffer, static_cast<size_t>(n));
+  return true;
+}
+
+bool AcganProcess::read_until(const std::string& needle) {
   while (output_.find(needle) == std::string::npos) {
-    const ssize_t n = read(fd_, buffer, sizeof(buffer));
-    if (n <= 0) return false;
-    output_.append(buffer, static_cast<size_t>(n));
+    if (!read_some()) return false;
   }
   return true;
 }
 
 bool AcganProcess::read_until_more(const std::string& needle, int count) {
   size_t from = output_.size();
-  for (int seen = 0; seen < count; ++seen) {
-    char buffer[4096];
-    size_t at;
-    while ((at = output_.find(needle, from)) == std::string::npos) {
-      const ssize_t n = read(fd_, buffer, sizeof(buffer));
-      if (n <= 0) return false;
-      output_.append(buffer, static_cast<size_t>(n));
+  for (int seen = 0; seen < count;) {
+    const auto at = output_.find(needle, from);
+    if (at != std::string::npos) {
+      ++seen;
+      from = at + needle.size();
+      continue;
     }
-    from = at + needle.size();
+    if (!read_some()) return false;
   }
   return true;
 }
@@ -148,12 +170,10 @@ bool AcganProcess::read_until_more(const std::string& needle, int count) {
 void AcganProcess::send_signal(int sig) { kill(pid_, sig); }
 
 CommandResult AcganProcess::wait() {
-  char buffer[4096];
-  for (ssize_t n; (n = read(fd_, buffer, sizeof(buffer))) > 0;) {
-    output_.append(buffer, static_cast<size_t>(n));
+  while (read_some()) {
   }
   int status = 0;
-  waitpid(pid_, &status, 0);
+  waitpid(pid_, &status, 0);  // its output has ended (or it was killed): it exits now
   pid_ = -1;
   CommandResult result;
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <torch/types.h>
 
+#include <chrono>
 #include <string>
 #include <vector>
 
@@ -135,6 +136,9 @@ class AcganProcess {
                         const std::vector<std::string>& env = {}, long file_size_limit = 0,
                         const std::string& program = acgan_binary());
   ~AcganProcess();
+  // Every read below ends by this deadline (shorter than CTest's 300 s per test): past it the
+  // program is killed, and the read returns false (wait() returns what was read).
+  static constexpr std::chrono::seconds kDeadline{240};
   // Reads output until it contains `needle` (true) or the program closes its output (false).
   bool read_until(const std::string& needle);
   // Reads output until `needle` occurs `count` times after what was read so far.
@@ -145,9 +149,11 @@ class AcganProcess {
   CommandResult wait();
 
  private:
+  bool read_some();
   int pid_ = -1;
   int fd_ = -1;
   std::string output_;
+  std::chrono::steady_clock::time_point deadline_ = std::chrono::steady_clock::now() + kDeadline;
 };
 
 }  // namespace acgan::testing

@@ -18,8 +18,13 @@ constexpr int kExitFailure =
     1;                         // runtime failure: bad data, bad checkpoint, write error, divergence
 constexpr int kExitUsage = 2;  // bad command line
 
-// The first line of an exception message: LibTorch's carry a stack trace after it.
-inline std::string first_line(const std::string& what) { return what.substr(0, what.find('\n')); }
+// The first non-blank line of an exception message: LibTorch's carry a stack trace after it, and
+// TorchScript's compiler errors start with an empty line.
+inline std::string first_line(const std::string& what) {
+  const auto start = what.find_first_not_of(" \t\r\n");
+  if (start == std::string::npos) return "";
+  return what.substr(start, what.find('\n', start) - start);
+}
 
 class Error : public std::runtime_error {
  public:

@@ -18,8 +18,9 @@ struct GenerateOptions {
   std::string classes;     // "0,3,9" or "cat,dog"; empty: all ten
   int64_t n = 10;          // samples per class (the grid's columns)
   int64_t seed = 0;        // noise seed
-  std::string out = "generated.png";
-  std::string individual_dir;  // if set, also one PNG per sample here
+  std::string out = "generated.png";  // output_file.h's rule, as each individual file
+  std::string individual_dir;         // if set, also one PNG per sample here
+  bool overwrite = false;             // --out and individual files may replace existing files
   std::string device = "auto";
   bool same_noise = false;   // column j has the same noise in every class row
   bool interpolate = false;  // each row walks linearly from one noise vector to another
@@ -36,6 +37,14 @@ torch::Tensor grid_noise(const std::vector<int64_t>& classes, int64_t n, int64_t
 
 // "0,3,9", "cat,dog,9" -> {0, 3, 9}; empty -> 0..9. Throws acgan::UsageError naming the bad entry.
 std::vector<int64_t> parse_classes(const std::string& text);
+
+// The files --individual writes for `classes` (<name>_NNN.png, n per class, in grid order).
+std::vector<std::string> individual_files(const GenerateOptions& options,
+                                          const std::vector<int64_t>& classes);
+
+// Throws acgan::UsageError for a bad option or an output the rule refuses, before anything is
+// read or written.
+void check_generate_options(const GenerateOptions& options);
 
 // Writes the grid (and the individual files). Throws acgan::Error / UsageError on failure.
 void generate(const GenerateOptions& options);

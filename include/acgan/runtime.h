@@ -26,6 +26,9 @@ torch::Device resolve_device(const std::string& spec);
 // CPUs this process may run on (its affinity mask).
 int usable_cpus();
 
+// CUDA devices this process sees (0 without CUDA).
+int cuda_device_count();
+
 // Sets LibTorch's intra-op threads (0: usable_cpus()). Returns the count now in force.
 int configure_threads(int64_t threads);
 

@@ -106,6 +106,18 @@ std::vector<std::string> cifar10_files(const std::string& dir, Split split) {
   return files;
 }
 
+std::vector<std::string> cifar10_input_files(const std::string& root) {
+  std::string dir;
+  try {
+    dir = find_cifar10_dir(root);
+  } catch (const Error&) {
+    return {};
+  }
+  auto files = cifar10_files(dir, Split::kTrain);
+  files.push_back(cifar10_files(dir, Split::kTest).front());
+  return files;
+}
+
 Cifar10::Cifar10(const std::string& root, Split split) {
   std::vector<torch::Tensor> images, labels;
   for (const auto& file : cifar10_files(find_cifar10_dir(root), split)) {

@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "acgan/distributed/connect_guard.h"
 #include "acgan/error.h"
 
 #if defined(USE_C10D_GLOO) && __has_include(<gloo/config.h>)
@@ -43,6 +44,9 @@ using CollectiveBase = c10d::ProcessGroup;
 
 // How long survivors of a failed collective wait for each other to check in at the store.
 constexpr auto kCheckInGrace = std::chrono::seconds(3);
+// How long past --dist_timeout joining may take before the join deadline ends the process: c10d's
+// own timeouts come first wherever it has them.
+constexpr auto kJoinGrace = std::chrono::seconds(5);
 
 std::vector<uint8_t> to_bytes(const std::string& s) { return {s.begin(), s.end()}; }
 std::string to_string(const std::vector<uint8_t>& b) { return {b.begin(), b.end()}; }
@@ -310,6 +314,18 @@ Communicator::Communicator(const LaunchEnv& env, const std::string& backend,
   options.numWorkers = static_cast<std::size_t>(env.world_size);
   options.waitWorkers = true;
   options.timeout = timeout;
+  check_world_size_fits_file_limit(env.world_size, env.rank == 0, m.backend == "gloo");
+  check_master_addr_resolves(env.master_addr);
+  const auto limit = fmt::format("within --dist_timeout {} (and {} s of grace)",
+                                 seconds_text(timeout), kJoinGrace.count());
+  JoinDeadline deadline(
+      timeout + kJoinGrace,
+      env.rank == 0
+          ? fmt::format("rank 0: not every one of the {} ranks joined the rendezvous at {} {}",
+                        env.world_size, m.rendezvous(), limit)
+          : fmt::format("rank {}: no answer from the rendezvous at MASTER_ADDR:MASTER_PORT {} {} "
+                        "(is rank 0 there, or something else listening on that port?)",
+                        env.rank, m.rendezvous(), limit));
   try {
     try {
       m.store = c10::make_intrusive<c10d::TCPStore>(env.master_addr, options);
@@ -321,12 +337,28 @@ Communicator::Communicator(const LaunchEnv& env, const std::string& backend,
     }
   } catch (const std::exception& e) {
     const std::string what = first_line(e.what());
+    if (env.rank == 0 && what.find("ddress already in use") != std::string::npos) {
+      throw Error(fmt::format(
+          "rank 0: cannot hold the rendezvous at MASTER_ADDR:MASTER_PORT {}: the port is in use "
+          "by another process; choose a free MASTER_PORT",
+          m.rendezvous()));
+    }
     throw Error(fmt::format(
         "rank {}: {} the rendezvous at MASTER_ADDR:MASTER_PORT {} within --dist_timeout {}: {}",
         env.rank,
         env.rank == 0 ? "could not hold (or was not joined by every rank at)" : "could not reach",
         m.rendezvous(), seconds_text(timeout), what));
   }
+  // Two processes given the same RANK both reach the store; the second is told at once.
+  if (m.store->add(m.key("joined", env.rank), 1) > 1) {
+    throw Error(fmt::format(
+        "rank {}: another process has already joined this job as rank {} (RANK given twice?); "
+        "each process needs its own RANK",
+        env.rank, env.rank));
+  }
+  deadline.waiting_for(fmt::format(
+      "rank {}: connecting the {} ranks' {} process group did not finish {}", env.rank,
+      env.world_size, m.backend, limit));
   char name[256] = {};
   gethostname(name, sizeof(name) - 1);
   m.host = name;

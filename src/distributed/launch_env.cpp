@@ -86,7 +86,7 @@ LaunchEnv read_torchrun(const EnvLookup& lookup) {
   const Variables v(lookup, "torchrun");
   LaunchEnv env;
   // acgan --nproc sets torchrun's variables and says so.
-  env.launcher = lookup("ACGAN_NPROC_LAUNCHER") ? "acgan --nproc" : "torchrun";
+  env.launcher = lookup("ACGAN_NPROC_LAUNCHER") ? kNprocLauncher : "torchrun";
   env.world_size = v.number("WORLD_SIZE", 1, kMaxWorld);
   env.rank = v.number("RANK", 0, kMaxWorld);
   env.local_rank = v.number_or("LOCAL_RANK", 0, kMaxWorld, 0);

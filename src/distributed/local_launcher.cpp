@@ -54,6 +54,10 @@ namespace {
   set("MASTER_ADDR", "127.0.0.1");
   set("MASTER_PORT", std::to_string(port));
   set("ACGAN_NPROC_LAUNCHER", "1");
+  // c10d's and Gloo's own log lines (glog, c10) from every worker would flood the one terminal:
+  // errors only, unless the user asked otherwise; acgan's own lines say what failed.
+  setenv("GLOG_minloglevel", "2", 0);
+  setenv("TORCH_CPP_LOG_LEVEL", "ERROR", 0);
   std::vector<char*> argv;
   for (const auto& a : arguments) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);

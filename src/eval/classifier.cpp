@@ -3,8 +3,11 @@
 
 #include <torch/torch.h>
 
+#include <filesystem>
+
 #include "acgan/error.h"
 #include "acgan/io/atomic_file.h"
+#include "acgan/io/output_file.h"
 #include "acgan/io/state_dict.h"
 
 namespace acgan {
@@ -93,7 +96,9 @@ ClassifierFile load_classifier(const std::string& path, const std::string& flag)
     if (!dict.contains(key) || !dict.at(key).isTensor() || dict.at(key).toTensor().numel() != 1) {
       throw Error(flag + " " + path +
                   ": not a classifier written by `acgan classifier train` (no " + key +
-                  "); make one with: acgan classifier train --root_dir DATA --out " + path);
+                  "); make one with: acgan classifier train --root_dir DATA --out " +
+                  unused_path(std::filesystem::path(path).parent_path().string(),
+                              "classifier.pt"));
     }
     return dict.at(key).toTensor();
   };

@@ -11,6 +11,7 @@
 #include "acgan/error.h"
 #include "acgan/eval/classifier.h"
 #include "acgan/io/atomic_file.h"
+#include "acgan/io/output_file.h"
 #include "acgan/models/models.h"
 #include "acgan/runtime.h"
 #include "acgan/training/progress_bar.h"
@@ -36,7 +37,9 @@ void check_options(const ClassifierTrainOptions& o) {
   const auto& out = o.out;
   require_flag(out.size() > 3 && out.compare(out.size() - 3, 3, ".pt") == 0, "out",
                "a file name ending in .pt", "'" + out + "'");
-  check_writable_target(out);
+  std::vector<NamedPath> inputs;
+  for (const auto& file : cifar10_input_files(o.root_dir)) inputs.push_back({"--root_dir", file});
+  check_output_file({"--out", out}, inputs, o.overwrite);
 }
 
 // Random 32x32 crops of the reflect-padded batch and random horizontal flips: x (B, 3, 32, 32).

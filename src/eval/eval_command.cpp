@@ -8,8 +8,10 @@
 #include <iostream>
 
 #include "acgan/clock.h"
+#include "acgan/data/cifar10.h"
 #include "acgan/error.h"
 #include "acgan/io/atomic_file.h"
+#include "acgan/io/output_file.h"
 #include "acgan/runtime.h"
 #include "acgan/training/checkpoint.h"
 #include "acgan/training/train_options.h"
@@ -37,7 +39,14 @@ void check_options(const EvalCommandOptions& o) {
                s.ms_ssim_pairs);
   require_flag(o.threads >= 0 && o.threads <= 4 * usable_cpus(), "threads",
                "0 (one per core) .. 4 per CPU", o.threads);
-  if (!o.json.empty()) check_writable_target(o.json);
+  if (!o.json.empty()) {
+    std::vector<NamedPath> inputs = {{"--checkpoint", o.checkpoint},
+                                     {"--images", o.images},
+                                     {"--classifier", s.classifier},
+                                     {"--inception", s.inception}};
+    for (const auto& file : cifar10_input_files(s.root_dir)) inputs.push_back({"--root_dir", file});
+    check_output_file({"--json", o.json}, inputs, o.overwrite);
+  }
 }
 
 }  // namespace
@@ -63,6 +72,8 @@ EvalReport run_eval(const EvalCommandOptions& options) {
                                options.seed, settings.batch_size);
   } else {
     samples = read_image_folder(options.images, evaluator.class_names());
+    spdlog::info("{}: read {} images", options.images, samples.images.size(0));
+    for (const auto& path : samples.not_read) spdlog::warn("not read: {}", path);
     if (!samples.has_labels()) {
       spdlog::info("{}: the files have no classes; class-free metrics only", options.images);
     }
@@ -77,7 +88,16 @@ EvalReport run_eval(const EvalCommandOptions& options) {
                            {{"checkpoint", json_quote(options.checkpoint)},
                             {"sample_seed", std::to_string(options.seed)}});
   } else {
-    report.settings.insert(report.settings.begin(), {"images", json_quote(options.images)});
+    std::vector<std::string> not_read;
+    for (const auto& path : samples.not_read) not_read.push_back(json_quote(path));
+    report.settings.insert(report.settings.begin(),
+                           {{"images", json_quote(options.images)},
+                            {"images_read", std::to_string(samples.images.size(0))},
+                            {"images_not_read", fmt::format("[{}]", fmt::join(not_read, ", "))}});
+    if (!samples.not_read.empty()) {
+      report.notes.push_back(fmt::format("{} paths named .png not read (see the warnings)",
+                                         samples.not_read.size()));
+    }
   }
   std::cout << report_table(report, evaluator.class_names()) << std::flush;
   if (!options.json.empty()) {

@@ -144,6 +144,34 @@ std::string default_cache_dir() {
 
 Evaluator::~Evaluator() = default;
 
+namespace {
+
+// SHA-256 over the entry's key (both files' SHA-256s) and its numbers: an entry whose numbers were
+// edited, or moved under another key, does not match. It detects edits and damage, not a forger
+// who recomputes it (docs/evaluation.md says what the cache trusts).
+std::string cache_digest(const std::string& key, const torch::Tensor& features,
+                         const torch::Tensor& logits) {
+  std::string text = key + "\n" + tensor_sha256(features.to(torch::kFloat32));
+  if (logits.defined()) text += "\n" + tensor_sha256(logits.to(torch::kFloat32));
+  return sha256_hex(text);
+}
+
+torch::Tensor text_tensor(const std::string& text) {
+  return torch::tensor(std::vector<int64_t>(text.begin(), text.end()), torch::kLong)
+      .to(torch::kUInt8);
+}
+
+std::string tensor_text(const torch::Tensor& t) {
+  const auto bytes = t.to(torch::kUInt8).contiguous();
+  return std::string(static_cast<const char*>(bytes.data_ptr()), bytes.nbytes());
+}
+
+}  // namespace
+
+void Evaluator::stop_if_requested() const {
+  if (settings_.stop_requested && settings_.stop_requested()) throw EvaluationStopped();
+}
+
 bool Evaluator::wants(const std::string& metric) const {
   return std::find(metrics_.begin(), metrics_.end(), metric) != metrics_.end();
 }
@@ -182,7 +210,7 @@ void Evaluator::choose_metrics() {
       throw UsageError(std::string("--metrics ") + spec.name + ": needs " + flag_of(spec.network) +
                        " FILE" +
                        (spec.network == NetworkKind::kInception
-                            ? " (inception-2015-12-05.pt; see the README's Evaluation section)"
+                            ? " (inception-2015-12-05.pt; see docs/evaluation.md)"
                             : " (make one with: acgan classifier train)"));
     }
     if (metrics_given_ ? given.count(spec.name) > 0 : have) metrics_.emplace_back(spec.name);
@@ -210,6 +238,7 @@ NetworkOutputs Evaluator::run_network(FeatureNetwork& network, const torch::Tens
   const int64_t n = images.size(0);
   ProgressBar bar(network.name() + ", " + label, n);
   for (int64_t i = 0; i < n; i += settings_.batch_size) {
+    stop_if_requested();
     const auto out =
         network.run(images.narrow(0, i, std::min(settings_.batch_size, n - i)), features, logits);
     if (features) f.push_back(out.features);
@@ -225,9 +254,9 @@ NetworkOutputs Evaluator::run_network(FeatureNetwork& network, const torch::Tens
 Evaluator::Reference& Evaluator::reference(FeatureNetwork& network, Split split) {
   const auto& data = real_images(split);
   const int64_t n = data.images().size(0);
-  const std::string key =
-      fmt::format("{}-{}-{}-{}-{}", network.name(), network.sha256().substr(0, 16),
-                  split_name(split), n, real_images_sha256(split).substr(0, 16));
+  // Keyed by both SHA-256s whole: another network or other data never meets this entry.
+  const std::string key = fmt::format("{}-{}-{}-{}-{}", network.name(), network.sha256(),
+                                      split_name(split), n, real_images_sha256(split));
   auto& slot = references_[key];
   if (slot) return *slot;
   slot = std::make_unique<Reference>();
@@ -242,6 +271,9 @@ Evaluator::Reference& Evaluator::reference(FeatureNetwork& network, Split split)
       if (logits) slot->logits = dict.at("logits").toTensor();
       if (slot->features.size(0) != n || (logits && slot->logits.size(0) != n))
         throw Error(cache + ": holds another image count");
+      if (!dict.contains("digest") ||
+          tensor_text(dict.at("digest").toTensor()) != cache_digest(key, slot->features, slot->logits))
+        throw Error("its digest does not match its numbers: edited or damaged");
       spdlog::info("{} features of the real {} split ({} images) from the cache {}", network.name(),
                    split_name(split), n, cache);
       return *slot;
@@ -260,6 +292,7 @@ Evaluator::Reference& Evaluator::reference(FeatureNetwork& network, Split split)
       c10::Dict<std::string, torch::Tensor> dict;
       dict.insert("features", slot->features);
       if (logits) dict.insert("logits", slot->logits);
+      dict.insert("digest", text_tensor(cache_digest(key, slot->features, slot->logits)));
       const auto bytes = torch::pickle_save(c10::IValue(dict));
       write_file_atomic(cache, std::string_view(bytes.data(), bytes.size()));
       spdlog::info("cached the real {} split's {} features in {}", split_name(split),
@@ -309,7 +342,9 @@ EvalReport Evaluator::evaluate(const LabelledImages& samples) {
     }
   }
   if (inception_) inception_metrics(samples, report);
+  stop_if_requested();
   if (classifier_) classifier_metrics(samples, report);
+  stop_if_requested();
   if (wants("ms_ssim") && samples.has_labels()) ms_ssim_metrics(samples, report);
   for (const auto& note : report.notes) spdlog::info("{}", note);
   return report;

@@ -6,6 +6,8 @@
 #include <cmath>
 #include <vector>
 
+#include "acgan/error.h"
+
 namespace acgan {
 namespace {
 
@@ -81,11 +83,23 @@ GaussianStats gaussian_stats(const torch::Tensor& features) {
 
 double frechet_distance(const GaussianStats& a, const GaussianStats& b) {
   TORCH_CHECK(a.mean.sizes() == b.mean.sizes(), "frechet_distance: feature sizes differ");
+  for (const auto* stats : {&a, &b}) {
+    if (!torch::isfinite(stats->cov).all().item<bool>() ||
+        !torch::isfinite(stats->mean).all().item<bool>()) {
+      throw Error("Frechet distance: the features' mean or covariance holds NaN or Inf");
+    }
+  }
   const auto mean_term = (a.mean - b.mean).pow(2).sum().item<double>();
-  const auto root_a = symmetric_sqrt(a.cov);
-  auto product = torch::matmul(torch::matmul(root_a, b.cov), root_a);
-  product = (product + product.t()) / 2;  // symmetric to the last bit, for eigvalsh
-  const auto trace_root = torch::linalg_eigvalsh(product, "L").clamp_min(0).sqrt().sum();
+  torch::Tensor trace_root;
+  try {
+    const auto root_a = symmetric_sqrt(a.cov);
+    auto product = torch::matmul(torch::matmul(root_a, b.cov), root_a);
+    product = (product + product.t()) / 2;  // symmetric to the last bit, for eigvalsh
+    trace_root = torch::linalg_eigvalsh(product, "L").clamp_min(0).sqrt().sum();
+  } catch (const c10::Error& e) {  // LAPACK's eigensolver failing to converge
+    throw Error("Frechet distance: the covariance's eigendecomposition failed (" +
+                first_line(e.what_without_backtrace()) + ")");
+  }
   const auto value = mean_term + (a.cov.trace() + b.cov.trace() - 2 * trace_root).item<double>();
   return std::max(value, 0.0);
 }

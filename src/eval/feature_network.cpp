@@ -1,6 +1,7 @@
 // See include/acgan/eval/feature_network.h.
 #include "acgan/eval/feature_network.h"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 #include <torch/script.h>
 #include <torch/torch.h>
@@ -24,6 +25,11 @@ const char* const kStandardInceptionSha256 =
 const char* const kInceptionInterface =
     "forward(img, return_features, use_fp16, no_output_bias) on uint8 (N, 3, H, W)";
 
+// The interface's widths: Inception-v3's pool features and its 1008 logits (1000 ImageNet classes
+// and 8 unused, as the TensorFlow graph has them).
+constexpr int64_t kInceptionFeatures = 2048;
+constexpr int64_t kInceptionLogits = 1008;
+
 class InceptionNetwork : public FeatureNetwork {
  public:
   InceptionNetwork(torch::jit::Module module, const torch::Device& device, std::string path,
@@ -41,7 +47,8 @@ class InceptionNetwork : public FeatureNetwork {
     return out;
   }
 
-  // Runs forward and checks what it returns: a float (N, D) tensor.
+  // Runs forward and checks what it returns, every batch: a finite float (N, D) tensor of the
+  // interface's width, so that no file yields a silent FID of 0 or an IS of 1.
   torch::Tensor call(const torch::Tensor& img, bool return_features, bool no_output_bias) {
     c10::IValue result;
     try {
@@ -49,16 +56,28 @@ class InceptionNetwork : public FeatureNetwork {
     } catch (const c10::Error& e) {
       throw Error("--inception " + path() + ": does not run as " + kInceptionInterface + " (" +
                   first_line(e.what_without_backtrace()) + ")");
+    } catch (const std::exception& e) {  // a TorchScript `raise`, an interpreter error
+      throw Error("--inception " + path() + ": raised an error when run as " +
+                  kInceptionInterface + " (" + first_line(e.what()) + ")");
     }
+    const char* what = return_features ? "features" : "logits";
+    const int64_t width = return_features ? kInceptionFeatures : kInceptionLogits;
     if (!result.isTensor() || result.toTensor().dim() != 2 ||
-        result.toTensor().size(0) != img.size(0) || !result.toTensor().is_floating_point()) {
-      throw Error("--inception " + path() + ": expected " +
-                  (return_features ? "features" : "logits") + " as a float (N, D) tensor from " +
-                  kInceptionInterface + ", got " +
-                  (result.isTensor() ? "a tensor of shape " + c10::str(result.toTensor().sizes())
-                                     : std::string(result.tagKind())));
+        result.toTensor().size(0) != img.size(0) || result.toTensor().size(1) != width ||
+        !result.toTensor().is_floating_point()) {
+      throw Error(fmt::format(
+          "--inception {}: expected {} as a float (N, {}) tensor from {}, got {}", path(), what,
+          width, kInceptionInterface,
+          result.isTensor() ? "a " + std::string(c10::toString(result.toTensor().scalar_type())) +
+                                  " tensor of shape " + c10::str(result.toTensor().sizes())
+                            : std::string(result.tagKind())));
     }
-    return result.toTensor().to(torch::kCPU, torch::kFloat32);
+    auto out = result.toTensor().to(torch::kCPU, torch::kFloat32);
+    if (!torch::isfinite(out).all().item<bool>()) {
+      throw Error(fmt::format("--inception {}: returned NaN or Inf {} for {} images", path(), what,
+                              img.size(0)));
+    }
+    return out;
   }
 
  private:
@@ -116,6 +135,9 @@ std::unique_ptr<FeatureNetwork> load_inception(const std::string& path,
     module = torch::jit::load(stream, device);
   } catch (const c10::Error& e) {
     throw Error(flag + ": not a TorchScript module (" + first_line(e.what_without_backtrace()) +
+                "); expected inception-2015-12-05.pt or a module with " + kInceptionInterface);
+  } catch (const std::exception& e) {  // TorchScript source that does not compile
+    throw Error(flag + ": its TorchScript code does not compile (" + first_line(e.what()) +
                 "); expected inception-2015-12-05.pt or a module with " + kInceptionInterface);
   }
   module.eval();

@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <new>
+#include <set>
 
 #include "acgan/error.h"
 #include "acgan/io/image_grid.h"
@@ -37,30 +39,74 @@ int64_t class_of_file(const fs::path& relative, const std::vector<std::string>& 
   return underscore == std::string::npos ? -1 : class_of(stem.substr(0, underscore), names);
 }
 
-std::vector<fs::path> png_files(const std::string& dir) {
+bool has_png_extension(const fs::path& path) {
+  std::string ext = path.extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(), ::tolower);
+  return ext == ".png";
+}
+
+// What a path that is not a regular file or a folder is, for the note that names it.
+std::string kind_of(const fs::file_status& status) {
+  switch (status.type()) {
+    case fs::file_type::fifo: return "a FIFO";
+    case fs::file_type::character:
+    case fs::file_type::block: return "a device";
+    case fs::file_type::socket: return "a socket";
+    case fs::file_type::not_found: return "a broken symbolic link";
+    default: return "not a regular file";
+  }
+}
+
+// The .png files under `dir`, symbolic links followed to regular files and folders (each folder
+// once, so a link loop ends); anything else named .png, and every loop, goes into `not_read`.
+void walk_png_files(const fs::path& dir, const std::string& flag, std::set<fs::path>& seen,
+                    std::vector<fs::path>& files, std::vector<std::string>& not_read) {
+  std::error_code ec;
+  const auto canonical = fs::canonical(dir, ec);
+  if (ec || !seen.insert(canonical).second) {
+    not_read.push_back(dir.string() + " (" + (ec ? ec.message() : "a folder seen before: a link loop") + ")");
+    return;
+  }
+  fs::directory_iterator it(dir, ec), end;
+  if (ec) throw Error(flag + ": cannot read the folder " + dir.string() + " (" + ec.message() + ")");
+  for (; it != end; it.increment(ec)) {
+    if (ec) throw Error(flag + ": cannot read the folder " + dir.string() + " (" + ec.message() + ")");
+    const auto& path = it->path();
+    const auto status = fs::status(path, ec);  // through links
+    if (fs::is_directory(status)) {
+      walk_png_files(path, flag, seen, files, not_read);
+    } else if (has_png_extension(path)) {
+      if (fs::is_regular_file(status))
+        files.push_back(path);
+      else
+        not_read.push_back(path.string() + " (" + kind_of(status) + ")");
+    }
+  }
+}
+
+std::vector<fs::path> png_files(const std::string& dir, std::vector<std::string>& not_read) {
   const std::string flag = "--images " + dir;
   std::error_code ec;
   if (!fs::is_directory(dir, ec)) throw Error(flag + ": not a directory");
   std::vector<fs::path> files;
-  try {
-    for (const auto& entry : fs::recursive_directory_iterator(dir)) {
-      std::string ext = entry.path().extension().string();
-      std::transform(ext.begin(), ext.end(), ext.begin(), ::tolower);
-      if (ext == ".png" && entry.is_regular_file()) files.push_back(entry.path());
-    }
-  } catch (const fs::filesystem_error& e) {
-    throw Error(flag + ": cannot read the folder (" + e.code().message() + " at " +
-                e.path1().string() + ")");
-  }
+  std::set<fs::path> seen;
+  walk_png_files(dir, flag, seen, files, not_read);
   if (files.empty()) throw Error(flag + ": no .png files in the folder or below it");
   std::sort(files.begin(), files.end());
+  std::sort(not_read.begin(), not_read.end());
   return files;
+}
+
+[[noreturn]] void throw_out_of_memory(const std::string& dir, size_t decoded, size_t files) {
+  throw Error("--images " + dir + ": out of memory after decoding " + std::to_string(decoded) +
+              " of " + std::to_string(files) +
+              " images; judge fewer or smaller images at a time (or a machine with more memory)");
 }
 
 }  // namespace
 
 LabelledImages sample_generator(GeneratorImpl& g, int64_t n, int64_t num_classes, int64_t seed,
-                                int64_t batch_size) {
+                                int64_t batch_size, const std::function<bool()>& stop) {
   torch::NoGradGuard no_grad;
   const bool was_training = g.is_training();
   g.eval();
@@ -71,6 +117,10 @@ LabelledImages sample_generator(GeneratorImpl& g, int64_t n, int64_t num_classes
   z.narrow(1, 0, num_classes).copy_(torch::one_hot(labels, num_classes));
   std::vector<torch::Tensor> pixels;
   for (int64_t i = 0; i < n; i += batch_size) {
+    if (stop && stop()) {
+      g.train(was_training);
+      throw EvaluationStopped();
+    }
     const auto zb = z.narrow(0, i, std::min(batch_size, n - i)).to(device);
     pixels.push_back(to_pixels(g.forward(zb)));
   }
@@ -79,13 +129,14 @@ LabelledImages sample_generator(GeneratorImpl& g, int64_t n, int64_t num_classes
 }
 
 LabelledImages read_image_folder(const std::string& dir, const std::vector<std::string>& names) {
-  const auto files = png_files(dir);
+  std::vector<std::string> not_read;
+  const auto files = png_files(dir, not_read);
   std::vector<torch::Tensor> images;
   std::vector<int64_t> labels;
   bool labelled = false;
   ProgressBar bar("reading " + dir, static_cast<int64_t>(files.size()));
   for (const auto& file : files) {
-    const auto relative = fs::relative(file, dir);
+    const auto relative = file.lexically_relative(dir);  // links keep their place, not target
     const int64_t k = class_of_file(relative, names);
     if (images.empty()) labelled = k >= 0;
     if ((k >= 0) != labelled) {
@@ -101,6 +152,10 @@ LabelledImages read_image_folder(const std::string& dir, const std::vector<std::
       image = read_png(file.string()).permute({2, 0, 1});  // (3, H, W)
     } catch (const Error& e) {
       throw Error("--images: " + std::string(e.what()));
+    } catch (const std::bad_alloc&) {
+      throw_out_of_memory(dir, images.size(), files.size());
+    } catch (const c10::Error&) {  // LibTorch's allocator says so this way
+      throw_out_of_memory(dir, images.size(), files.size());
     }
     if (!images.empty() && image.sizes() != images.front().sizes()) {
       throw Error("--images " + dir + ": " + relative.string() + " is " +
@@ -112,8 +167,14 @@ LabelledImages read_image_folder(const std::string& dir, const std::vector<std::
     bar.advance(1);
   }
   bar.finish();
-  LabelledImages result{torch::stack(images), {}};
+  LabelledImages result;
+  try {
+    result.images = torch::stack(images);
+  } catch (const c10::Error&) {
+    throw_out_of_memory(dir, images.size(), files.size());
+  }
   if (!labels.empty()) result.labels = torch::tensor(labels, torch::kLong);
+  result.not_read = std::move(not_read);
   return result;
 }
 

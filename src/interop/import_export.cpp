@@ -13,6 +13,7 @@
 #include "acgan/error.h"
 #include "acgan/interop/torchscript_export.h"
 #include "acgan/io/atomic_file.h"
+#include "acgan/io/output_file.h"
 #include "acgan/io/state_dict.h"
 #include "acgan/training/checkpoint.h"
 
@@ -30,13 +31,6 @@ int64_t nz_of(const c10::impl::GenericDict& gen, const std::string& path) {
   return fc1->value().toTensor().size(1);
 }
 
-void refuse_existing(const std::string& path, const std::string& flag) {
-  if (fs::exists(fs::symlink_status(path))) {
-    throw UsageError(flag + ": " + path +
-                     " exists; acgan does not overwrite it (choose another path or move it away)");
-  }
-}
-
 }  // namespace
 
 int run_import(const ImportOptions& o) {
@@ -45,16 +39,33 @@ int run_import(const ImportOptions& o) {
   if (o.seed < 0 || o.seed > kMaxSeed)
     throw UsageError("--seed: expected 0.." + std::to_string(kMaxSeed) + ", got " +
                      std::to_string(o.seed));
-  refuse_existing(o.out, "--out");
+  check_output_file({"--out", o.out}, {{"--gen", o.gen}, {"--disc", o.disc}}, o.overwrite);
   const auto gen = load_tensor_dict_file(o.gen);
   TrainOptions options;
   options.nz = nz_of(gen, o.gen);
-  check_nz(options.nz);
+  try {
+    check_nz(options.nz);
+  } catch (const UsageError&) {  // import has no --nz: the file's width is at fault
+    throw Error(fmt::format(
+        "{}: fc1.weight takes noise {} wide; acgan's G needs {}..{} (the first {} entries hold "
+        "the one-hot class)",
+        o.gen, options.nz, kNumClasses + 1, kMaxNz, kNumClasses));
+  }
   options.seed = o.seed;
   torch::manual_seed(static_cast<uint64_t>(o.seed));
   TrainingState state(options, torch::kCPU);
   load_state_dict(*state.g, gen, o.gen);
   if (!o.disc.empty()) load_state_dict(*state.d, load_tensor_dict_file(o.disc), o.disc);
+  if (!o.allow_nonfinite) {
+    for (const auto& [module, file] : {std::pair<torch::nn::Module*, std::string>{state.g.get(), o.gen},
+                                       {state.d.get(), o.disc}}) {
+      if (!file.empty() && !all_finite(*module)) {
+        throw Error(file +
+                    ": holds NaN or Inf weights (a diverged run?); acgan does not import them "
+                    "(--allow_nonfinite imports them anyway)");
+      }
+    }
+  }
   save_checkpoint(o.out, state, options);
   spdlog::info("wrote {}: G from {} (nz {}), D {}; fresh Adam states, step 0, seed {}", o.out,
                o.gen, options.nz,
@@ -99,7 +110,9 @@ int run_export(const ExportOptions& o) {
   std::vector<std::string> files = {"gen.pt", "disc.pt", "metadata.json"};
   if (state.ema) files.push_back("gen_raw.pt");
   if (o.torchscript) files.push_back("generator.pt");
-  for (const auto& file : files) refuse_existing((dir / file).string(), "--out");
+  for (const auto& file : files)
+    check_output_file({"--out", (dir / file).string()}, {{"--checkpoint", o.checkpoint}},
+                      o.overwrite);
   ensure_writable_dir(o.out, "--out " + o.out);
   save_state_dict_file(state.ema ? *state.ema->generator() : *state.g, (dir / "gen.pt").string());
   if (state.ema) save_state_dict_file(*state.g, (dir / "gen_raw.pt").string());

@@ -212,9 +212,17 @@ ValuePtr PickleReader::persistent_load(const ValuePtr& id) {
   if (it == storages_.end()) {
     const std::string record = "data/" + key;
     if (!archive_.hasRecord(record)) fail("no record " + record);
-    auto [data, size] = archive_.getRecord(record);
     const auto element = c10::elementSize(dtype);
+    // The record's bytes lie inside the archive (parse_tensor_dict checked the zip first).
+    auto [data, size] = archive_.getRecord(record);
     if (size % element) fail(record + " holds a partial element");
+    // The id's element count must be what the record holds, checked before a tensor is made.
+    if (id->items[4]->kind != Value::kInt || id->items[4]->integer < 0 ||
+        static_cast<uint64_t>(id->items[4]->integer) != size / element) {
+      fail("storage " + key + " claims " +
+           (id->items[4]->kind == Value::kInt ? std::to_string(id->items[4]->integer) : "no") +
+           " elements, but " + record + " holds " + std::to_string(size / element));
+    }
     auto bytes = torch::empty({static_cast<int64_t>(size / element)}, torch::dtype(dtype));
     std::memcpy(bytes.data_ptr(), data.get(), size);
     it = storages_.emplace(key, bytes).first;
@@ -441,7 +449,9 @@ c10::Dict<std::string, torch::Tensor> read_state_dict(
       throw Error(path + ": a dict entry that is not name -> tensor" +
                   (key->kind == Value::kString ? " ('" + key->text + "')" : ""));
     }
-    out.insert_or_assign(key->text, value->tensor);  // a repeated key: the last wins, as Python's
+    // A state dict cannot hold a name twice: a repeated key is a made file, not torch.save's.
+    if (out.contains(key->text)) throw Error(path + ": the key '" + key->text + "' appears twice");
+    out.insert(key->text, value->tensor);
   }
   return out;
 }

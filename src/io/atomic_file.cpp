@@ -65,6 +65,12 @@ void check_writable_target(const std::string& path) {
     throw Error(path + ": is " + file_kind(st.st_mode) +
                 "; acgan writes only regular files or new paths, choose another name");
   }
+  // The rename would succeed in a folder the user may write (without the sticky bit) even over a
+  // file the user may not: a file they could not open for writing is not theirs to replace.
+  if (::access(path.c_str(), W_OK) != 0) {
+    throw Error(path + ": exists and is not writable by this user (" + std::strerror(errno) +
+                "); acgan does not replace it, choose another name");
+  }
 }
 
 std::string temporary_path(const std::string& path) {

@@ -3,8 +3,13 @@
 
 #include <fmt/format.h>
 
+#include <signal.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <filesystem>
+#include <fstream>
+#include <string_view>
 
 #include "acgan/error.h"
 #include "acgan/io/atomic_file.h"
@@ -58,6 +63,41 @@ void for_each_regular_file(const OutputPaths& paths, Visit visit) {
   }
 }
 
+// The first bytes every version of acgan's file named `base` starts with.
+std::string_view expected_start(const std::string& base) {
+  if (base.size() > 4 && base.compare(base.size() - 4, 4, ".png") == 0)
+    return "\x89PNG\r\n\x1a\n";
+  if (base == "metrics.csv") return "epoch,iteration,step,";
+  if (base == "eval.csv") return "step,epoch";
+  return "PK\x03\x04";  // the .pt files: torch.save's and LibTorch's zip archives
+}
+
+// The largest pid this machine hands out; a pid above it was never a process here.
+long pid_max() {
+  std::ifstream in("/proc/sys/kernel/pid_max");
+  long value = 0;
+  return (in >> value) && value > 0 ? value : 4194304;  // Linux's upper bound
+}
+
+// Why the temporary `path` of `base` with the pid text `pid` is not a dead acgan's, or "".
+std::string why_not_stale(const std::string& path, const std::string& base,
+                          const std::string& pid_text) {
+  if (pid_text.size() > 9) return "its pid " + pid_text + " was never a process here";
+  const long pid = std::stol(pid_text);
+  if (pid < 1 || pid > pid_max()) return "its pid " + pid_text + " was never a process here";
+  if (::kill(static_cast<pid_t>(pid), 0) == 0 || errno == EPERM)
+    return "process " + pid_text + " is alive";
+  std::ifstream in(path, std::ios::binary);
+  const auto expected = expected_start(base);
+  std::string start(expected.size(), '\0');
+  in.read(start.data(), static_cast<std::streamsize>(start.size()));
+  start.resize(static_cast<size_t>(in.gcount()));
+  // A write killed early may have left fewer bytes than the signature; none at all is nothing.
+  if (start.empty() || expected.compare(0, start.size(), start) != 0)
+    return "its contents are not acgan's " + base;
+  return "";
+}
+
 }  // namespace
 
 OutputPaths::OutputPaths(const std::string& dir)
@@ -94,14 +134,19 @@ std::vector<std::string> existing_run_files(const OutputPaths& paths) {
   return found;
 }
 
-std::vector<std::string> stale_temporaries(const OutputPaths& paths) {
-  std::vector<std::string> found;
+Temporaries find_temporaries(const OutputPaths& paths) {
+  Temporaries found;
   for_each_regular_file(
       paths, [&](const std::string& path, const std::string& name, NameTest is_run_file) {
         const auto tmp = name.rfind(".tmp.");
         if (tmp == std::string::npos) return;
         const auto base = name.substr(0, tmp);
-        if (is_run_file(base) && is_temporary_of(name, base)) found.push_back(path);
+        if (!is_run_file(base) || !is_temporary_of(name, base)) return;
+        const auto why = why_not_stale(path, base, name.substr(tmp + 5));
+        if (why.empty())
+          found.stale.push_back(path);
+        else
+          found.kept.emplace_back(path, why);
       });
   return found;
 }

@@ -14,6 +14,34 @@
 
 namespace acgan {
 
+namespace {
+
+[[noreturn]] void throw_in_use(const std::string& outdir, int fd) {
+  char holder[32] = {};
+  (void)!::pread(fd, holder, sizeof(holder) - 1, 0);
+  const std::string pid(holder);
+  throw Error("--outdir " + outdir + " is in use by another acgan run (pid " +
+              pid.substr(0, pid.find('\n')) +
+              "); wait for it to finish or choose another --outdir");
+}
+
+}  // namespace
+
+void OutdirLock::check_not_in_use(const std::string& outdir) {
+  const std::string path = (std::filesystem::path(outdir) / kFileName).string();
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) return;  // no lock file: nobody has run there
+  if (::flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK) {
+    try {
+      throw_in_use(outdir, fd);
+    } catch (...) {
+      ::close(fd);
+      throw;
+    }
+  }
+  ::close(fd);  // releases the probe
+}
+
 OutdirLock::OutdirLock(const std::string& outdir) {
   const std::string path = (std::filesystem::path(outdir) / kFileName).string();
   fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
@@ -21,16 +49,17 @@ OutdirLock::OutdirLock(const std::string& outdir) {
     throw Error(path + ": cannot open the outdir's lock file: " + std::strerror(errno));
   }
   if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
-    const int err = errno;
-    char holder[32] = {};
-    (void)!::pread(fd_, holder, sizeof(holder) - 1, 0);
-    ::close(fd_);
+    const int err = errno, fd = fd_;
     fd_ = -1;
     if (err == EWOULDBLOCK) {
-      throw Error("--outdir " + outdir + " is in use by another acgan run (pid " +
-                  std::string(holder).substr(0, std::string(holder).find('\n')) +
-                  "); wait for it to finish or choose another --outdir");
+      try {
+        throw_in_use(outdir, fd);
+      } catch (...) {
+        ::close(fd);
+        throw;
+      }
     }
+    ::close(fd);
     throw Error(path + ": cannot lock: " + std::strerror(err));
   }
   const std::string pid = std::to_string(::getpid()) + "\n";

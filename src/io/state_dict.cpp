@@ -210,9 +210,12 @@ c10::impl::GenericDict parse_tensor_dict(std::string_view bytes, const std::stri
   } catch (const std::exception& e) {
     const std::string what = e.what();
     if (what.find("Expected GenericDict but got None") != std::string::npos ||
-        what.find("Only Pickle protocol 2 is supported") != std::string::npos) {
+        what.find("Only Pickle protocol 2 is supported") != std::string::npos ||
+        what.find("CUDA") != std::string::npos || what.find("cuda") != std::string::npos) {
       // LibTorch's unpickler turns collections.OrderedDict, which state_dict() returns, into
-      // None, and reads protocol 2 only: our own reader takes such files.
+      // None, reads protocol 2 only, and moves storages saved on a GPU back to one (which this
+      // machine or build may not have): our own reader takes such files, every storage on the
+      // CPU, as torch.load(map_location="cpu") does.
       c10::impl::GenericDict dict(c10::StringType::get(), c10::TensorType::get());
       for (const auto& item : read_python_state_dict(bytes, path))
         dict.insert(item.key(), item.value());

@@ -67,7 +67,7 @@ void validate(const TrainOptions& o) {
   if (o.eval_every > 0 && o.inception.empty() && o.classifier.empty()) {
     throw UsageError(
         "--eval_every: needs a network to evaluate with: --inception FILE and/or --classifier "
-        "FILE (see the README's Evaluation section)");
+        "FILE (see docs/evaluation.md)");
   }
   if (o.resume && o.overwrite) {
     throw UsageError(
@@ -176,11 +176,14 @@ const std::vector<TrainOptionSpec>& train_option_table() {
        &O::inception, false, not_kept},
       {"classifier", "`acgan classifier train`'s file for --eval_every (accuracy, FD)",
        &O::classifier, false, not_kept},
-      // Data parallelism (README, Several GPUs or machines); the world size is the launcher's.
+      // Data parallelism (docs/distributed.md); the world size is the launcher's.
       {"nproc",
        "start N worker processes on this machine, one data-parallel rank each (0: one process; "
        "torchrun, srun and mpirun need no flag)",
        &O::nproc, false, not_kept},
+      {"oversubscribe",
+       "let --nproc start more workers than this machine has CPUs (or GPUs); refused otherwise",
+       &O::oversubscribe, false, not_kept},
       {"backend", "auto | gloo | nccl: the collectives of a data-parallel run (auto: NCCL on CUDA)",
        &O::backend, false, not_kept},
       {"dist_timeout",

@@ -149,6 +149,7 @@ std::unique_ptr<Evaluator> make_training_evaluator(const TrainOptions& options,
   settings.cache_dir = default_cache_dir();
   settings.device = device.str();
   settings.seed = kEvalSeed;
+  settings.stop_requested = [] { return stop_requested() != 0; };
   return std::make_unique<Evaluator>(settings);
 }
 
@@ -377,6 +378,9 @@ torch::Tensor TrainingRun::step_on(const torch::Tensor& real, const torch::Tenso
 
 bool TrainingRun::train_epoch() {
   auto& p = state_.progress;
+  // A signal during the last epoch's end (its grid, evaluation, checkpoint) stops before a step;
+  // ranks of a job agree on a stop at their next step instead.
+  if (!job_.distributed() && (stop_signal_ = stop_requested()) != 0) return false;
   auto order = epoch_order(options_.seed, p.epoch, *data_.size());
   if (job_.distributed()) order = epoch_shard(order, job_.rank(), job_.world_size());
   EpochBatches batches(data_, order, options_.batch_size, p.batch, options_.num_workers);
@@ -439,9 +443,17 @@ void TrainingRun::write_samples() {
 // nothing the training reads changes, so a run with evaluations ends with the same weights.
 void TrainingRun::evaluate() {
   const auto& p = state_.progress;
-  const auto samples = sample_generator(sampling_generator(), options_.eval_n, kNumClasses,
-                                        kEvalSeed, options_.batch_size);
-  const auto report = evaluator_->evaluate(samples);
+  spdlog::info("eval at epoch {}: judging {} samples", p.epoch, options_.eval_n);
+  EvalReport report;
+  try {
+    const auto samples =
+        sample_generator(sampling_generator(), options_.eval_n, kNumClasses, kEvalSeed,
+                         options_.batch_size, [] { return stop_requested() != 0; });
+    report = evaluator_->evaluate(samples);
+  } catch (const EvaluationStopped&) {  // a stop signal: checkpoint now, not after the metrics
+    spdlog::info("eval at epoch {} abandoned: a stop was requested (no row written)", p.epoch);
+    return;
+  }
   eval_log_->append(p.step, p.epoch, report);
   std::vector<std::string> parts;
   for (const auto& [name, value] : report.values)
@@ -511,8 +523,9 @@ int TrainingRun::run() {
       write_checkpoint(/*keep_copy=*/false);
       spdlog::info("stopped at epoch {}, iteration {} (step {}); checkpoint written to {}", p.epoch,
                    p.batch, p.step, paths_.checkpoint);
-      spdlog::info("resume with: acgan --root_dir {} --outdir {} --resume", options_.root_dir,
-                   options_.outdir);
+      spdlog::info("resume with: acgan --root_dir {} --outdir {} --resume{}", options_.root_dir,
+                   options_.outdir,
+                   job_.launched_by_nproc() ? fmt::format(" --nproc {}", job_.world_size()) : "");
       return 128 + sig;
     }
   }
@@ -705,7 +718,10 @@ void prepare_outdir(const OutputPaths& paths, TrainOptions& options,
   }
   ensure_writable_dir(paths.checkpoints_dir, "--outdir " + options.outdir);
   ensure_writable_dir(paths.images_dir, "--outdir " + options.outdir);
-  remove_files(stale_temporaries(paths));
+  const auto temporaries = find_temporaries(paths);
+  remove_files(temporaries.stale);
+  for (const auto& [path, why] : temporaries.kept)
+    spdlog::warn("{}: left as it is, though named like acgan's temporary ({})", path, why);
 }
 
 // Each rank's data: its own files, which must be rank 0's.
@@ -741,6 +757,7 @@ int train_as(Job& job, TrainOptions& options, const torch::Device& device) {
   // reads and writes the outdir, and the others follow its verdict.
   std::string resume_from, resume_bytes;
   job.agreed(/*rank0_only=*/true, [&] {
+    OutdirLock::check_not_in_use(options.outdir);  // "in use" says more than any other verdict
     if (options.resume) resume_from = prepare_resume(options, paths, resume_bytes);
     if (!options.resume && !options.overwrite) {
       claim_outdir_for_a_new_run(paths, options);  // without --overwrite it only refuses

@@ -1,7 +1,9 @@
 #!/usr/bin/python3
 """Writes the original script's networks as its Python saves them, with their outputs, for
 tests/test_interop.cpp: OUT/gen.pt and OUT/disc.pt (torch.save(model.state_dict()), OrderedDicts),
-OUT/gen_protocol4.pt (the same, pickle protocol 4), and OUT/outputs.pt, a plain dict: z (4, 110), images = G(z), x (4, 3, 32, 32), source = D(x)'s
+OUT/gen_protocol4.pt (the same, pickle protocol 4), OUT/gen_cuda.pt (the same as the original
+script's GPU box saves it: every storage located on cuda:0, written here without a GPU by
+torch.save's own location tag answering cuda:0), and OUT/outputs.pt, a plain dict: z (4, 110), images = G(z), x (4, 3, 32, 32), source = D(x)'s
 probability, classes = D(x)'s logits, both networks in eval mode. BatchNorm's running statistics are
 set away from their initial values so that eval mode reads them.
 
@@ -40,6 +42,12 @@ def write(models, out):
     torch.save(g.state_dict(), os.path.join(out, "gen.pt"))
     torch.save(g.state_dict(), os.path.join(out, "gen_protocol4.pt"), pickle_protocol=4)
     torch.save(d.state_dict(), os.path.join(out, "disc.pt"))
+    cpu_tag = torch.serialization.location_tag
+    torch.serialization.location_tag = lambda storage: "cuda:0"
+    try:
+        torch.save(g.state_dict(), os.path.join(out, "gen_cuda.pt"))
+    finally:
+        torch.serialization.location_tag = cpu_tag
     z, x = torch.randn(4, 110), torch.rand(4, 3, 32, 32) * 2 - 1
     with torch.no_grad():
         images = g(z)

@@ -40,6 +40,10 @@ std::string find_cifar10_dir(const std::string& root);
 // The files of a split, in order, under a folder returned by find_cifar10_dir.
 std::vector<std::string> cifar10_files(const std::string& dir, Split split);
 
+// Every data file of both splits under `root` (see find_cifar10_dir), or none when `root` holds no
+// CIFAR-10: the inputs a command's outputs must not replace.
+std::vector<std::string> cifar10_input_files(const std::string& root);
+
 class Cifar10 : public torch::data::datasets::Dataset<Cifar10> {
  public:
   // Reads and validates every file of `split` under `root` (see find_cifar10_dir).

@@ -30,6 +30,8 @@ class Job {
   int64_t world_size() const { return launch_ ? launch_->world_size : 1; }
   bool writes() const { return rank() == 0; }  // outdir, logs, evaluations: rank 0's
   const std::optional<LaunchEnv>& launch() const { return launch_; }
+  // Started by `acgan --nproc N` (local_launcher.h): a resume command must say --nproc N again.
+  bool launched_by_nproc() const { return launch_ && launch_->launcher == kNprocLauncher; }
 
   // `spec` (--device) for this rank: CUDA ranks take cuda:LOCAL_RANK unless a device index is
   // given.

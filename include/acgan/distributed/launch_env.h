@@ -13,6 +13,9 @@
 
 namespace acgan {
 
+// LaunchEnv::launcher of the workers `acgan --nproc N` starts (local_launcher.h).
+constexpr const char* kNprocLauncher = "acgan --nproc";
+
 struct LaunchEnv {
   std::string launcher;  // "torchrun", "slurm" or "mpirun": which variables were read
   int64_t rank = 0;

@@ -12,7 +12,8 @@ namespace acgan {
 
 struct ClassifierTrainOptions {
   std::string root_dir = "./";
-  std::string out = "classifier.pt";
+  std::string out = "classifier.pt";  // output_file.h's rule
+  bool overwrite = false;             // --out may replace an existing file (never an input)
   int64_t num_epochs = 12;
   int64_t batch_size = 256;
   int64_t width = 24;  // the ResNet-9's base width (classifier.h)

@@ -17,7 +17,8 @@ struct EvalCommandOptions {
   int64_t n = 50000;              // samples drawn from the checkpoint, classes balanced
   int64_t seed = 0;               // their noise (and the metrics' subsets and pairs)
   std::string images;             // or: a folder of PNG files
-  std::string json;               // also write the report here
+  std::string json;               // also write the report here (output_file.h's rule)
+  bool overwrite = false;         // --json may replace an existing file (never an input)
   std::string cache = "default";  // reference cache folder; "none": no cache
   int64_t threads = 0;
   EvalSettings settings;

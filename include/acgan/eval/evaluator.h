@@ -9,6 +9,7 @@
 //   ms_ssim                  nothing but classes
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -37,7 +38,11 @@ struct EvalSettings {
   int64_t kid_subset_size = 1000;
   int64_t pr_k = 3;
   int64_t ms_ssim_pairs = 1000;  // per class
+  // Polled between network batches and metrics: true abandons the evaluation with
+  // EvaluationStopped (a training run's stop signal). Unset: never.
+  std::function<bool()> stop_requested;
 };
+
 
 // What an evaluation found, in the order it was computed. NaN marks a value that could not be
 // computed (a class without samples).
@@ -79,6 +84,8 @@ class Evaluator {
   void classifier_metrics(const LabelledImages& samples, EvalReport& report);
   void ms_ssim_metrics(const LabelledImages& samples, EvalReport& report);
   bool wants(const std::string& metric) const;
+  // Throws EvaluationStopped when settings_.stop_requested says so.
+  void stop_if_requested() const;
 
   EvalSettings settings_;
   torch::Device device_;
@@ -95,7 +102,7 @@ class Evaluator {
   std::optional<std::vector<double>> real_ms_ssim_;
 };
 
-// The report as JSON (the keys of the README's Evaluation section) and as a terminal table.
+// The report as JSON (the keys docs/evaluation.md lists) and as a terminal table.
 std::string report_json(const EvalReport& report);
 std::string report_table(const EvalReport& report, const std::vector<std::string>& class_names);
 

@@ -1,5 +1,5 @@
 // The sample-quality metrics that work on a network's outputs, defined as the reference tools
-// define them (the README's Evaluation section gives each source):
+// define them (docs/evaluation.md gives each source):
 //   FID  the Frechet distance between Gaussians fitted to two feature sets (float64 statistics);
 //   IS   exp(E[KL(p(y|x) || p(y))]) over 10 splits in sample order, from logits;
 //   KID  the unbiased MMD^2 with the cubic polynomial kernel over random subsets;

@@ -20,7 +20,9 @@ namespace acgan {
 struct ImportOptions {
   std::string gen;   // the original script's gen.pt (required)
   std::string disc;  // its disc.pt; empty: D starts from the original's initialisation
-  std::string out;   // the checkpoint to write; refused when it exists
+  std::string out;   // the checkpoint to write (output_file.h's rule)
+  bool overwrite = false;
+  bool allow_nonfinite = false;  // import NaN / Inf weights instead of refusing them
   int64_t seed = 0;  // the checkpoint's seed: D's fresh initialisation, later data order
 };
 // Returns the process exit code; throws acgan::Error / UsageError naming the file or flag.
@@ -28,7 +30,8 @@ int run_import(const ImportOptions& options);
 
 struct ExportOptions {
   std::string checkpoint;    // a full checkpoint (checkpoint.pt, checkpoints/epoch_NNN.pt)
-  std::string out;           // folder to write; files there of the same names are refused
+  std::string out;           // folder to write; its files follow output_file.h's rule
+  bool overwrite = false;
   bool torchscript = false;  // also DIR/generator.pt (torchscript_export.h)
 };
 int run_export(const ExportOptions& options);

@@ -10,8 +10,9 @@
 
 namespace acgan {
 
-// Refuses (acgan::Error naming the path) to replace anything but a regular file: a FIFO, a device,
-// a directory or a symbolic link at `path` stays as it is.
+// Refuses (acgan::Error naming the path) to replace anything but a regular file this user could
+// open for writing: a FIFO, a device, a directory, a symbolic link or another user's read-only file
+// at `path` stays as it is.
 void write_file_atomic(const std::string& path, std::string_view bytes);
 
 // Throws acgan::Error unless `path` is new or a regular file (what write_file_atomic requires), for

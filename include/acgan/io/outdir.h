@@ -31,9 +31,16 @@ struct OutputPaths {
 // above; nothing else matches (a user's epoch_1.png, notes.pt or a symbolic link does not).
 std::vector<std::string> existing_run_files(const OutputPaths& paths);
 
-// Temporaries of the files above left by a process that died mid-write (base name + ".tmp." +
-// pid), regular files only.
-std::vector<std::string> stale_temporaries(const OutputPaths& paths);
+// Files named like the temporaries of the files above (base name + ".tmp." + pid), regular files
+// only, sorted into those a process of acgan left when it died mid-write (`stale`: the pid is not
+// alive and at most pid_max, the bytes start as acgan's file of that name would: a zip for .pt, a
+// PNG signature, the CSV's header) and the rest (`kept`, each with why: a live pid, a pid this
+// machine never had, contents that are not acgan's), which a run names and leaves alone.
+struct Temporaries {
+  std::vector<std::string> stale;
+  std::vector<std::pair<std::string, std::string>> kept;  // path, why
+};
+Temporaries find_temporaries(const OutputPaths& paths);
 
 // Removes each path; throws acgan::Error naming the first that cannot be removed.
 void remove_files(const std::vector<std::string>& paths);

@@ -18,6 +18,11 @@ class OutdirLock {
 
   static constexpr const char* kFileName = ".acgan.lock";
 
+  // Throws the same error as the constructor when another process holds `outdir`'s lock, without
+  // taking it or creating anything: a second command is told "in use by pid N" before any other
+  // verdict on the outdir (a missing checkpoint, an earlier run).
+  static void check_not_in_use(const std::string& outdir);
+
  private:
   int fd_ = -1;
 };

@@ -40,7 +40,7 @@ struct TrainOptions {
   std::string precision = "fp32";  // fp32 | bf16 | fp16 (precision.h)
   bool deterministic = false;      // CUDA: no cuDNN autotuning, no TF32, deterministic kernels
   bool cuda_graphs = false;        // CUDA: capture the step once, replay it (cuda_graph_step.h)
-  // Against ACGAN's failure modes (README, Training options); the defaults are the original's.
+  // Against ACGAN's failure modes (docs/better-samples.md); the defaults are the original's.
   double lr_g = 0;                           // G's learning rate; 0: --lr
   double lr_d = 0;                           // D's learning rate; 0: --lr
   double beta2 = 0.999;                      // Adam's beta2 for both
@@ -57,6 +57,7 @@ struct TrainOptions {
   std::string classifier;
   // Data parallelism (distributed/): the launcher's variables say the rank and world size.
   int64_t nproc = 0;             // --nproc N: start N local workers; 0: this process trains
+  bool oversubscribe = false;    // --nproc beyond the CPUs (or GPUs) present
   std::string backend = "auto";  // auto | gloo | nccl
   double dist_timeout = 1800;    // seconds, PyTorch's default
 
@@ -84,7 +85,7 @@ constexpr int64_t kMaxSeed = 4294967295;
 void validate(const TrainOptions& options);
 
 // The flags a --recipe sets, as (flag, value) texts: none for "original" (the script's own
-// training), ACGAN-Mod's choices for "mod" (README, Training options). Throws UsageError for
+// training), ACGAN-Mod's choices for "mod" (docs/better-samples.md). Throws UsageError for
 // another name.
 std::vector<std::pair<std::string, std::string>> recipe_settings(const std::string& recipe);
 // Sets each of options.recipe's flags that the user did not give.
