@@ -33,6 +33,14 @@ using testing::expect_one_line_error;
 using testing::run_acgan;
 using testing::TempDir;
 
+// The stand-in Inception's forward body: 16 features or 10 logits from 4x4 average-pooled pixels.
+const std::string kStandInForward = R"JIT(
+    x = torch.adaptive_avg_pool2d(img.float() / 255.0, [4, 4]).flatten(1)
+    if return_features:
+        return torch.matmul(x, self.to_features)
+    return torch.matmul(x, self.to_logits)
+)JIT";
+
 // forward(img, return_features, use_fp16, no_output_bias) as inception-2015-12-05.pt has it, at
 // its widths (2048 features, 1008 logits): 16 features and 10 logits from 4x4 average-pooled
 // pixels through fixed random maps, the rest zeros. `body` replaces the forward's code (a file
@@ -45,16 +53,10 @@ void write_stand_in_inception(const std::string& path, uint64_t seed,
       "to_features", torch::cat({torch::randn({48, 16}), torch::zeros({48, 2032})}, 1), false);
   m.register_parameter(
       "to_logits", torch::cat({torch::randn({48, 10}) * 4, torch::zeros({48, 998})}, 1), false);
-  const std::string standard = R"JIT(
-    x = torch.adaptive_avg_pool2d(img.float() / 255.0, [4, 4]).flatten(1)
-    if return_features:
-        return torch.matmul(x, self.to_features)
-    return torch.matmul(x, self.to_logits)
-)JIT";
   m.define(R"JIT(
 def forward(self, img, return_features: bool = False, use_fp16: bool = False,
             no_output_bias: bool = False):)JIT" +
-           (body.empty() ? standard : body));
+           (body.empty() ? kStandInForward : body));
   m.save(path);
 }
 
@@ -288,23 +290,17 @@ TEST_F(EvalCliTest, BadInputsGetOneLineEach) {
 // An Inception file that misbehaves after the load check (another width, NaN) or raises is named
 // with the cause in one line, never a silent FID of 0 or an internal error.
 TEST_F(EvalCliTest, InceptionFilesThatMisbehaveAreNamed) {
-  const std::string standard = R"JIT(
-    x = torch.adaptive_avg_pool2d(img.float() / 255.0, [4, 4]).flatten(1)
-    if return_features:
-        return torch.matmul(x, self.to_features)
-    return torch.matmul(x, self.to_logits)
-)JIT";
   const std::vector<std::tuple<std::string, std::string, std::string>> cases = {
       {"narrow.pt",
-       "\n    if img.size(0) != 2:\n        return torch.zeros([img.size(0), 5])" + standard,
+       "\n    if img.size(0) != 2:\n        return torch.zeros([img.size(0), 5])" + kStandInForward,
        "expected features as a float (N, 2048) tensor"},
       {"nan.pt",
        "\n    if img.size(0) != 2:\n        return torch.full([img.size(0), 2048], "
        "float('nan'))" +
-           standard,
+           kStandInForward,
        "returned NaN or Inf features"},
       {"raises.pt",
-       "\n    if return_features:\n        raise Exception('this network is broken')" + standard,
+       "\n    if return_features:\n        raise Exception('this network is broken')" + kStandInForward,
        "raised an error when run as"},
   };
   for (const auto& [name, body, cause] : cases) {
