@@ -17,7 +17,7 @@ namespace {
 torch::Generator seeded(uint64_t seed) { return at::detail::createCPUGenerator(seed); }
 
 GaussianStats stats_of(torch::Tensor mean, torch::Tensor cov) {
-  return {mean.to(torch::kFloat64), cov.to(torch::kFloat64), 0};
+  return {mean.to(torch::kFloat64), cov.to(torch::kFloat64), 0, torch::Tensor()};
 }
 
 TEST(FrechetDistanceTest, SetAgainstItselfIsZero) {
@@ -61,6 +61,36 @@ TEST(FrechetDistanceTest, SingularCovariancesGiveAFiniteValue) {
   const double d = frechet_distance(gaussian_stats(a), gaussian_stats(b));
   EXPECT_TRUE(std::isfinite(d));
   EXPECT_GE(d, 0.0);
+}
+
+TEST(FrechetDistanceTest, FewerSamplesThanFeaturesUseTheFactoredCovariance) {
+  // 30 and 60 samples of 200 features. With C = R^T R, tr((Ca Cb)^1/2) is the sum of the singular
+  // values of Ra Rb^T: an SVD, another algorithm than the eigensolver frechet_distance uses, on
+  // the same float64 numbers; they agree to ~1e-12 relative.
+  const auto x = torch::randn({30, 200}, seeded(8));
+  const auto y = torch::randn({60, 200}, seeded(9)) * 1.5 + 0.2;
+  const auto a = gaussian_stats(x), b = gaussian_stats(y);
+  ASSERT_TRUE(a.root.defined() && b.root.defined());
+  const double expected =
+      (a.mean - b.mean).pow(2).sum().item<double>() + a.root.pow(2).sum().item<double>() +
+      b.root.pow(2).sum().item<double>() -
+      2 * torch::linalg_svdvals(torch::matmul(a.root, b.root.t())).sum().item<double>();
+  EXPECT_NEAR(frechet_distance(a, b), expected, 1e-9 * expected);
+  EXPECT_NEAR(frechet_distance(b, a), expected, 1e-9 * expected);
+  EXPECT_NEAR(frechet_distance(a, a), 0.0, 1e-9 * expected);
+  // The (D, D) path on the same statistics: its product has D - N eigenvalues that are 0 but for
+  // rounding (~1e-13), whose square roots (~3e-7 each, ~170 of them) are why the factored form is
+  // used; it stays within 1e-6 relative.
+  const auto full = [](GaussianStats s) {
+    s.cov = torch::matmul(s.root.t(), s.root);
+    s.root = torch::Tensor();
+    return s;
+  };
+  EXPECT_NEAR(frechet_distance(full(a), full(b)), expected, 1e-6 * expected);
+  // One side factored: R C R^T is (N, N), but C from 30 samples has rank 29, so up to 31 of its
+  // eigenvalues are rounding too: 1e-7 relative (real use has a full-rank C, N >= D).
+  EXPECT_NEAR(frechet_distance(a, full(b)), expected, 1e-7 * expected);
+  EXPECT_NEAR(frechet_distance(full(a), b), expected, 1e-7 * expected);
 }
 
 TEST(InceptionScoreTest, UniformLogitsScoreOne) {
@@ -167,6 +197,23 @@ TEST(MsSsimTest, ClassMeansUseDistinctPairsOfOneClass) {
   EXPECT_NEAR(means[0], 1.0, 1e-12);
   EXPECT_LT(means[1], 0.2);
   EXPECT_TRUE(std::isnan(means[2]));
+}
+
+TEST(MsSsimTest, ASmallClassCountsEachDrawnPairAsOftenAsDrawn) {
+  // 4 images, 300 draws: 6 distinct pairs, each computed once and weighted by its count. The
+  // reference draws the same (i, j) from the same seed and averages every draw; the sums differ
+  // in order only (~1e-16).
+  const auto images =
+      torch::randint(0, 256, {4, 3, 32, 32}, seeded(21), torch::kLong).to(torch::kUInt8);
+  const auto labels = torch::zeros({4}, torch::kLong);
+  const auto means = class_ms_ssim(images, labels, {0}, 300, seeded(22));
+  auto generator = seeded(22);
+  const auto i = torch::randint(4, {300}, generator, torch::kLong);
+  auto j = torch::randint(3, {300}, generator, torch::kLong);
+  j = j + (j >= i).to(torch::kLong);
+  const double drawn =
+      ms_ssim(images.index_select(0, i), images.index_select(0, j)).mean().item<double>();
+  EXPECT_NEAR(means[0], drawn, 1e-12);
 }
 
 TEST(Sha256Test, KnownDigests) {

@@ -61,6 +61,31 @@ double share_inside(const torch::Tensor& queries, const torch::Tensor& points,
   return static_cast<double>(inside) / static_cast<double>(queries.size(0));
 }
 
+torch::Tensor trace_of(const GaussianStats& s) {
+  return s.root.defined() ? s.root.pow(2).sum() : s.cov.trace();
+}
+
+// tr((C1 C2)^1/2) as the sum of square roots of the eigenvalues of a symmetric PSD matrix with
+// the same nonzero spectrum as C1 C2: (R1 R2^T)(R1 R2^T)^T when both are factored, R C R^T when
+// one is, C1^1/2 C2 C1^1/2 when neither is.
+torch::Tensor trace_of_root_product(const GaussianStats& a, const GaussianStats& b) {
+  torch::Tensor product;
+  if (a.root.defined() && b.root.defined()) {
+    const auto cross = torch::matmul(a.root, b.root.t());  // (Na, Nb)
+    product =
+        a.count <= b.count ? torch::matmul(cross, cross.t()) : torch::matmul(cross.t(), cross);
+  } else if (a.root.defined() || b.root.defined()) {
+    const auto& low = a.root.defined() ? a : b;
+    const auto& full = a.root.defined() ? b : a;
+    product = torch::matmul(torch::matmul(low.root, full.cov), low.root.t());
+  } else {
+    const auto root_a = symmetric_sqrt(a.cov);
+    product = torch::matmul(torch::matmul(root_a, b.cov), root_a);
+  }
+  product = (product + product.t()) / 2;  // symmetric to the last bit, for eigvalsh
+  return torch::linalg_eigvalsh(product, "L").clamp_min(0).sqrt().sum();
+}
+
 }  // namespace
 
 GaussianStats gaussian_stats(const torch::Tensor& features) {
@@ -71,6 +96,10 @@ GaussianStats gaussian_stats(const torch::Tensor& features) {
   for (int64_t i = 0; i < n; i += kRowBlock)
     sum += features.narrow(0, i, std::min(kRowBlock, n - i)).to(torch::kFloat64).sum(0);
   const auto mean = sum / static_cast<double>(n);
+  const double scale = 1.0 / std::sqrt(static_cast<double>(n - 1));
+  if (n < d) {  // the factored form: (N, D) is smaller than (D, D)
+    return {mean.cpu(), torch::Tensor(), n, ((features.to(torch::kFloat64) - mean) * scale).cpu()};
+  }
   // Two passes: centred products, so no cancellation between E[xx^T] and mm^T.
   auto scatter = torch::zeros({d, d}, f64);
   for (int64_t i = 0; i < n; i += kRowBlock) {
@@ -78,13 +107,13 @@ GaussianStats gaussian_stats(const torch::Tensor& features) {
         features.narrow(0, i, std::min(kRowBlock, n - i)).to(torch::kFloat64) - mean;
     scatter.addmm_(centred.t(), centred);
   }
-  return {mean.cpu(), (scatter / static_cast<double>(n - 1)).cpu(), n};
+  return {mean.cpu(), (scatter / static_cast<double>(n - 1)).cpu(), n, torch::Tensor()};
 }
 
 double frechet_distance(const GaussianStats& a, const GaussianStats& b) {
   TORCH_CHECK(a.mean.sizes() == b.mean.sizes(), "frechet_distance: feature sizes differ");
   for (const auto* stats : {&a, &b}) {
-    if (!torch::isfinite(stats->cov).all().item<bool>() ||
+    if (!torch::isfinite(stats->root.defined() ? stats->root : stats->cov).all().item<bool>() ||
         !torch::isfinite(stats->mean).all().item<bool>()) {
       throw Error("Frechet distance: the features' mean or covariance holds NaN or Inf");
     }
@@ -92,15 +121,12 @@ double frechet_distance(const GaussianStats& a, const GaussianStats& b) {
   const auto mean_term = (a.mean - b.mean).pow(2).sum().item<double>();
   torch::Tensor trace_root;
   try {
-    const auto root_a = symmetric_sqrt(a.cov);
-    auto product = torch::matmul(torch::matmul(root_a, b.cov), root_a);
-    product = (product + product.t()) / 2;  // symmetric to the last bit, for eigvalsh
-    trace_root = torch::linalg_eigvalsh(product, "L").clamp_min(0).sqrt().sum();
+    trace_root = trace_of_root_product(a, b);
   } catch (const c10::Error& e) {  // LAPACK's eigensolver failing to converge
     throw Error("Frechet distance: the covariance's eigendecomposition failed (" +
                 first_line(e.what_without_backtrace()) + ")");
   }
-  const auto value = mean_term + (a.cov.trace() + b.cov.trace() - 2 * trace_root).item<double>();
+  const auto value = mean_term + (trace_of(a) + trace_of(b) - 2 * trace_root).item<double>();
   return std::max(value, 0.0);
 }
 

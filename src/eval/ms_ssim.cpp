@@ -104,14 +104,21 @@ std::vector<double> class_ms_ssim(const torch::Tensor& images, const torch::Tens
     const auto i = torch::randint(n, {pairs}, generator, torch::kLong);
     auto j = torch::randint(n - 1, {pairs}, generator, torch::kLong);
     j = j + (j >= i).to(torch::kLong);
-    const auto first = members.index_select(0, i).to(images.device());
-    const auto second = members.index_select(0, j).to(images.device());
+    // MS-SSIM is symmetric: each unordered pair is computed once and counted as often as drawn
+    // (a small class draws the same pairs many times).
+    const auto [keys, inverse, counts] =
+        torch::_unique2(torch::min(i, j) * n + torch::max(i, j), /*sorted=*/true,
+                        /*return_inverse=*/false, /*return_counts=*/true);
+    const auto first = members.index_select(0, keys.div(n, "floor")).to(images.device());
+    const auto second = members.index_select(0, keys.remainder(n)).to(images.device());
+    const auto weights = counts.to(torch::kFloat64);
     // In chunks: the float64 maps of 1,000 pairs at once would take over 100 MB.
     double sum = 0;
-    for (int64_t at = 0; at < pairs; at += kPairChunk) {
-      const int64_t m = std::min(kPairChunk, pairs - at);
-      sum += ms_ssim(images.index_select(0, first.narrow(0, at, m)).cpu(),
-                     images.index_select(0, second.narrow(0, at, m)).cpu())
+    for (int64_t at = 0; at < keys.size(0); at += kPairChunk) {
+      const int64_t m = std::min(kPairChunk, keys.size(0) - at);
+      sum += (ms_ssim(images.index_select(0, first.narrow(0, at, m)).cpu(),
+                      images.index_select(0, second.narrow(0, at, m)).cpu()) *
+              weights.narrow(0, at, m))
                  .sum()
                  .item<double>();
     }

@@ -13,11 +13,15 @@
 
 namespace acgan {
 
-// A feature set's Gaussian: mean (D) and unbiased covariance (D, D), both float64.
+// A feature set's Gaussian: mean (D) and unbiased covariance, float64. With fewer samples than
+// features (N < D: 2048 Inception features, a few hundred samples) the covariance has rank < N
+// and is kept factored, cov = root^T root with root (N, D) = (x - mean) / sqrt(N - 1), and `cov`
+// is undefined; the Frechet distance then needs (N, N) eigenproblems, not (D, D) ones.
 struct GaussianStats {
   torch::Tensor mean;
-  torch::Tensor cov;
+  torch::Tensor cov;  // (D, D); undefined when factored
   int64_t count = 0;
+  torch::Tensor root;  // (N, D); defined when N < D
 };
 
 // features (N, D), N >= 2, accumulated in float64 in chunks (no (N, D) float64 copy).
@@ -26,7 +30,10 @@ GaussianStats gaussian_stats(const torch::Tensor& features);
 // |m1 - m2|^2 + tr(C1) + tr(C2) - 2 tr((C1 C2)^1/2). The trace of the square root is computed as
 // the sum of the square roots of the eigenvalues of C1^1/2 C2 C1^1/2 (symmetric, so a symmetric
 // eigensolver; eigenvalues clamped at 0 against rounding): never NaN, never complex, unlike
-// scipy's sqrtm on a near-singular product. Clamped at 0.
+// scipy's sqrtm on a near-singular product. Where a side is factored, C1 = R^T R, C1 C2 has the
+// nonzero eigenvalues of R C2 R^T (of (R1 R2^T)(R1 R2^T)^T when both are): the same sum from a
+// smaller matrix, and exact where the (D, D) form takes square roots of rounding noise. Clamped
+// at 0.
 double frechet_distance(const GaussianStats& a, const GaussianStats& b);
 
 struct MeanStd {
