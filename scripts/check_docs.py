@@ -10,7 +10,7 @@
   2. README.md has at most 250 lines.
   3. Flags: README.md's tables under its "Flags" heading document exactly the training flags: every
      row of the option table (train_option_table() in src/training/train_options.cpp) and every
-     flag add_training_flags() in src/cli.cpp adds by name (--resume) appears in a row's first cell
+     flag add_training_flags() in src/commands/cli.cpp adds by name (--resume) appears in a row's first cell
      as `--name`, and every `--name` in a row's first cell is one of them. A row may name several
      flags (`--lr_g`, `--lr_d`).
 
@@ -28,7 +28,7 @@ import urllib.parse
 
 MAX_README_LINES = 250
 OPTION_TABLE = "src/training/train_options.cpp"
-CLI = "src/cli.cpp"
+CLI = "src/commands/cli.cpp"
 
 FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 HEADING = re.compile(r"^ {0,3}(#{1,6})[ \t]+(.*?)[ \t]*$")

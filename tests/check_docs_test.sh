@@ -7,10 +7,10 @@ python=${PYTHON:-/usr/bin/python3}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 "$python" "$root/scripts/check_docs.py" > /dev/null
-mkdir -p "$tmp/tree/src/training" "$tmp/tree/tests"
+mkdir -p "$tmp/tree/src/training" "$tmp/tree/src/commands" "$tmp/tree/tests"
 cp -r "$root/README.md" "$root/docs" "$tmp/tree/"
 cp "$root/tests/README.md" "$tmp/tree/tests/"
-cp "$root/src/cli.cpp" "$tmp/tree/src/"
+cp "$root/src/commands/cli.cpp" "$tmp/tree/src/commands/"
 cp "$root/src/training/train_options.cpp" "$tmp/tree/src/training/"
 expect_failure() {  # what it plants, the text the failure must hold
   if "$python" "$root/scripts/check_docs.py" --root "$tmp/tree" > "$tmp/out" 2>&1; then

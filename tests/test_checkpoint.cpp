@@ -8,12 +8,12 @@
 #include <filesystem>
 #include <fstream>
 
+#include "acgan/commands/train.h"
 #include "acgan/error.h"
 #include "acgan/io/atomic_file.h"
 #include "acgan/io/state_dict.h"
 #include "acgan/training/checkpoint.h"
 #include "acgan/training/train_step.h"
-#include "acgan/training/trainer.h"
 #include "test_support.h"
 
 namespace fs = std::filesystem;
@@ -215,7 +215,7 @@ TEST(StateDictFileTest, ReadsADictSavedByPythonTorch) {
 }
 
 // module.state_dict() is an OrderedDict, which LibTorch's unpickler cannot rebuild: acgan's own
-// reader (interop/python_state_dict.h) gives the same tensors as the plain dict, in file order.
+// reader (io/python_state_dict.h) gives the same tensors as the plain dict, in file order.
 TEST(StateDictFileTest, ReadsAnOrderedDictSavedByPythonTorch) {
   const auto ordered = acgan::load_tensor_dict_file(fixture("python_ordered_dict.pt"));
   const auto plain = acgan::load_tensor_dict_file(fixture("python_dict.pt"));

@@ -7,13 +7,13 @@
 #include <torch/cuda.h>
 #include <torch/torch.h>
 
+#include "acgan/commands/train.h"
 #include "acgan/data/cifar10.h"
 #include "acgan/data/epoch_batches.h"
 #include "acgan/io/state_dict.h"
 #include "acgan/training/checkpoint.h"
 #include "acgan/training/cuda_graph_step.h"
 #include "acgan/training/train_step.h"
-#include "acgan/training/trainer.h"
 #include "test_support.h"
 
 namespace {

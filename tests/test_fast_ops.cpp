@@ -5,8 +5,8 @@
 #include <torch/torch.h>
 
 #include "acgan/models/fast_ops.h"
+#include "acgan/models/precision.h"
 #include "acgan/training/checkpoint.h"
-#include "acgan/training/precision.h"
 #include "acgan/training/train_step.h"
 #include "test_support.h"
 

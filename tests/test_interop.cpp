@@ -10,8 +10,8 @@
 #include <filesystem>
 
 #include "acgan/error.h"
-#include "acgan/interop/python_state_dict.h"
 #include "acgan/io/atomic_file.h"
+#include "acgan/io/python_state_dict.h"
 #include "acgan/io/state_dict.h"
 #include "acgan/training/checkpoint.h"
 #include "test_support.h"
@@ -77,9 +77,8 @@ TEST_F(PythonInteropTest, ImportedNetworksReproducePythonsOutputs) {
   EXPECT_LT((judged.class_logits - output("classes")).abs().max().item<double>(), 1e-5);
   // Saved on a GPU box (storages on cuda:0): imported and sampled as torch.load(map_location="cpu")
   // reads it, the same weights.
-  const auto gpu = testing::run_acgan(
-      {"import", "--gen", path("gen_cuda.pt"), "--disc", path("disc.pt"), "--out",
-       path("imported_cuda.pt")});
+  const auto gpu = testing::run_acgan({"import", "--gen", path("gen_cuda.pt"), "--disc",
+                                       path("disc.pt"), "--out", path("imported_cuda.pt")});
   ASSERT_EQ(gpu.exit_code, 0) << gpu.output;
   TrainingState from_gpu(options, torch::kCPU);
   load_checkpoint(path("imported_cuda.pt"), from_gpu);
@@ -196,8 +195,7 @@ struct StorageId {
 // {key: _rebuild_tensor_v2(<FloatStorage "0">, offset, (size,), (1,), False, ())} for each key
 // (one SETITEMS), the storage holding one float.
 std::string tensor_archive(const std::string& offset, const std::string& size,
-                           const StorageId& id = {},
-                           const std::vector<std::string>& keys = {"w"}) {
+                           const StorageId& id = {}, const std::vector<std::string>& keys = {"w"}) {
   std::string items;
   for (const auto& key : keys) {
     items += unicode(key) + global("torch._utils", "_rebuild_tensor_v2") + "((" +
@@ -277,11 +275,11 @@ TEST(ImportTest, NonFiniteWeightsAndUnusableWidthsAreTheFilesFault) {
   }
   save_state_dict_file(*g, dir / "nan.pt");
   testing::expect_one_line_error(
-      testing::run_acgan({"import", "--gen", dir / "nan.pt", "--out", dir / "c.pt"}),
-      kExitFailure, "nan.pt: holds NaN or Inf weights", "NaN weights");
+      testing::run_acgan({"import", "--gen", dir / "nan.pt", "--out", dir / "c.pt"}), kExitFailure,
+      "nan.pt: holds NaN or Inf weights", "NaN weights");
   EXPECT_FALSE(fs::exists(dir / "c.pt"));
-  EXPECT_EQ(testing::run_acgan({"import", "--gen", dir / "nan.pt", "--out", dir / "c.pt",
-                                "--allow_nonfinite"})
+  EXPECT_EQ(testing::run_acgan(
+                {"import", "--gen", dir / "nan.pt", "--out", dir / "c.pt", "--allow_nonfinite"})
                 .exit_code,
             0);
   c10::Dict<std::string, torch::Tensor> narrow;

@@ -7,7 +7,7 @@
 #include <sstream>
 
 #include "acgan/io/atomic_file.h"
-#include "acgan/io/metrics_log.h"
+#include "acgan/training/metrics_log.h"
 #include "acgan/training/train_step.h"
 #include "test_support.h"
 

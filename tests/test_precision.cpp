@@ -9,9 +9,9 @@
 
 #include "acgan/error.h"
 #include "acgan/models/fast_ops.h"
+#include "acgan/models/precision.h"
 #include "acgan/training/checkpoint.h"
 #include "acgan/training/loss_scaler.h"
-#include "acgan/training/precision.h"
 #include "acgan/training/train_step.h"
 #include "test_support.h"
 

@@ -14,10 +14,10 @@
 #include <set>
 #include <thread>
 
+#include "acgan/commands/generate.h"
 #include "acgan/eval/classifier.h"
 #include "acgan/eval/classifier_training.h"
 #include "acgan/eval/eval_command.h"
-#include "acgan/generate.h"
 #include "acgan/io/atomic_file.h"
 #include "acgan/io/outdir.h"
 #include "acgan/io/output_file.h"
@@ -46,19 +46,27 @@ TEST(OutputFileTest, AnExistingFileNeedsOverwriteAndAnInputIsNeverAnOutput) {
   fs::create_symlink(dir / "ck.pt", dir / "link.pt");
   const std::vector<NamedPath> inputs = {{"--checkpoint", dir / "ck.pt"},
                                          {"--images", dir / "images"}};
-  expect_error<UsageError>([&] { check_output_file({"--json", dir / "notes.json"}, inputs, false); },
-                           {"--json " + dir / "notes.json", "exists", "--overwrite"});
+  expect_error<UsageError>(
+      [&] {
+        check_output_file({"--json", dir / "notes.json"}, inputs, false);
+      },
+      {"--json " + dir / "notes.json", "exists", "--overwrite"});
   check_output_file({"--json", dir / "notes.json"}, inputs, true);  // asked for: allowed
   check_output_file({"--json", dir / "new.json"}, inputs, false);   // a new path: allowed
   check_output_file({"--json", dir / "images/new.json"}, inputs, false);
   // The same file by its name, through a link, by another spelling, or inside an input folder:
   // refused even with --overwrite.
   for (const auto& same : {dir / "ck.pt", dir / "link.pt", dir.path() + "/./images/../ck.pt"}) {
-    expect_error<UsageError>([&] { check_output_file({"--json", same}, inputs, true); },
-                             {"--json " + same, "this command's input --checkpoint"});
+    expect_error<UsageError>(
+        [&] {
+          check_output_file({"--json", same}, inputs, true);
+        },
+        {"--json " + same, "this command's input --checkpoint"});
   }
   expect_error<UsageError>(
-      [&] { check_output_file({"--json", dir / "images/cat_000.png"}, inputs, true); },
+      [&] {
+        check_output_file({"--json", dir / "images/cat_000.png"}, inputs, true);
+      },
       {"inside this command's input --images"});
   EXPECT_EQ(read_file(dir / "ck.pt"), "a checkpoint");
 }
@@ -171,10 +179,10 @@ TEST(OutdirTest, OnlyADeadAcgansTemporariesAreStale) {
   write(out / ("images/epoch_001.png.tmp." + dead), png);
   write(out / ("metrics.csv.tmp." + dead), "epoch,iteration,step,loss_d");
   write(out / ("checkpoints/epoch_002.pt.tmp." + dead), "PK");  // a write killed early
-  write(out / ("gen.pt.tmp." + alive), zip);                     // a live process's
-  write(out / "disc.pt.tmp.99999999999", zip);                   // a pid never seen
-  write(out / ("eval.csv.tmp." + dead), "my notes");             // not acgan's contents
-  write(out / ("gen_ema.pt.tmp." + dead), "");                   // nothing to tell by
+  write(out / ("gen.pt.tmp." + alive), zip);                    // a live process's
+  write(out / "disc.pt.tmp.99999999999", zip);                  // a pid never seen
+  write(out / ("eval.csv.tmp." + dead), "my notes");            // not acgan's contents
+  write(out / ("gen_ema.pt.tmp." + dead), "");                  // nothing to tell by
   const auto found = find_temporaries(paths);
   std::set<std::string> stale(found.stale.begin(), found.stale.end());
   EXPECT_EQ(stale, (std::set<std::string>{out / ("checkpoint.pt.tmp." + dead),

@@ -8,15 +8,15 @@
 #include <filesystem>
 #include <sstream>
 
+#include "acgan/commands/generate.h"
+#include "acgan/commands/train.h"
 #include "acgan/error.h"
-#include "acgan/generate.h"
 #include "acgan/io/atomic_file.h"
 #include "acgan/io/image_grid.h"
 #include "acgan/io/state_dict.h"
 #include "acgan/training/checkpoint.h"
 #include "acgan/training/cuda_graph_step.h"
 #include "acgan/training/train_step.h"
-#include "acgan/training/trainer.h"
 #include "test_support.h"
 
 namespace fs = std::filesystem;

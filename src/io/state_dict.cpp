@@ -11,9 +11,9 @@
 #include <set>
 
 #include "acgan/error.h"
-#include "acgan/interop/python_state_dict.h"
 #include "acgan/io/atomic_file.h"
 #include "acgan/io/crc32.h"
+#include "acgan/io/python_state_dict.h"
 
 namespace acgan {
 namespace {

@@ -6,7 +6,7 @@
 
 #include <variant>
 
-#include "acgan/training/precision.h"
+#include "acgan/models/precision.h"
 
 namespace acgan {
 namespace {

@@ -5,8 +5,8 @@
 
 #include "acgan/error.h"
 #include "acgan/models/fast_ops.h"
+#include "acgan/models/precision.h"
 #include "acgan/models/spectral_norm.h"
-#include "acgan/training/precision.h"
 
 namespace nn = torch::nn;
 

@@ -4,7 +4,7 @@
 #include <torch/torch.h>
 
 #include "acgan/models/fast_ops.h"
-#include "acgan/training/precision.h"
+#include "acgan/models/precision.h"
 
 namespace F = torch::nn::functional;
 namespace nn = torch::nn;

@@ -13,8 +13,8 @@
 #include "acgan/error.h"
 #include "acgan/io/atomic_file.h"
 #include "acgan/io/state_dict.h"
+#include "acgan/models/precision.h"
 #include "acgan/training/multi_tensor_adam.h"
-#include "acgan/training/precision.h"
 #include "acgan/training/train_step.h"
 
 namespace acgan {

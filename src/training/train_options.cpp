@@ -9,10 +9,9 @@
 
 #include "acgan/data/diff_augment.h"
 #include "acgan/error.h"
-#include "acgan/eval/eval_command.h"
 #include "acgan/models/models.h"
+#include "acgan/models/precision.h"
 #include "acgan/runtime.h"
-#include "acgan/training/precision.h"
 
 namespace acgan {
 void validate(const TrainOptions& o) {

@@ -6,11 +6,9 @@
 #include <string>
 
 #include "acgan/eval/evaluator.h"
+#include "acgan/training/train_options.h"  // kMaxEvalSamples, --n's bound as --eval_n's
 
 namespace acgan {
-
-// --n's bound: 1,000,000 samples are 3 GB of pixels.
-constexpr int64_t kMaxEvalSamples = 1000000;
 
 struct EvalCommandOptions {
   std::string checkpoint;         // a full checkpoint or a gen.pt

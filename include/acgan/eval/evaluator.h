@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "acgan/data/cifar10.h"
+#include "acgan/eval/eval_report.h"
 #include "acgan/eval/feature_metrics.h"
 #include "acgan/eval/feature_network.h"
 #include "acgan/eval/sample_source.h"
@@ -41,18 +42,6 @@ struct EvalSettings {
   // Polled between network batches and metrics: true abandons the evaluation with
   // EvaluationStopped (a training run's stop signal). Unset: never.
   std::function<bool()> stop_requested;
-};
-
-
-// What an evaluation found, in the order it was computed. NaN marks a value that could not be
-// computed (a class without samples).
-struct EvalReport {
-  std::vector<std::pair<std::string, double>> values;                  // "fid", "is_mean", ...
-  std::vector<std::pair<std::string, std::vector<double>>> per_class;  // "ifid_per_class", ...
-  std::vector<std::pair<std::string, double>> seconds;                 // per metric / stage
-  std::vector<std::pair<std::string, std::string>> settings;           // JSON values, as text
-  std::vector<std::string> notes;                                      // skipped metrics, why
-  std::optional<double> value(const std::string& key) const;
 };
 
 // Every metric name --metrics accepts, in report order.
@@ -101,13 +90,6 @@ class Evaluator {
   std::map<std::string, std::unique_ptr<Reference>> references_;  // by cache key
   std::optional<std::vector<double>> real_ms_ssim_;
 };
-
-// The report as JSON (the keys docs/evaluation.md lists) and as a terminal table.
-std::string report_json(const EvalReport& report);
-std::string report_table(const EvalReport& report, const std::vector<std::string>& class_names);
-
-// `s` as a JSON string literal.
-std::string json_quote(const std::string& s);
 
 // $XDG_CACHE_HOME/acgan, else $HOME/.cache/acgan, else "".
 std::string default_cache_dir();

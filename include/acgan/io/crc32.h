@@ -1,6 +1,6 @@
 // CRC-32 (the zip / PNG polynomial, 0xEDB88320 reflected): the check zip archives keep for each
 // entry (state_dict.cpp verifies them) and the data set fingerprint a checkpoint keeps
-// (trainer.cpp). Byte-wise table lookup: about 0.5 GB/s, enough for both.
+// (training_data.cpp). Byte-wise table lookup: about 0.5 GB/s, enough for both.
 #pragma once
 
 #include <cstdint>

@@ -9,7 +9,8 @@
 //   gen.pt, disc.pt            the networks' state dicts, as the original script saved them
 //   gen_ema.pt                 the state dict of G's weight average, with --g_ema
 //   .acgan.lock                the run's lock (outdir_lock.h)
-// and their temporaries (atomic_file.h). It does not decide when to remove them (trainer.cpp).
+// and their temporaries (atomic_file.h). It does not decide when to remove them
+// (training/outdir_claim.h).
 #pragma once
 
 #include <cstdint>

@@ -14,6 +14,10 @@
 
 namespace acgan {
 
+// The most samples one evaluation judges (--eval_n here, `acgan eval --n`): 1,000,000 samples are
+// 3 GB of pixels.
+constexpr int64_t kMaxEvalSamples = 1000000;
+
 struct TrainOptions {
   // The original script's flags.
   std::string root_dir = "./";

@@ -24,8 +24,8 @@
 
 #include "acgan/data/diff_augment.h"
 #include "acgan/models/models.h"
+#include "acgan/models/precision.h"
 #include "acgan/training/loss_scaler.h"
-#include "acgan/training/precision.h"
 
 namespace acgan {
 

@@ -14,10 +14,10 @@ namespace acgan {
 constexpr int64_t kMaxSamplesPerClass = 1000;
 
 struct GenerateOptions {
-  std::string checkpoint;  // checkpoint.pt, checkpoints/epoch_NNN.pt or gen.pt
-  std::string classes;     // "0,3,9" or "cat,dog"; empty: all ten
-  int64_t n = 10;          // samples per class (the grid's columns)
-  int64_t seed = 0;        // noise seed
+  std::string checkpoint;             // checkpoint.pt, checkpoints/epoch_NNN.pt or gen.pt
+  std::string classes;                // "0,3,9" or "cat,dog"; empty: all ten
+  int64_t n = 10;                     // samples per class (the grid's columns)
+  int64_t seed = 0;                   // noise seed
   std::string out = "generated.png";  // output_file.h's rule, as each individual file
   std::string individual_dir;         // if set, also one PNG per sample here
   bool overwrite = false;             // --out and individual files may replace existing files

@@ -1,5 +1,5 @@
-// The metrics CSV. See include/acgan/io/metrics_log.h.
-#include "acgan/io/metrics_log.h"
+// The metrics CSV. See include/acgan/training/metrics_log.h.
+#include "acgan/training/metrics_log.h"
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>

@@ -1,5 +1,5 @@
-// Flag definitions and dispatch. See include/acgan/cli.h.
-#include "acgan/cli.h"
+// Flag definitions and dispatch. See include/acgan/commands/cli.h.
+#include "acgan/commands/cli.h"
 
 #include <c10/util/Exception.h>
 #include <fmt/format.h>
@@ -13,16 +13,16 @@
 #include <type_traits>
 #include <variant>
 
+#include "acgan/commands/generate.h"
+#include "acgan/commands/train.h"
 #include "acgan/distributed/launch_env.h"
 #include "acgan/distributed/local_launcher.h"
 #include "acgan/error.h"
 #include "acgan/eval/classifier_training.h"
 #include "acgan/eval/eval_command.h"
-#include "acgan/generate.h"
 #include "acgan/interop/import_export.h"
 #include "acgan/models/summary.h"
 #include "acgan/runtime.h"
-#include "acgan/training/trainer.h"
 
 namespace acgan {
 namespace {

@@ -1,5 +1,5 @@
-// Precision names and the autocast scope. See include/acgan/training/precision.h.
-#include "acgan/training/precision.h"
+// Precision names and the autocast scope. See include/acgan/models/precision.h.
+#include "acgan/models/precision.h"
 
 #include <ATen/autocast_mode.h>
 #include <torch/version.h>

@@ -1,5 +1,5 @@
-// Sampling from a trained generator. See include/acgan/generate.h.
-#include "acgan/generate.h"
+// Sampling from a trained generator. See include/acgan/commands/generate.h.
+#include "acgan/commands/generate.h"
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>

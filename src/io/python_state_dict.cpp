@@ -1,5 +1,5 @@
-// A pickle reader for torch.save's dicts of tensors. See include/acgan/interop/python_state_dict.h.
-#include "acgan/interop/python_state_dict.h"
+// A pickle reader for torch.save's dicts of tensors. See include/acgan/io/python_state_dict.h.
+#include "acgan/io/python_state_dict.h"
 
 #include <caffe2/serialize/in_memory_adapter.h>
 #include <caffe2/serialize/inline_container.h>
