@@ -3,6 +3,7 @@
 
 #include <poll.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <torch/torch.h>
 #include <unistd.h>
@@ -172,8 +173,26 @@ void AcganProcess::send_signal(int sig) { kill(pid_, sig); }
 CommandResult AcganProcess::wait() {
   while (read_some()) {
   }
+  // Its output has ended (or it was killed). A program that closed its output and lives on is
+  // killed at the deadline: its pidfd becomes readable when it exits, so poll bounds this wait.
+  const int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid_, 0));
+  if (pidfd >= 0) {
+    pollfd exited{pidfd, POLLIN, 0};
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          deadline_ - std::chrono::steady_clock::now())
+                          .count();
+    int polled = 0;
+    do {
+      polled = poll(&exited, 1, static_cast<int>(std::max<int64_t>(left, 0)));
+    } while (polled < 0 && errno == EINTR);
+    if (polled == 0) {
+      output_ += "\n(test: no exit within the process's deadline; killed)\n";
+      kill(pid_, SIGKILL);
+    }
+    close(pidfd);
+  }
   int status = 0;
-  waitpid(pid_, &status, 0);  // its output has ended (or it was killed): it exits now
+  waitpid(pid_, &status, 0);
   pid_ = -1;
   CommandResult result;
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
