@@ -9,7 +9,6 @@
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
-#include <filesystem>
 #include <limits>
 #include <set>
 #include <sstream>
@@ -17,9 +16,7 @@
 #include "acgan/clock.h"
 #include "acgan/error.h"
 #include "acgan/eval/ms_ssim.h"
-#include "acgan/io/atomic_file.h"
-#include "acgan/io/sha256.h"
-#include "acgan/io/state_dict.h"
+#include "acgan/eval/reference_cache.h"
 #include "acgan/runtime.h"
 #include "acgan/training/progress_bar.h"
 
@@ -76,11 +73,6 @@ double finite_mean(const std::vector<double>& values) {
   return count > 0 ? sum / static_cast<double>(count) : kNaN;
 }
 
-std::string tensor_sha256(const torch::Tensor& t) {
-  const auto c = t.contiguous();
-  return sha256_hex(std::string_view(static_cast<const char*>(c.data_ptr()), c.nbytes()));
-}
-
 }  // namespace
 
 struct Evaluator::Reference {
@@ -120,30 +112,6 @@ std::string default_cache_dir() {
 }
 
 Evaluator::~Evaluator() = default;
-
-namespace {
-
-// SHA-256 over the entry's key (both files' SHA-256s) and its numbers: an entry whose numbers were
-// edited, or moved under another key, does not match. It detects edits and damage, not a forger
-// who recomputes it (docs/evaluation.md says what the cache trusts).
-std::string cache_digest(const std::string& key, const torch::Tensor& features,
-                         const torch::Tensor& logits) {
-  std::string text = key + "\n" + tensor_sha256(features.to(torch::kFloat32));
-  if (logits.defined()) text += "\n" + tensor_sha256(logits.to(torch::kFloat32));
-  return sha256_hex(text);
-}
-
-torch::Tensor text_tensor(const std::string& text) {
-  return torch::tensor(std::vector<int64_t>(text.begin(), text.end()), torch::kLong)
-      .to(torch::kUInt8);
-}
-
-std::string tensor_text(const torch::Tensor& t) {
-  const auto bytes = t.to(torch::kUInt8).contiguous();
-  return std::string(static_cast<const char*>(bytes.data_ptr()), bytes.nbytes());
-}
-
-}  // namespace
 
 void Evaluator::stop_if_requested() const {
   if (settings_.stop_requested && settings_.stop_requested()) throw EvaluationStopped();
@@ -239,44 +207,20 @@ Evaluator::Reference& Evaluator::reference(FeatureNetwork& network, Split split)
   slot = std::make_unique<Reference>();
   slot->labels = data.labels().cpu();
   const bool logits = network.kind() == NetworkKind::kClassifier;
-  const std::string cache =
-      settings_.cache_dir.empty() ? "" : settings_.cache_dir + "/" + key + ".pt";
-  if (!cache.empty() && std::filesystem::exists(cache)) {
-    try {
-      const auto dict = load_tensor_dict_file(cache);
-      slot->features = dict.at("features").toTensor();
-      if (logits) slot->logits = dict.at("logits").toTensor();
-      if (slot->features.size(0) != n || (logits && slot->logits.size(0) != n))
-        throw Error(cache + ": holds another image count");
-      if (!dict.contains("digest") || tensor_text(dict.at("digest").toTensor()) !=
-                                          cache_digest(key, slot->features, slot->logits))
-        throw Error("its digest does not match its numbers: edited or damaged");
-      spdlog::info("{} features of the real {} split ({} images) from the cache {}", network.name(),
-                   split_name(split), n, cache);
-      return *slot;
-    } catch (const std::exception& e) {
-      spdlog::warn("reference cache {} not usable ({}); recomputing it", cache,
-                   first_line(e.what()));
-    }
+  if (auto cached = read_reference_cache(settings_.cache_dir, key, n, logits)) {
+    slot->features = cached->features;
+    slot->logits = cached->logits;
+    spdlog::info("{} features of the real {} split ({} images) from the cache {}", network.name(),
+                 split_name(split), n, reference_cache_path(settings_.cache_dir, key));
+    return *slot;
   }
   const auto out =
       run_network(network, data.images(), true, logits, std::string("real ") + split_name(split));
   slot->features = out.features;
   slot->logits = out.logits;
-  if (!cache.empty()) {
-    try {
-      ensure_writable_dir(settings_.cache_dir, "--cache " + settings_.cache_dir);
-      c10::Dict<std::string, torch::Tensor> dict;
-      dict.insert("features", slot->features);
-      if (logits) dict.insert("logits", slot->logits);
-      dict.insert("digest", text_tensor(cache_digest(key, slot->features, slot->logits)));
-      const auto bytes = torch::pickle_save(c10::IValue(dict));
-      write_file_atomic(cache, std::string_view(bytes.data(), bytes.size()));
-      spdlog::info("cached the real {} split's {} features in {}", split_name(split),
-                   network.name(), cache);
-    } catch (const Error& e) {
-      spdlog::warn("reference features not cached: {}", e.what());
-    }
+  if (write_reference_cache(settings_.cache_dir, key, out)) {
+    spdlog::info("cached the real {} split's {} features in {}", split_name(split), network.name(),
+                 reference_cache_path(settings_.cache_dir, key));
   }
   return *slot;
 }
