@@ -124,18 +124,23 @@ AcganProcess::~AcganProcess() {
   if (fd_ >= 0) close(fd_);
 }
 
+// Whether `fd` becomes readable before deadline_ (poll, restarted after a signal).
+bool AcganProcess::ready_before_deadline(int fd) const {
+  pollfd ready{fd, POLLIN, 0};
+  int polled = 0;
+  do {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          deadline_ - std::chrono::steady_clock::now())
+                          .count();
+    polled = poll(&ready, 1, static_cast<int>(std::max<int64_t>(left, 0)));
+  } while (polled < 0 && errno == EINTR);
+  return polled != 0;
+}
+
 // Reads what the program wrote next into output_; false at its end of output or past deadline_
 // (then the program is killed and output_ says so), so a test waits no longer than its budget.
 bool AcganProcess::read_some() {
-  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-                        deadline_ - std::chrono::steady_clock::now())
-                        .count();
-  pollfd ready{fd_, POLLIN, 0};
-  int polled = 0;
-  do {
-    polled = poll(&ready, 1, static_cast<int>(std::max<int64_t>(left, 0)));
-  } while (polled < 0 && errno == EINTR);
-  if (polled == 0) {
+  if (!ready_before_deadline(fd_)) {
     output_ += "\n(test: no end of output within the process's deadline; killed)\n";
     kill(pid_, SIGKILL);
     return false;
@@ -177,15 +182,7 @@ CommandResult AcganProcess::wait() {
   // killed at the deadline: its pidfd becomes readable when it exits, so poll bounds this wait.
   const int pidfd = static_cast<int>(syscall(SYS_pidfd_open, pid_, 0));
   if (pidfd >= 0) {
-    pollfd exited{pidfd, POLLIN, 0};
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-                          deadline_ - std::chrono::steady_clock::now())
-                          .count();
-    int polled = 0;
-    do {
-      polled = poll(&exited, 1, static_cast<int>(std::max<int64_t>(left, 0)));
-    } while (polled < 0 && errno == EINTR);
-    if (polled == 0) {
+    if (!ready_before_deadline(pidfd)) {
       output_ += "\n(test: no exit within the process's deadline; killed)\n";
       kill(pid_, SIGKILL);
     }

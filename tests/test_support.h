@@ -150,6 +150,7 @@ class AcganProcess {
 
  private:
   bool read_some();
+  bool ready_before_deadline(int fd) const;
   int pid_ = -1;
   int fd_ = -1;
   std::string output_;
