@@ -125,7 +125,7 @@ LabelledImages sample_generator(GeneratorImpl& g, int64_t n, int64_t num_classes
     pixels.push_back(to_pixels(g.forward(zb)));
   }
   g.train(was_training);
-  return {torch::cat(pixels), labels};
+  return {torch::cat(pixels), labels, {}};
 }
 
 LabelledImages read_image_folder(const std::string& dir, const std::vector<std::string>& names) {
