@@ -1,10 +1,16 @@
 // Transposed convolution on oneDNN and a cheaper dropout mask. See include/acgan/models/fast_ops.h.
 #include "acgan/models/fast_ops.h"
 
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <torch/torch.h>
 #include <torch/version.h>
 
+#include <algorithm>
+#include <cmath>
+#include <mutex>
 #include <variant>
+#include <vector>
 
 #include "acgan/models/precision.h"
 
@@ -69,7 +75,79 @@ bool onednn_applies(const torch::Tensor& x, const ConvOptions2d& o, bool has_bia
          (*o.output_padding())[1] == 0 && has_bias && at::globalContext().userEnabledMkldnn();
 }
 
+// A transposed convolution of the networks' shapes, to check oneDNN on.
+struct ConvTransposeCase {
+  int64_t in, out, side, kernel, stride, padding, output_padding;
+};
+
+// G's four layers at their input sides, and D's first layer's input gradient (32x32x3 from
+// 16x16x16, kernel 3: a convolution's input gradient runs the same kernel).
+const std::vector<ConvTransposeCase>& onednn_cases() {
+  static const std::vector<ConvTransposeCase> cases = {{384, 192, 1, 4, 1, 0, 0},
+                                                       {192, 96, 4, 4, 2, 1, 0},
+                                                       {96, 48, 8, 4, 2, 1, 0},
+                                                       {48, 3, 16, 4, 2, 1, 0},
+                                                       {16, 3, 16, 3, 2, 1, 1}};
+  return cases;
+}
+
+// Largest |result - float64| over the largest |float64| of one case in `dtype`, on inputs already
+// rounded to `dtype`; NaN where LibTorch cannot run the case in that dtype.
+double relative_error(const ConvTransposeCase& c, c10::ScalarType dtype) {
+  const auto x = torch::randn({4, c.in, c.side, c.side}).to(dtype);
+  const auto w = (torch::randn({c.in, c.out, c.kernel, c.kernel}) * 0.05).to(dtype);
+  try {
+    const auto y = torch::conv_transpose2d(x, w, {}, c.stride, c.padding, c.output_padding);
+    const auto exact = torch::conv_transpose2d(x.to(torch::kDouble), w.to(torch::kDouble), {},
+                                               c.stride, c.padding, c.output_padding);
+    return (y.to(torch::kDouble) - exact).abs().max().item<double>() /
+           exact.abs().max().item<double>();
+  } catch (const c10::Error&) {
+    return std::nan("");
+  }
+}
+
+// Turns oneDNN off for the process where any case is wrong, before any network computes (so a
+// run's kernels, and its bit-exact resume, never change mid-process); says what it found, or "".
+std::string check_onednn_convolutions() {
+  if (!at::globalContext().userEnabledMkldnn()) return "";
+  torch::NoGradGuard no_grad;
+  auto cpu_generator = at::globalContext().defaultGenerator(torch::kCPU);
+  const auto rng_state = cpu_generator.get_state();
+  std::vector<std::string> wrong;
+  // float32 rounds at ~1e-7 relative and bf16 at ~4e-3 (its sums stay float32); the broken
+  // kernel is off by 10-60 %.
+  for (const auto& [dtype, tolerance] :
+       {std::pair{torch::kFloat, 1e-4}, {torch::kBFloat16, 5e-2}}) {
+    for (const auto& c : onednn_cases()) {
+      const double error = relative_error(c, dtype);
+      if (std::isfinite(error) && error > tolerance) {
+        wrong.push_back(fmt::format("{} {} -> {} at {}x{} off by {:.2g}", c10::toString(dtype),
+                                    c.in, c.out, c.side, c.side, error));
+      }
+    }
+  }
+  cpu_generator.set_state(rng_state);  // seeded runs draw as if it had not run
+  if (wrong.empty()) return "";
+  at::globalContext().setUserEnabledMkldnn(false);
+  return fmt::format(
+      "oneDNN's transposed convolution is wrong on this CPU ({} of its largest value); it is "
+      "turned off for this process, so LibTorch's own convolutions run: correct, slower. A "
+      "LibTorch built with another oneDNN version avoids it",
+      fmt::join(wrong, ", "));
+}
+
 }  // namespace
+
+std::string guard_against_inexact_onednn() {
+  static std::once_flag once;
+  static std::string verdict;
+  std::call_once(once, [] {
+    verdict = check_onednn_convolutions();
+    if (!verdict.empty()) spdlog::warn("{}", verdict);
+  });
+  return verdict;
+}
 
 torch::Tensor conv_transpose_2d(const torch::Tensor& x, torch::nn::ConvTranspose2dImpl& m,
                                 const FastPaths& paths) {

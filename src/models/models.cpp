@@ -98,6 +98,7 @@ void check_nz(int64_t nz) {
 GeneratorImpl::GeneratorImpl(int64_t nz) : GeneratorImpl(GeneratorOptions().nz(nz)) {}
 
 GeneratorImpl::GeneratorImpl(const GeneratorOptions& options) : options_(options) {
+  guard_against_inexact_onednn();
   check_nz(options.nz());
   const bool sn = options.spectral_norm();
   fc1 = linear(options.nz(), 384, sn);
@@ -117,6 +118,7 @@ torch::Tensor GeneratorImpl::forward(const torch::Tensor& z) {
 }
 
 DiscriminatorImpl::DiscriminatorImpl(const DiscriminatorOptions& options) {
+  guard_against_inexact_onednn();
   const double p = options.dropout();
   const bool sn = options.spectral_norm();
   conv1 = register_module("conv1", down_block(3, 16, 2, true, p, sn));

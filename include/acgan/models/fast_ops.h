@@ -16,6 +16,7 @@
 #include <torch/nn/modules/conv.h>
 #include <torch/types.h>
 
+#include <string>
 #include <variant>
 
 namespace acgan {
@@ -27,6 +28,16 @@ struct FastPaths {
   bool conv_transpose = true;
   bool dropout = true;
 };
+
+// oneDNN's transposed convolution (a convolution's input gradient runs the same kernel), checked
+// once per process against float64 on G's four layers and on D's first layer's input gradient, in
+// float32 and bf16. Where a result is off by more than rounding (oneDNN 3.7 in Debian trixie's
+// LibTorch 2.6 on some AVX-512 CPUs puts G's 96 -> 48 layer 0.2 off, where float32 rounds at
+// 1e-6), oneDNN is turned off for the process before any network computes, so LibTorch's own
+// kernels run (exact, slower), with one warning. Returns that warning's text, or "" where oneDNN
+// is exact. The networks call it when they are built (models.cpp); later calls return the first
+// verdict.
+std::string guard_against_inexact_onednn();
 
 // A convolution module's options (padding as a variant: explicit, or kValid / kSame).
 using ConvOptions2d = torch::nn::detail::ConvNdOptions<2>;
