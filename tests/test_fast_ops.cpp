@@ -20,6 +20,13 @@ void expect_close(const torch::Tensor& ours, const torch::Tensor& ref, double to
   EXPECT_LE((ours - ref).abs().max().item<double>() / scale, tol) << what;
 }
 
+// G's four transposed convolutions (kernel 4): channels in and out, input side, stride, padding.
+struct GeneratorLayer {
+  int64_t in, out, side, stride, padding;
+};
+const GeneratorLayer kGeneratorLayers[] = {
+    {384, 192, 1, 1, 0}, {192, 96, 4, 2, 1}, {96, 48, 8, 2, 1}, {48, 3, 16, 2, 1}};
+
 // The oneDNN check (fast_ops.h) draws its inputs from the CPU stream and puts it back: a seeded run
 // initialises its networks the same with or without it. After it, G's layers are exact in float32
 // (1e-4 relative of the largest value against float64; rounding is ~1e-6) on every CPU: where
@@ -33,11 +40,7 @@ TEST(FastOpsTest, AfterTheOneDnnCheckGeneratorLayersAreExact) {
   EXPECT_TRUE(torch::equal(torch::rand({4}), expected));
   EXPECT_EQ(acgan::guard_against_inexact_onednn(), verdict) << "one verdict a process";
   EXPECT_EQ(at::globalContext().userEnabledMkldnn(), verdict.empty()) << verdict;
-  struct Layer {
-    int64_t in, out, side, stride, padding;
-  };
-  for (const auto& l : {Layer{384, 192, 1, 1, 0}, Layer{192, 96, 4, 2, 1}, Layer{96, 48, 8, 2, 1},
-                        Layer{48, 3, 16, 2, 1}}) {
+  for (const auto& l : kGeneratorLayers) {
     torch::nn::ConvTranspose2d m(
         torch::nn::ConvTranspose2dOptions(l.in, l.out, 4).stride(l.stride).padding(l.padding));
     const auto x = torch::randn({4, l.in, l.side, l.side});
@@ -53,11 +56,7 @@ TEST(FastOpsTest, AfterTheOneDnnCheckGeneratorLayersAreExact) {
 
 TEST(FastOpsTest, ConvTransposeMatchesLibTorchOnGeneratorShapes) {
   torch::manual_seed(0);
-  struct Shape {
-    int64_t in, out, side, stride, padding;
-  };
-  for (const auto& s : {Shape{384, 192, 1, 1, 0}, Shape{192, 96, 4, 2, 1}, Shape{96, 48, 8, 2, 1},
-                        Shape{48, 3, 16, 2, 1}}) {
+  for (const auto& s : kGeneratorLayers) {
     torch::nn::ConvTranspose2d conv(
         torch::nn::ConvTranspose2dOptions(s.in, s.out, 4).stride(s.stride).padding(s.padding));
     const auto x = torch::randn({6, s.in, s.side, s.side});
