@@ -10,7 +10,6 @@
 
 #include <chrono>
 
-#include "acgan/data/cifar10.h"
 #include "acgan/data/epoch_batches.h"
 #include "acgan/error.h"
 #include "acgan/models/fast_ops.h"
@@ -21,6 +20,7 @@
 #include "acgan/training/cuda_graph_step.h"
 #include "acgan/training/multi_tensor_adam.h"
 #include "acgan/training/train_step.h"
+#include "acgan/training/training_data.h"
 
 namespace {
 
@@ -61,11 +61,13 @@ ForwardMacs forward_macs(const std::vector<acgan::LayerRecord>& rows, int64_t in
 // FLOPs of one ACGAN step at `batch` as PyTorch eager runs it: D three times forward and backward
 // (weight gradients each time; input gradients except D's first layer on the real and detached
 // passes), G forward and backward. Element-wise work (BatchNorm, activations, Adam) not counted.
-double step_flops(int64_t nz, int64_t batch) {
-  acgan::Generator g(nz);
-  acgan::Discriminator d;
+double step_flops(const acgan::TrainOptions& options, int64_t batch) {
+  acgan::Generator g(acgan::generator_options(options));
+  acgan::Discriminator d(acgan::discriminator_options(options));
+  const auto& spec = options.data_spec;
+  const int64_t nz = options.nz;
   // D's two heads both read the 8192 features; trace_layers lists fc_source then fc_class.
-  const auto fd = forward_macs(acgan::trace_layers(*d), 3 * 32 * 32);
+  const auto fd = forward_macs(acgan::trace_layers(*d), spec.channels * spec.height * spec.width);
   const auto fg = forward_macs(acgan::trace_layers(*g), nz);
   const double d_macs = 3 * fd.total + 3 * fd.total + (2 * (fd.total - fd.first_layer) + fd.total);
   const double g_macs = fg.total + fg.total + (fg.total - fg.first_layer);
@@ -161,9 +163,9 @@ class BenchStep {
   BenchStep(const BenchFlags& f, const torch::Device& device)
       : device_(device),
         batch_size_(f.batch_size),
-        data_(acgan::Cifar10(f.root_dir, acgan::Split::kTrain).to(device)),
-        order_(acgan::epoch_order(0, 0, *data_.size()).to(device)),  // as EpochBatches does
         options_(options_for(f)),
+        data_(acgan::load_training_data(options_, device)),
+        order_(acgan::epoch_order(0, 0, *data_.size()).to(device)),  // as EpochBatches does
         state_(options_, device) {
     acgan::use_fast_paths(*state_.g, {!f.plain_convt, !f.plain_dropout});
     acgan::use_fast_paths(*state_.d, {!f.plain_convt, !f.plain_dropout});
@@ -181,7 +183,8 @@ class BenchStep {
     const auto batch = data_.batch(order_.narrow(0, cursor_, batch_size_));
     cursor_ += batch_size_;
     if (graph_) return (*graph_)(batch.data, batch.target);
-    const auto noise = acgan::make_noise(batch_size_, options_.nz, device_);
+    const auto noise =
+        acgan::make_noise(batch_size_, options_.nz, options_.data_spec.num_classes(), device_);
     return acgan::train_step(*state_.g, *state_.d, *state_.opt_g, *state_.opt_d, batch.data,
                              batch.target, noise, step_options_);
   }
@@ -195,12 +198,15 @@ class BenchStep {
   }
   const std::string& adam() const { return adam_; }
   bool replays_a_graph() const { return graph_ && graph_->captured(); }
-  int64_t nz() const { return options_.nz; }
+  const acgan::TrainOptions& options() const { return options_; }
 
  private:
+  // The data set under --root_dir decides the networks' classes and channels, as in training.
   static acgan::TrainOptions options_for(const BenchFlags& f) {
     acgan::TrainOptions options;
     options.batch_size = f.batch_size;
+    options.root_dir = f.root_dir;
+    acgan::check_data_before_writing(options);
     return options;
   }
   void use_cuda_graph() {
@@ -218,10 +224,10 @@ class BenchStep {
 
   torch::Device device_;
   int64_t batch_size_;
-  acgan::Cifar10 data_;
+  acgan::TrainOptions options_;
+  acgan::ImageDataset data_;
   torch::Tensor order_;
   int64_t cursor_ = 0;
-  acgan::TrainOptions options_;
   acgan::TrainingState state_;
   acgan::LossScaler scaler_;
   acgan::StepOptions step_options_;
@@ -312,7 +318,7 @@ int bench(const BenchFlags& f) {
       "\"ops_per_step\": {}, \"kernels_per_step\": {}, \"adam_ops\": {}, \"adam_ms\": {:.2f}}}\n",
       f.batch_size, torch::get_num_threads(), f.precision, sorted[sorted.size() / 2],
       fmt::join(rates, ", "), first_step, usage.ru_maxrss / 1024.0,
-      step_flops(step.nz(), f.batch_size) / 1e9,
+      step_flops(step.options(), f.batch_size) / 1e9,
       f.matmul ? matmul_peak_gflops(device, acgan::compute_dtype(precision)) : 0.0, step.adam(),
       step.replays_a_graph() ? "true" : "false", ops.per_step, ops.kernels_per_step, ops.adam,
       adam_ms);

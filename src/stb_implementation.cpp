@@ -2,5 +2,7 @@
 // (ACGAN_HEADER_DEPS, CMakeLists.txt); Debian's libstb provides them otherwise.
 #define STB_IMAGE_IMPLEMENTATION
 #define STB_IMAGE_WRITE_IMPLEMENTATION
+#define STB_IMAGE_RESIZE_IMPLEMENTATION
 #include <stb_image.h>
+#include <stb_image_resize.h>
 #include <stb_image_write.h>

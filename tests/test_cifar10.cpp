@@ -11,7 +11,7 @@
 #include "test_support.h"
 
 namespace fs = std::filesystem;
-using acgan::Cifar10;
+using acgan::ImageDataset;
 using acgan::Split;
 using acgan::testing::expect_error;
 using acgan::testing::TempDir;
@@ -31,7 +31,7 @@ TEST(Cifar10Test, ReadsExactPixelsLabelsAndChannelOrder) {
     std::ofstream out(dir / "data_batch_1.bin", std::ios::binary | std::ios::trunc);
     for (int r = 0; r < 3; ++r) out << record;
   }
-  Cifar10 data(dir.path(), Split::kTrain);
+  auto data = acgan::read_cifar10(dir.path(), Split::kTrain);
   ASSERT_EQ(*data.size(), 15u);
   EXPECT_EQ(data.images().sizes(), (std::vector<int64_t>{15, 3, 32, 32}));
   EXPECT_EQ(data.labels()[0].item<int64_t>(), 7);
@@ -53,7 +53,7 @@ TEST(Cifar10Test, NormalisesLikeToTensorAndNormalize) {
 
 TEST(Cifar10Test, BatchEqualsStackedExamples) {
   auto set = acgan::testing::make_synthetic(50, 3);
-  Cifar10 data(set.images, set.labels);
+  ImageDataset data(set.images, set.labels, acgan::cifar10_spec());
   auto idx = torch::tensor({49, 0, 7, 7, 23}, torch::kLong);
   auto batch = data.batch(idx);
   ASSERT_EQ(batch.data.sizes(), (std::vector<int64_t>{5, 3, 32, 32}));
@@ -69,13 +69,13 @@ TEST(Cifar10Test, FindsFilesInRootOrInBinFolderAndReadsTestSplit) {
   TempDir dir;
   acgan::testing::write_synthetic_cifar(dir / "cifar-10-batches-bin", 4);
   EXPECT_EQ(acgan::find_cifar10_dir(dir.path()), dir / "cifar-10-batches-bin");
-  EXPECT_EQ(*Cifar10(dir.path(), Split::kTrain).size(), 20u);
-  EXPECT_EQ(*Cifar10(dir / "cifar-10-batches-bin", Split::kTest).size(), 4u);
+  EXPECT_EQ(*acgan::read_cifar10(dir.path(), Split::kTrain).size(), 20u);
+  EXPECT_EQ(*acgan::read_cifar10(dir / "cifar-10-batches-bin", Split::kTest).size(), 4u);
 }
 
 TEST(Cifar10Test, HeadSharesTheFirstExamples) {
   auto set = acgan::testing::make_synthetic(30);
-  Cifar10 data(set.images, set.labels);
+  ImageDataset data(set.images, set.labels, acgan::cifar10_spec());
   auto head = data.head(12);
   EXPECT_EQ(*head.size(), 12u);
   EXPECT_TRUE(torch::equal(head.images(), set.images.narrow(0, 0, 12)));
@@ -83,18 +83,20 @@ TEST(Cifar10Test, HeadSharesTheFirstExamples) {
 
 TEST(Cifar10Test, MissingFolderAndMissingFilesAreNamed) {
   TempDir dir;
-  expect_error([&] { Cifar10(dir / "nope", Split::kTrain); }, {"nope", "no such directory"});
-  expect_error([&] { Cifar10(dir.path(), Split::kTrain); },
+  expect_error([&] { acgan::read_cifar10(dir / "nope", Split::kTrain); },
+               {"nope", "no such directory"});
+  expect_error([&] { acgan::read_cifar10(dir.path(), Split::kTrain); },
                {dir.path(), "data_batch_1.bin", "get_cifar10.sh"});
   acgan::testing::write_synthetic_cifar(dir.path(), 2);
   fs::remove(dir / "data_batch_4.bin");
-  expect_error([&] { Cifar10(dir.path(), Split::kTrain); }, {"data_batch_4.bin", "missing"});
+  expect_error([&] { acgan::read_cifar10(dir.path(), Split::kTrain); },
+               {"data_batch_4.bin", "missing"});
 }
 
 TEST(Cifar10Test, PythonVersionGetsAHint) {
   TempDir dir;
   fs::create_directories(dir / "cifar-10-batches-py");
-  expect_error([&] { Cifar10(dir.path(), Split::kTrain); },
+  expect_error([&] { acgan::read_cifar10(dir.path(), Split::kTrain); },
                {"cifar-10-batches-py", "Python", "binary version"});
 }
 
@@ -102,10 +104,11 @@ TEST(Cifar10Test, TruncatedFileIsRejected) {
   TempDir dir;
   acgan::testing::write_synthetic_cifar(dir.path(), 2);
   fs::resize_file(dir / "data_batch_3.bin", 3073 + 100);
-  expect_error([&] { Cifar10(dir.path(), Split::kTrain); },
+  expect_error([&] { acgan::read_cifar10(dir.path(), Split::kTrain); },
                {"data_batch_3.bin", "3,073-byte", "found 3173 bytes"});
   fs::resize_file(dir / "data_batch_3.bin", 0);
-  expect_error([&] { Cifar10(dir.path(), Split::kTrain); }, {"data_batch_3.bin", "found 0 bytes"});
+  expect_error([&] { acgan::read_cifar10(dir.path(), Split::kTrain); },
+               {"data_batch_3.bin", "found 0 bytes"});
 }
 
 TEST(Cifar10Test, LabelOutOfRangeIsRejected) {
@@ -116,12 +119,12 @@ TEST(Cifar10Test, LabelOutOfRangeIsRejected) {
     f.seekp(2 * 3073);
     f.put(static_cast<char>(200));
   }
-  expect_error([&] { Cifar10(dir.path(), Split::kTrain); },
+  expect_error([&] { acgan::read_cifar10(dir.path(), Split::kTrain); },
                {"data_batch_2.bin", "record 2", "label byte 200", "0..9"});
 }
 
 TEST(Cifar10Test, ClassNamesInLabelOrder) {
-  const auto& names = acgan::cifar10_class_names();
+  const auto& names = acgan::cifar10_spec().class_names;
   ASSERT_EQ(names.size(), 10u);
   EXPECT_EQ(names[0], "airplane");
   EXPECT_EQ(names[3], "cat");

@@ -55,7 +55,7 @@ Inputs inputs_on(const torch::Device& device, int64_t nz) {
   torch::manual_seed(21);
   auto x = torch::rand({16, 3, 32, 32}) * 2 - 1;
   auto y = torch::randint(0, 10, {16}, torch::kLong);
-  auto noise = acgan::make_noise(16, nz, torch::kCPU);
+  auto noise = acgan::make_noise(16, nz, acgan::kOriginalClasses, torch::kCPU);
   return {x.to(device), y.to(device), {noise.z.to(device), noise.c.to(device)}};
 }
 
@@ -161,14 +161,15 @@ TEST_F(CudaTest, MixedPrecisionStepsTrackTheFp32Step) {
 
 TEST_F(CudaTest, BatchesAreAssembledOnTheDevice) {
   const torch::Device gpu(torch::kCUDA, 0);
-  const auto data = acgan::Cifar10(data_dir(), acgan::Split::kTrain).to(gpu);
+  const auto data = acgan::read_cifar10(data_dir(), acgan::Split::kTrain).to(gpu);
   const auto order = acgan::epoch_order(1, 0, *data.size());
   acgan::EpochBatches batches(data, order, 32, 0, /*num_workers=*/2);  // workers: CPU only
   const auto batch = batches.next();
   ASSERT_TRUE(batch.has_value());
   EXPECT_EQ(batch->data.device(), gpu);
   EXPECT_EQ(batch->target.device(), gpu);
-  const auto cpu = acgan::Cifar10(data_dir(), acgan::Split::kTrain).batch(order.narrow(0, 0, 32));
+  const auto cpu =
+      acgan::read_cifar10(data_dir(), acgan::Split::kTrain).batch(order.narrow(0, 0, 32));
   EXPECT_TRUE(torch::equal(batch->data.cpu(), cpu.data));  // same normalisation, same order
 }
 
@@ -200,7 +201,7 @@ TEST_F(CudaTest, CapturedStepReplaysAndCountsItsSteps) {
   acgan::CudaGraphStepOptions graph_options;
   graph_options.warmup_steps = 2;
   acgan::CudaGraphStep step(*state.g, *state.d, *state.opt_g, *state.opt_d, {}, graph_options);
-  const auto data = acgan::Cifar10(data_dir(), acgan::Split::kTrain).to(gpu);
+  const auto data = acgan::read_cifar10(data_dir(), acgan::Split::kTrain).to(gpu);
   const auto order = acgan::epoch_order(1, 0, *data.size());
   const auto first_weight = [&] { return state.g->parameters().front().detach().clone(); };
   for (int64_t i = 0; i < 8; ++i) {

@@ -240,7 +240,8 @@ TEST(DataParallelTest, WeightsStayIdenticalOverSteps) {
     for (int64_t s = 0; s < kSteps; ++s) {
       reals[r].push_back(torch::rand({kBatch, 3, 32, 32}) * 2 - 1);
       classes[r].push_back(torch::randint(0, 10, {kBatch}, torch::kLong));
-      noises[r].push_back(acgan::make_noise(kBatch, options.nz, torch::kCPU));
+      noises[r].push_back(
+          acgan::make_noise(kBatch, options.nz, options.data_spec.num_classes(), torch::kCPU));
     }
   }
   const auto start = states[0]->g->parameters()[0].detach().clone();

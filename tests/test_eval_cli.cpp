@@ -16,8 +16,10 @@
 #include <tuple>
 
 #include "acgan/data/cifar10.h"
+#include "acgan/data/idx_files.h"
 #include "acgan/error.h"
 #include "acgan/eval/classifier.h"
+#include "acgan/eval/eval_command.h"
 #include "acgan/io/atomic_file.h"
 #include "acgan/io/image_grid.h"
 #include "acgan/io/state_dict.h"
@@ -67,7 +69,7 @@ void write_constant_classifier(const std::string& path, int64_t k) {
   net->head->weight.zero_();
   net->head->bias.zero_();
   net->head->bias[k] = 10;
-  save_classifier(path, net, 0.1);
+  save_classifier(path, net, 0.1, cifar10_spec());
 }
 
 // The number after "key": in a JSON text, NaN when absent (null included).
@@ -113,8 +115,8 @@ TEST_F(EvalCliTest, CheckpointSamplesGetEveryInceptionMetric) {
 TEST_F(EvalCliTest, RealImagesAgainstThemselvesScoreAsIdentical) {
   // The training split written as class folders and judged against the training split: FID 0,
   // precision = recall = 1.
-  const auto data = Cifar10(data_dir(), Split::kTrain);
-  const auto& names = cifar10_class_names();
+  const auto data = read_cifar10(data_dir(), Split::kTrain);
+  const auto& names = cifar10_spec().class_names;
   for (int64_t i = 0; i < data.images().size(0); ++i) {
     const auto dir = dir_ / ("real/" + names[data.labels()[i].item<int64_t>()]);
     fs::create_directories(dir);
@@ -133,7 +135,7 @@ TEST_F(EvalCliTest, RealImagesAgainstThemselvesScoreAsIdentical) {
 
 TEST_F(EvalCliTest, ClassesComeFromSubfoldersOrPrefixesAlike) {
   const auto set = testing::make_synthetic(30, 5);
-  const auto& names = cifar10_class_names();
+  const auto& names = cifar10_spec().class_names;
   for (int64_t i = 0; i < 30; ++i) {
     const auto png = encode_png(set.images[i].permute({1, 2, 0}).contiguous());
     const int64_t k = set.labels[i].item<int64_t>();
@@ -316,7 +318,7 @@ TEST_F(EvalCliTest, InceptionFilesThatMisbehaveAreNamed) {
 // silently skipped; links to files and class folders are followed; the count read is reported.
 TEST_F(EvalCliTest, ImagesThatAreNotFilesAreNamedAndLinksAreFollowed) {
   const auto set = testing::make_synthetic(12, 7);
-  const auto& names = cifar10_class_names();
+  const auto& names = cifar10_spec().class_names;
   for (int64_t i = 0; i < 12; ++i) {
     const auto dir = dir_ / ("store/" + names[static_cast<size_t>(i % 2)]);
     fs::create_directories(dir);
@@ -443,6 +445,39 @@ TEST(ClassifierCliTest, TrainsWritesAndReportsItsAccuracy) {
   expect_one_line_error(
       run_acgan({"classifier", "train", "--root_dir", dir / "data", "--out", dir / "c.png"}),
       kExitUsage, "--out: expected a file name ending in .pt", "bad --out");
+}
+
+// A classifier keeps the data it learnt (spec and channel statistics); eval refuses it for the
+// samples of other data, naming both.
+TEST(ClassifierCliTest, RecordsItsDataAndEvalRefusesItForOtherData) {
+  TempDir dir;
+  const auto grey = torch::arange(40 * 28 * 28, torch::kLong).remainder(251).to(torch::kUInt8);
+  fs::create_directories(dir / "fm/fashion-mnist");
+  for (const char* split : {"train", "t10k"}) {
+    write_idx_file(dir / "fm/fashion-mnist/" + std::string(split) + "-images-idx3-ubyte.gz",
+                   grey.view({40, 28, 28}));
+    write_idx_file(dir / "fm/fashion-mnist/" + std::string(split) + "-labels-idx1-ubyte.gz",
+                   torch::arange(40, torch::kLong).remainder(10));
+  }
+  const auto r = run_acgan({"classifier", "train", "--root_dir", dir / "fm", "--out", dir / "c.pt",
+                            "--num_epochs", "1", "--width", "2", "--batch_size", "20"});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto file = load_classifier(dir / "c.pt", "--classifier");
+  EXPECT_EQ(file.spec.kind, DatasetKind::kFashionMnist);
+  EXPECT_EQ(file.network->options().channels(), 1);
+  const auto pixels = read_idx(dir / "fm", Split::kTrain, DatasetKind::kFashionMnist, 32).images();
+  EXPECT_NEAR(file.network->pixel_mean().item<double>(),
+              pixels.to(torch::kDouble).mean().item<double>(),
+              1e-3);  // kept in float32: ~1e-5 of a mean near 100
+  testing::write_synthetic_cifar(dir / "c10", 4);
+  EvalCommandOptions eval;
+  eval.settings.root_dir = dir / "c10";
+  eval.settings.classifier = dir / "c.pt";
+  eval.images = dir / "c10";
+  testing::expect_error<UsageError>(
+      [&] { run_eval(eval); },
+      {"--classifier " + dir / "c.pt", "trained on fashion_mnist: 10 classes of 1x32x32",
+       "the samples are cifar10: 10 classes of 3x32x32"});
 }
 
 }  // namespace

@@ -55,7 +55,7 @@ TEST(RecipeTest, NoClassLossOnFakesDropsExactlyTheClassTerm) {
   const auto x = torch::rand({8, 3, 32, 32}, torch::kFloat32) * 2 - 1;
   const auto y = torch::arange(8, torch::kLong).remainder(10);
   torch::manual_seed(3);
-  const auto noise = make_noise(8, kDefaultNz, torch::kCPU);
+  const auto noise = make_noise(8, kDefaultNz, kOriginalClasses, torch::kCPU);
   // The class term D's fake loss holds by default, computed outside the step on the same
   // networks (train mode: batch statistics, so the order of forwards does not matter).
   auto reference = fresh_state(1);
@@ -347,7 +347,7 @@ TEST_F(RecipeCliTest, DiffAugmentIsOffAtSampling) {
   load_checkpoint(dir / "run/checkpoint.pt", state);
   state.g->eval();
   torch::NoGradGuard no_grad;
-  save_grid_png(dir / "expected.png", state.g->forward(state.grid_z), kNumClasses);
+  save_grid_png(dir / "expected.png", state.g->forward(state.grid_z), kOriginalClasses);
   EXPECT_EQ(read_file(dir / "expected.png"), read_file(dir / "run/images/epoch_001.png"));
 }
 

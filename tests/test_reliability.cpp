@@ -101,13 +101,14 @@ TEST(OutputFileTest, EveryCommandAppliesTheRule) {
   generate.out = dir / "gen.pt.png";
   generate.classes = "cat";
   generate.individual_dir = dir / "ind";
-  expect_error<UsageError>([&] { check_generate_options(generate); },
+  expect_error<UsageError>([&] { check_generate_options(generate, acgan::cifar10_spec()); },
                            {"--individual " + dir / "ind/cat_001.png", "exists"});
   generate.overwrite = true;
-  check_generate_options(generate);
+  check_generate_options(generate, acgan::cifar10_spec());
   generate.out = dir / "grid.png";
   generate.overwrite = false;
-  expect_error<UsageError>([&] { check_generate_options(generate); }, {"--out", "exists"});
+  expect_error<UsageError>([&] { check_generate_options(generate, acgan::cifar10_spec()); },
+                           {"--out", "exists"});
   ClassifierTrainOptions classifier;
   classifier.root_dir = dir.path();
   classifier.out = dir / "gen.pt";

@@ -90,7 +90,8 @@ Estimated Total Size (MB): 7.43
 )";
 
 TEST(SummaryTest, MatchesTheSeedTablesRowByRow) {
-  const auto ours = table_rows(acgan::model_summary(110));
+  const auto ours =
+      table_rows(acgan::model_summary(acgan::GeneratorOptions(), acgan::DiscriminatorOptions()));
   const auto expected = table_rows(kSeedTables);
   ASSERT_EQ(ours.size(), expected.size());
   for (size_t i = 0; i < expected.size(); ++i) EXPECT_EQ(ours[i], expected[i]) << "row " << i;
@@ -103,12 +104,15 @@ TEST(SummaryTest, MatchesTheSeedFileWhenPresent) {
   std::ifstream in(seed);
   std::stringstream text;
   text << in.rdbuf();
-  EXPECT_EQ(table_rows(acgan::model_summary(110)), table_rows(text.str()));
+  EXPECT_EQ(
+      table_rows(acgan::model_summary(acgan::GeneratorOptions(), acgan::DiscriminatorOptions())),
+      table_rows(text.str()));
 }
 
 TEST(SummaryTest, FollowsNz) {
-  const auto text = acgan::model_summary(50);
-  EXPECT_NE(text.find("Generator (nz = 50)"), std::string::npos);
+  const auto text =
+      acgan::model_summary(acgan::GeneratorOptions().nz(50), acgan::DiscriminatorOptions());
+  EXPECT_NE(text.find("Generator (nz = 50, 10 classes)"), std::string::npos);
   // Linear(50, 384): 50 * 384 + 384 = 19,584 parameters.
   EXPECT_NE(text.find("19,584"), std::string::npos);
   EXPECT_NE(text.find("Total params: 1,571,187"), std::string::npos);

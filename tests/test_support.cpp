@@ -61,9 +61,10 @@ torch::Tensor steps_on_random_batches(TrainingState& state, int steps, int64_t b
   std::vector<torch::Tensor> stats;
   for (int i = 0; i < steps; ++i) {
     auto x = torch::rand({batch, 3, 32, 32}) * 2 - 1;
-    auto y = torch::randint(0, 10, {batch}, torch::kLong);
-    stats.push_back(train_step(*state.g, *state.d, *state.opt_g, *state.opt_d, x, y,
-                               make_noise(batch, state.g->nz(), torch::kCPU), options));
+    auto y = torch::randint(0, state.g->num_classes(), {batch}, torch::kLong);
+    stats.push_back(
+        train_step(*state.g, *state.d, *state.opt_g, *state.opt_d, x, y,
+                   make_noise(batch, state.g->nz(), state.g->num_classes(), torch::kCPU), options));
   }
   return stats.empty() ? torch::Tensor() : torch::stack(stats);
 }

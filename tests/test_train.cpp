@@ -265,17 +265,19 @@ TEST(TrainStepTest, NaNWeightsGiveNaNLossesNotAnError) {
 }
 
 TEST(GenerateTest, ParsesClassNumbersAndNames) {
-  EXPECT_EQ(acgan::parse_classes("0,3,9"), (std::vector<int64_t>{0, 3, 9}));
-  EXPECT_EQ(acgan::parse_classes("cat,dog,1"), (std::vector<int64_t>{3, 5, 1}));
-  EXPECT_EQ(acgan::parse_classes("").size(), 10u);
+  EXPECT_EQ(acgan::parse_classes("0,3,9", acgan::cifar10_spec()), (std::vector<int64_t>{0, 3, 9}));
+  EXPECT_EQ(acgan::parse_classes("cat,dog,1", acgan::cifar10_spec()),
+            (std::vector<int64_t>{3, 5, 1}));
+  EXPECT_EQ(acgan::parse_classes("", acgan::cifar10_spec()).size(), 10u);
   for (const char* bad : {"10", "cats", "1,,2"})
-    acgan::testing::expect_error<acgan::UsageError>([&] { acgan::parse_classes(bad); },
-                                                    {"--classes: expected class numbers 0..9"});
+    acgan::testing::expect_error<acgan::UsageError>(
+        [&] { acgan::parse_classes(bad, acgan::cifar10_spec()); },
+        {"--classes: expected class numbers 0..9"});
 }
 
 TEST(GenerateTest, SameNoiseSharesEachColumnAcrossClassRows) {
   torch::manual_seed(1);
-  const auto z = acgan::grid_noise({2, 7, 9}, 4, 20, /*same_noise=*/true, false);  // (12, 20)
+  const auto z = acgan::grid_noise({2, 7, 9}, 4, 20, 10, /*same_noise=*/true, false);  // (12, 20)
   ASSERT_EQ(z.sizes(), (std::vector<int64_t>{12, 20}));
   const auto noise = z.narrow(1, 10, 10).view({3, 4, 10});
   EXPECT_TRUE(torch::equal(noise[0], noise[1]));
@@ -284,15 +286,15 @@ TEST(GenerateTest, SameNoiseSharesEachColumnAcrossClassRows) {
   EXPECT_EQ(z[5].narrow(0, 0, 10).argmax().item<int64_t>(), 7) << "row 1 is class 7";
   // The default draws are those of before the modes: make_noise_for on the repeated classes.
   torch::manual_seed(1);
-  const auto plain = acgan::grid_noise({2, 7}, 3, 20, false, false);
+  const auto plain = acgan::grid_noise({2, 7}, 3, 20, 10, false, false);
   torch::manual_seed(1);
-  const auto before = acgan::make_noise_for(torch::tensor({2, 2, 2, 7, 7, 7}), 20).z;
+  const auto before = acgan::make_noise_for(torch::tensor({2, 2, 2, 7, 7, 7}), 20, 10).z;
   EXPECT_TRUE(torch::equal(plain, before));
 }
 
 TEST(GenerateTest, InterpolateWalksLinearlyBetweenTwoDraws) {
   torch::manual_seed(2);
-  const auto z = acgan::grid_noise({0, 1}, 5, 16, false, /*interpolate=*/true).view({2, 5, 16});
+  const auto z = acgan::grid_noise({0, 1}, 5, 16, 10, false, /*interpolate=*/true).view({2, 5, 16});
   for (int64_t row = 0; row < 2; ++row) {
     const auto a = z[row][0].narrow(0, 10, 6), b = z[row][4].narrow(0, 10, 6);
     EXPECT_FALSE(torch::allclose(a, b));
@@ -304,7 +306,7 @@ TEST(GenerateTest, InterpolateWalksLinearlyBetweenTwoDraws) {
   }
   EXPECT_FALSE(torch::allclose(z[0][0].narrow(0, 10, 6), z[1][0].narrow(0, 10, 6)))
       << "each row its own walk";
-  const auto shared = acgan::grid_noise({0, 1}, 5, 16, true, true).view({2, 5, 16});
+  const auto shared = acgan::grid_noise({0, 1}, 5, 16, 10, true, true).view({2, 5, 16});
   EXPECT_TRUE(torch::equal(shared[0].narrow(1, 10, 6), shared[1].narrow(1, 10, 6)));
 }
 

@@ -109,13 +109,13 @@ TEST_F(OutdirClaimTest, AResumeFromAnotherRunIsRefused) {
 
 TEST(TrainingDataTest, TheFingerprintRefusesOtherDataAndIsRecorded) {
   const auto set = testing::make_synthetic(40, 1);
-  const Cifar10 data(set.images, set.labels);
+  const ImageDataset data(set.images, set.labels, cifar10_spec());
   TrainOptions options;
   check_same_data(data, options);  // a new run: records its data's fingerprint
   EXPECT_EQ(options.data_fingerprint, data_fingerprint(data));
   EXPECT_EQ(options.data_fingerprint.rfind("40:", 0), 0u) << options.data_fingerprint;
   const auto other = testing::make_synthetic(40, 2);
-  const Cifar10 other_data(other.images, other.labels);
+  const ImageDataset other_data(other.images, other.labels, cifar10_spec());
   expect_error<UsageError>([&] { check_same_data(other_data, options); },
                            {"--root_dir", "not the data this run was trained on"});
 }
@@ -123,9 +123,9 @@ TEST(TrainingDataTest, TheFingerprintRefusesOtherDataAndIsRecorded) {
 TEST(TrainingDataTest, RealExamplesAreOneClassARowAndMissingClassesBlack) {
   auto set = testing::make_synthetic(20, 3);
   set.labels.fill_(4);  // every image of class 4
-  const Cifar10 data(set.images, set.labels);
-  const auto grid = real_examples(data, 3);
-  ASSERT_EQ(grid.size(0), 3 * static_cast<int64_t>(cifar10_class_names().size()));
+  const ImageDataset data(set.images, set.labels, cifar10_spec());
+  const auto grid = real_examples(data, grid_classes(10), 3);
+  ASSERT_EQ(grid.size(0), 3 * static_cast<int64_t>(cifar10_spec().class_names.size()));
   EXPECT_TRUE(grid.narrow(0, 0, 12).eq(-1).all().item<bool>()) << "classes 0..3 are missing";
   EXPECT_TRUE(torch::equal(grid.narrow(0, 12, 3), data.batch(torch::arange(3)).data));
 }

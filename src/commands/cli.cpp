@@ -23,6 +23,7 @@
 #include "acgan/interop/import_export.h"
 #include "acgan/models/summary.h"
 #include "acgan/runtime.h"
+#include "acgan/training/checkpoint.h"
 
 namespace acgan {
 namespace {
@@ -61,6 +62,10 @@ void record_given_flags(const CLI::App& app, TrainOptions& o) {
 
 void add_classifier_train_flags(CLI::App& app, ClassifierTrainOptions& o) {
   app.add_option("--root_dir", o.root_dir, "path to dataset")->capture_default_str();
+  app.add_option("--dataset", o.dataset,
+                 "auto | cifar10 | cifar100 | fashion_mnist | mnist (as acgan's --dataset)")
+      ->capture_default_str();
+  app.add_option("--labels", o.labels, "CIFAR-100's labels: fine | coarse")->capture_default_str();
   app.add_option("--out", o.out, "classifier file to write")->capture_default_str();
   app.add_option("--num_epochs", o.num_epochs, "epochs")->capture_default_str();
   app.add_option("--batch_size", o.batch_size, "batch size")->capture_default_str();
@@ -152,7 +157,10 @@ int report_current_exception() {
 // Every subcommand's options, filled by CLI11, and its parser.
 struct Commands {
   TrainOptions train;
-  int64_t summary_nz = 110;
+  int64_t summary_nz = kDefaultNz;
+  int64_t summary_classes = kOriginalClasses;
+  int64_t summary_channels = kOriginalChannels;
+  std::string summary_checkpoint;
   GenerateOptions generate;
   ClassifierTrainOptions classifier_train;
   EvalCommandOptions eval;
@@ -212,10 +220,16 @@ void add_subcommands(CLI::App& app, Commands& c) {
       app.add_subcommand("summary", "print both networks' layer tables (torchsummary layout)");
   c.summary_app->add_option("--nz", c.summary_nz, "size of the latent z vector")
       ->capture_default_str();
+  c.summary_app->add_option("--classes", c.summary_classes, "class count of the data")
+      ->capture_default_str();
+  c.summary_app->add_option("--channels", c.summary_channels, "channels of the data's images")
+      ->capture_default_str();
+  c.summary_app->add_option("--checkpoint", c.summary_checkpoint,
+                            "the networks a checkpoint holds (its nz, classes and channels)");
   c.generate_app = app.add_subcommand("generate", "sample a class-by-row grid from a checkpoint");
   add_generate_flags(*c.generate_app, c.generate);
   auto* classifier = app.add_subcommand(
-      "classifier", "acgan's own CIFAR-10 classifier, for `acgan eval --classifier`");
+      "classifier", "acgan's own classifier of a data set, for `acgan eval --classifier`");
   classifier->require_subcommand(1);
   c.classifier_train_app =
       classifier->add_subcommand("train", "train the classifier and write it with its accuracy");
@@ -247,11 +261,29 @@ int launch_workers(TrainOptions options, int argc, char** argv) {
   return launch_local_workers(worker_arguments(argc, argv), options.nproc);
 }
 
+// `acgan summary`: the networks the flags, or a checkpoint, build.
+void print_summary(const Commands& c) {
+  TrainOptions options;
+  if (!c.summary_checkpoint.empty()) {
+    options =
+        options_from_config(read_checkpoint_config(c.summary_checkpoint), c.summary_checkpoint);
+  } else {
+    require_flag(c.summary_classes >= 2 && c.summary_classes <= kMaxNz, "classes", "2 or more",
+                 c.summary_classes);
+    require_flag(c.summary_channels >= 1 && c.summary_channels <= 4, "channels", "1..4",
+                 c.summary_channels);
+    options.nz = c.summary_nz;
+    options.data_spec.channels = c.summary_channels;
+    options.data_spec.class_names.resize(static_cast<size_t>(c.summary_classes));
+  }
+  check_nz(options.nz, options.data_spec.num_classes());
+  std::cout << model_summary(generator_options(options), discriminator_options(options));
+}
+
 // Runs the parsed command; throws what it throws.
 int dispatch(const CLI::App& app, Commands& c, int argc, char** argv) {
   if (c.summary_app->parsed()) {
-    check_nz(c.summary_nz);
-    std::cout << model_summary(c.summary_nz);
+    print_summary(c);
     return kExitOk;
   }
   if (c.classifier_train_app->parsed()) {

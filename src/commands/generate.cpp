@@ -2,13 +2,15 @@
 #include "acgan/commands/generate.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <sstream>
 
-#include "acgan/data/cifar10.h"
+#include "acgan/data/data_spec.h"
 #include "acgan/error.h"
 #include "acgan/io/atomic_file.h"
 #include "acgan/io/image_grid.h"
@@ -20,40 +22,30 @@
 
 namespace acgan {
 
-std::vector<int64_t> parse_classes(const std::string& text) {
+std::vector<int64_t> parse_classes(const std::string& text, const DataSpec& spec) {
   std::vector<int64_t> classes;
   if (text.empty()) {
-    for (int64_t k = 0; k < kNumClasses; ++k) classes.push_back(k);
+    for (int64_t k = 0; k < spec.num_classes(); ++k) classes.push_back(k);
     return classes;
   }
-  const auto& names = cifar10_class_names();
   std::istringstream items(text);
   for (std::string item; std::getline(items, item, ',');) {
-    const auto name = std::find(names.begin(), names.end(), item);
-    if (name != names.end()) {
-      classes.push_back(name - names.begin());
-      continue;
-    }
-    size_t used = 0;
-    int64_t k = -1;
-    try {
-      k = std::stoll(item, &used);
-    } catch (const std::exception&) {
-      used = 0;
-    }
-    if (used != item.size() || item.empty() || k < 0 || k >= kNumClasses) {
+    const int64_t k = find_class(spec, item);
+    if (k < 0) {
+      const auto shown = std::min<size_t>(spec.class_names.size(), 10);
       throw UsageError(
-          "--classes: expected class numbers 0..9 or names (airplane, automobile, bird, "
-          "cat, deer, dog, frog, horse, ship, truck), got '" +
-          item + "'");
+          fmt::format("--classes: expected class numbers 0..{} or names ({}{}), got '{}'",
+                      spec.num_classes() - 1,
+                      fmt::join(spec.class_names.begin(), spec.class_names.begin() + shown, ", "),
+                      shown < spec.class_names.size() ? ", ..." : "", item));
     }
     classes.push_back(k);
   }
   return classes;
 }
 
-// Every check that can refuse the command line, before the checkpoint is read or a file written.
-void check_generate_options(const GenerateOptions& options) {
+// The checks that need no checkpoint: they fail before it is read.
+void check_generate_flags(const GenerateOptions& options) {
   if (options.n <= 0 || options.n > kMaxSamplesPerClass) {
     throw UsageError("--n: expected 1.." + std::to_string(kMaxSamplesPerClass) +
                      " samples per class (the grid's columns), got " + std::to_string(options.n));
@@ -68,6 +60,12 @@ void check_generate_options(const GenerateOptions& options) {
     throw UsageError("--out: expected a file name ending in .png (acgan writes PNG), got '" + out +
                      "'");
   }
+}
+
+// Every check that can refuse the command line, before a file is written.
+void check_generate_options(const GenerateOptions& options, const DataSpec& spec) {
+  check_generate_flags(options);
+  const auto& out = options.out;
   const std::vector<NamedPath> inputs = {{"--checkpoint", options.checkpoint}};
   check_output_file({"--out", out}, inputs, options.overwrite);
   if (options.individual_dir.empty()) return;
@@ -78,7 +76,7 @@ void check_generate_options(const GenerateOptions& options) {
     throw UsageError("--individual: expected a directory (or a new path), got the file " +
                      options.individual_dir);
   }
-  for (const auto& file : individual_files(options, parse_classes(options.classes))) {
+  for (const auto& file : individual_files(options, parse_classes(options.classes, spec), spec)) {
     check_output_file({"--individual", file}, inputs, options.overwrite);
     if (is_same_or_inside(file, out)) {
       throw UsageError("--individual " + options.individual_dir + ": would write " + file +
@@ -88,12 +86,17 @@ void check_generate_options(const GenerateOptions& options) {
 }
 
 std::vector<std::string> individual_files(const GenerateOptions& options,
-                                          const std::vector<int64_t>& classes) {
-  const auto& names = cifar10_class_names();
+                                          const std::vector<int64_t>& classes,
+                                          const DataSpec& spec) {
   std::vector<std::string> files;
   for (const auto k : classes) {
+    // A class name is a file name here: "T-shirt/top" becomes "T-shirt_top".
+    auto stem = spec.class_names[static_cast<size_t>(k)];
+    std::replace_if(
+        stem.begin(), stem.end(), [](char c) { return c == '/' || c == '\\'; }, '_');
+    if (stem.empty() || stem == "." || stem == "..") stem = std::to_string(k);
     for (int64_t i = 0; i < options.n; ++i) {
-      const auto name = fmt::format("{}_{:03d}.png", names[static_cast<size_t>(k)], i);
+      const auto name = fmt::format("{}_{:03d}.png", stem, i);
       files.push_back((std::filesystem::path(options.individual_dir) / name).string());
     }
   }
@@ -101,10 +104,10 @@ std::vector<std::string> individual_files(const GenerateOptions& options,
 }
 
 torch::Tensor grid_noise(const std::vector<int64_t>& classes, int64_t n, int64_t nz,
-                         bool same_noise, bool interpolate) {
+                         int64_t num_classes, bool same_noise, bool interpolate) {
   const auto rows = static_cast<int64_t>(classes.size());
   const auto c = torch::tensor(classes, torch::kLong).repeat_interleave(n);  // (rows * n)
-  if (!same_noise && !interpolate) return make_noise_for(c, nz).z;
+  if (!same_noise && !interpolate) return make_noise_for(c, nz, num_classes).z;
   const int64_t draws = same_noise ? 1 : rows;  // independent rows, or one shared
   torch::Tensor z;                              // (draws, n, nz)
   if (interpolate) {
@@ -115,22 +118,25 @@ torch::Tensor grid_noise(const std::vector<int64_t>& classes, int64_t n, int64_t
     z = torch::randn({1, n, nz});
   }
   z = z.expand({rows, n, nz}).reshape({rows * n, nz}).clone();
-  z.narrow(1, 0, kNumClasses).copy_(torch::nn::functional::one_hot(c, kNumClasses));
+  write_class_one_hot(z, c, num_classes);
   return z;
 }
 
 void generate(const GenerateOptions& options) {
-  check_generate_options(options);
-  const auto classes = parse_classes(options.classes);
+  check_generate_flags(options);
+  DataSpec spec;
+  Generator g = load_generator(options.checkpoint, &spec);
+  check_generate_options(options, spec);
+  const auto classes = parse_classes(options.classes, spec);
   const auto device = resolve_device(options.device);
-  Generator g = load_generator(options.checkpoint);
   g->to(device);
   g->eval();
   torch::NoGradGuard no_grad;
   torch::manual_seed(static_cast<uint64_t>(options.seed));
-  const auto z =
-      grid_noise(classes, options.n, g->nz(), options.same_noise, options.interpolate).to(device);
-  const auto images = g->forward(z).cpu();  // (classes * n, 3, 32, 32)
+  const auto z = grid_noise(classes, options.n, g->nz(), g->num_classes(), options.same_noise,
+                            options.interpolate)
+                     .to(device);
+  const auto images = g->forward(z).cpu();  // (classes * n, C, H, W)
   const auto parent = std::filesystem::path(options.out).parent_path();
   if (!parent.empty()) ensure_writable_dir(parent.string(), "--out " + options.out);
   save_grid_png(options.out, images, options.n);
@@ -143,7 +149,7 @@ void generate(const GenerateOptions& options) {
                                     : "");
   if (options.individual_dir.empty()) return;
   ensure_writable_dir(options.individual_dir, "--individual " + options.individual_dir);
-  const auto files = individual_files(options, classes);
+  const auto files = individual_files(options, classes, spec);
   for (int64_t i = 0; i < images.size(0); ++i) {
     write_file_atomic(files[static_cast<size_t>(i)],
                       encode_png(make_grid(images.narrow(0, i, 1), 1, 0)));

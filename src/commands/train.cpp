@@ -33,6 +33,7 @@ std::unique_ptr<Evaluator> make_training_evaluator(const TrainOptions& options,
                                                    const torch::Device& device) {
   EvalSettings settings;
   settings.root_dir = options.root_dir;
+  settings.spec = options.data_spec;  // found by check_data_before_writing
   settings.inception = options.inception;
   settings.classifier = options.classifier;
   settings.cache_dir = default_cache_dir();
@@ -90,8 +91,8 @@ void join_job(Job& job, TrainOptions& options, const torch::Device& device) {
 }
 
 // Each rank's data: its own files, which must be rank 0's.
-Cifar10 load_data_everywhere(Job& job, TrainOptions& options, const torch::Device& device) {
-  std::optional<Cifar10> data;
+ImageDataset load_data_everywhere(Job& job, TrainOptions& options, const torch::Device& device) {
+  std::optional<ImageDataset> data;
   const auto load_start = Clock::now();
   job.agreed(false, [&] {
     data.emplace(load_training_data(options, device));
@@ -152,7 +153,7 @@ int train_as(Job& job, TrainOptions& options, const torch::Device& device) {
   options.seed = std::stoll(job.from_rank0(std::to_string(options.seed)));  // rank 0's draw
 
   log_machine(device, threads, blas, options.deterministic);
-  Cifar10 data = load_data_everywhere(job, options, device);
+  ImageDataset data = load_data_everywhere(job, options, device);
   log_run(options);
   torch::manual_seed(rank_seed(static_cast<uint64_t>(options.seed), job.rank()));
   configure_determinism(options.deterministic, device);

@@ -39,8 +39,8 @@ StepOptions step_options_for(const TrainOptions& o, LossScaler& scaler) {
 
 }  // namespace
 
-TrainingRun::TrainingRun(TrainOptions options, const torch::Device& device, Cifar10 data, Job& job,
-                         const std::string& resume_from, const std::string& resume_bytes)
+TrainingRun::TrainingRun(TrainOptions options, const torch::Device& device, ImageDataset data,
+                         Job& job, const std::string& resume_from, const std::string& resume_bytes)
     : options_(std::move(options)),
       paths_(options_.outdir),
       device_(device),
@@ -205,7 +205,7 @@ void TrainingRun::use_cuda_graphs() {
 // One training step: noise, then train_step (train_step.h), or the captured graph's replay.
 torch::Tensor TrainingRun::step_on(const torch::Tensor& real, const torch::Tensor& labels) {
   if (graph_step_) return (*graph_step_)(real, labels);
-  const auto noise = make_noise(real.size(0), options_.nz, device_);
+  const auto noise = make_noise(real.size(0), options_.nz, state_.g->num_classes(), device_);
   if (auto* dp = job_.data_parallel())  // BatchNorm's running statistics: rank 0's
     dp->broadcast_buffers({state_.g.get(), state_.d.get()});
   return train_step(*state_.g, *state_.d, *state_.opt_g, *state_.opt_d, real, labels, noise,
@@ -260,6 +260,18 @@ void TrainingRun::end_epoch(double seconds, int64_t images) {
   write_checkpoint(p.epoch % options_.checkpoint_every == 0 || p.epoch == options_.num_epochs);
 }
 
+// The grids have no text: the log says which class each row is.
+void TrainingRun::log_grid_rows() const {
+  const auto& spec = data_.spec();
+  const auto classes = grid_classes(spec.num_classes());
+  std::vector<std::string> rows;
+  for (const auto k : classes) rows.push_back(spec.class_names[static_cast<size_t>(k)]);
+  spdlog::info("grids: {} of {}'s {} classes, one a row{}: {}", classes.size(),
+               dataset_kind_name(spec.kind), spec.num_classes(),
+               static_cast<int64_t>(classes.size()) < spec.num_classes() ? " (spread evenly)" : "",
+               fmt::join(rows, " | "));
+}
+
 GeneratorImpl& TrainingRun::sampling_generator() {
   return state_.ema ? *state_.ema->generator() : *state_.g;
 }
@@ -269,10 +281,10 @@ void TrainingRun::write_samples() {
   auto& g = sampling_generator();
   const bool was_training = g.is_training();
   g.eval();
-  const auto images = g.forward(state_.grid_z);  // (100, 3, 32, 32)
+  const auto images = g.forward(state_.grid_z);  // (rows * columns, C, H, W)
   g.train(was_training);
-  save_grid_png(paths_.epoch_grid(state_.progress.epoch), images,
-                state_.grid_z.size(0) / kNumClasses);
+  const auto rows = static_cast<int64_t>(grid_classes(g.num_classes()).size());
+  save_grid_png(paths_.epoch_grid(state_.progress.epoch), images, state_.grid_z.size(0) / rows);
 }
 
 // Samples from the evaluation's own noise stream (sample_source.h), G back in training mode after:
@@ -283,8 +295,8 @@ void TrainingRun::evaluate() {
   EvalReport report;
   try {
     const auto samples =
-        sample_generator(sampling_generator(), options_.eval_n, kNumClasses, kEvalSeed,
-                         options_.batch_size, [] { return stop_requested() != 0; });
+        sample_generator(sampling_generator(), options_.eval_n, options_.data_spec.num_classes(),
+                         kEvalSeed, options_.batch_size, [] { return stop_requested() != 0; });
     report = evaluator_->evaluate(samples);
   } catch (const EvaluationStopped&) {  // a stop signal: checkpoint now, not after the metrics
     spdlog::info("eval at epoch {} abandoned: a stop was requested (no row written)", p.epoch);
@@ -336,8 +348,11 @@ int TrainingRun::run() {
       spdlog::info("evaluating every {} epochs on {} samples: {}", options_.eval_every,
                    options_.eval_n, fmt::join(evaluator_->metrics(), ", "));
     }
-    if (!fs::exists(paths_.real_grid()))
-      save_grid_png(paths_.real_grid(), real_examples(data_, 10), 10);
+    log_grid_rows();
+    if (!fs::exists(paths_.real_grid())) {
+      const auto classes = grid_classes(data_.spec().num_classes());
+      save_grid_png(paths_.real_grid(), real_examples(data_, classes, kGridColumns), kGridColumns);
+    }
   });
   if (p.epoch >= options_.num_epochs) {
     spdlog::info(

@@ -30,7 +30,7 @@ class OrderSampler : public torch::data::samplers::Sampler<> {
 // The data set seen as whole batches: one gather per batch instead of one get() per image.
 class BatchView : public torch::data::datasets::BatchDataset<BatchView, torch::data::Example<>> {
  public:
-  explicit BatchView(const Cifar10& data) : data_(data) {}
+  explicit BatchView(const ImageDataset& data) : data_(data) {}
   torch::data::Example<> get_batch(c10::ArrayRef<size_t> indices) override {
     std::vector<int64_t> idx(indices.begin(), indices.end());
     return data_.batch(torch::tensor(idx, torch::kLong));
@@ -38,7 +38,7 @@ class BatchView : public torch::data::datasets::BatchDataset<BatchView, torch::d
   torch::optional<size_t> size() const override { return data_.size(); }
 
  private:
-  const Cifar10& data_;
+  const ImageDataset& data_;
 };
 
 using Loader = torch::data::StatelessDataLoader<BatchView, OrderSampler>;
@@ -65,7 +65,7 @@ int64_t batches_per_epoch(int64_t n, int64_t batch_size) {
   return (n + batch_size - 1) / batch_size;
 }
 
-EpochBatches::EpochBatches(const Cifar10& data, const torch::Tensor& order, int64_t batch_size,
+EpochBatches::EpochBatches(const ImageDataset& data, const torch::Tensor& order, int64_t batch_size,
                            int64_t first_batch, int64_t num_workers)
     : data_(data), batch_size_(batch_size) {
   const int64_t start = std::min(order.size(0), first_batch * batch_size);

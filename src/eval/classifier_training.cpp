@@ -6,8 +6,9 @@
 #include <torch/torch.h>
 
 #include <cmath>
+#include <utility>
 
-#include "acgan/data/cifar10.h"
+#include "acgan/data/datasets.h"
 #include "acgan/error.h"
 #include "acgan/eval/classifier.h"
 #include "acgan/io/atomic_file.h"
@@ -34,15 +35,17 @@ void check_options(const ClassifierTrainOptions& o) {
   require_flag(o.subset >= 0, "subset", "0 (all) or a positive number", std::to_string(o.subset));
   require_flag(o.seed >= 0 && o.seed <= kMaxSeed, "seed", "0.." + std::to_string(kMaxSeed),
                std::to_string(o.seed));
+  parse_dataset_kind(o.dataset);
+  parse_cifar100_labels(o.labels);
   const auto& out = o.out;
   require_flag(out.size() > 3 && out.compare(out.size() - 3, 3, ".pt") == 0, "out",
                "a file name ending in .pt", "'" + out + "'");
   std::vector<NamedPath> inputs;
-  for (const auto& file : cifar10_input_files(o.root_dir)) inputs.push_back({"--root_dir", file});
+  for (const auto& file : dataset_input_files(o.root_dir)) inputs.push_back({"--root_dir", file});
   check_output_file({"--out", out}, inputs, o.overwrite);
 }
 
-// Random 32x32 crops of the reflect-padded batch and random horizontal flips: x (B, 3, 32, 32).
+// Random crops of the reflect-padded batch and random horizontal flips: x (B, C, H, H).
 torch::Tensor augment(const torch::Tensor& x, torch::Generator& generator) {
   const int64_t b = x.size(0), side = x.size(2);
   const auto padded = torch::reflection_pad2d(x, {kPad, kPad, kPad, kPad});
@@ -62,6 +65,21 @@ torch::Tensor augment(const torch::Tensor& x, torch::Generator& generator) {
       {TensorIndex(batch), TensorIndex(channel), TensorIndex(rows), TensorIndex(cols)});
 }
 
+// Per-channel mean and standard deviation of uint8 images (N, C, H, W), in pixel units, summed in
+// float64 over chunks (a whole float64 copy of CIFAR-10 would take 1.2 GB).
+std::pair<torch::Tensor, torch::Tensor> channel_statistics(const torch::Tensor& images) {
+  auto sum = torch::zeros({images.size(1)}, torch::kFloat64);
+  auto squares = torch::zeros_like(sum);
+  for (const auto& part : images.split(4096)) {
+    const auto x = part.to(torch::kFloat64);
+    sum += x.sum({0, 2, 3});
+    squares += x.square().sum({0, 2, 3});
+  }
+  const double count = static_cast<double>(images.numel() / std::max<int64_t>(images.size(1), 1));
+  const auto mean = sum / count;
+  return {mean, (squares / count - mean.square()).clamp_min(1e-6).sqrt()};
+}
+
 double learning_rate(double peak, int64_t step, int64_t total) {
   const double t = static_cast<double>(step) / static_cast<double>(total);
   if (t < kWarmupShare) return peak * (0.1 + 0.9 * t / kWarmupShare);
@@ -69,7 +87,7 @@ double learning_rate(double peak, int64_t step, int64_t total) {
 }
 
 // Share of `data` the network labels right, with the flip averaged in.
-double accuracy(Classifier& net, const Cifar10& data, const torch::Device& device) {
+double accuracy(Classifier& net, const ImageDataset& data, const torch::Device& device) {
   torch::NoGradGuard no_grad;
   net->eval();
   int64_t right = 0;
@@ -85,7 +103,7 @@ double accuracy(Classifier& net, const Cifar10& data, const torch::Device& devic
 // What an epoch needs.
 struct ClassifierTraining {
   const ClassifierTrainOptions& options;
-  const Cifar10& train;
+  const ImageDataset& train;
   torch::Device device;
   Classifier net;
   torch::optim::Optimizer* optimizer;
@@ -108,7 +126,7 @@ void train_epoch(ClassifierTraining& t, int64_t epoch) {
     const auto index = order.narrow(0, b * o.batch_size, o.batch_size);
     const auto pixels = t.train.images().index_select(0, index).to(t.device);
     const auto labels = t.train.labels().index_select(0, index).to(t.device);
-    const auto x = augment(normalize_for_classifier(pixels), t.generator);
+    const auto x = augment(t.net->normalize(pixels), t.generator);
     for (auto& group : t.optimizer->param_groups())
       static_cast<torch::optim::SGDOptions&>(group.options())
           .lr(learning_rate(o.lr, t.step, t.total_steps));
@@ -133,8 +151,16 @@ double train_classifier(const ClassifierTrainOptions& options) {
   const auto device = resolve_device(options.device);
   configure_blas();
   const int threads = configure_threads(options.threads);
-  auto train = Cifar10(options.root_dir, Split::kTrain);
-  const auto test = Cifar10(options.root_dir, Split::kTest);
+  DatasetRequest request;
+  request.root = options.root_dir;
+  request.kind = parse_dataset_kind(options.dataset);
+  request.labels = parse_cifar100_labels(options.labels);
+  request.side = kSeedImageSide;  // the generators' samples it will judge
+  const auto found = detect_dataset(request);
+  auto train = load_dataset(request, Split::kTrain);
+  const auto test = load_dataset(request, Split::kTest);
+  const auto& spec = train.spec();
+  spdlog::info("data: {} ({})", spec.describe(), found.reason);
   if (options.subset > 0) train = train.head(std::min<int64_t>(options.subset, *train.size()));
   const int64_t n = static_cast<int64_t>(*train.size());
   if (n < options.batch_size) {
@@ -142,7 +168,10 @@ double train_classifier(const ClassifierTrainOptions& options) {
                                  options.batch_size));
   }
   torch::manual_seed(static_cast<uint64_t>(options.seed));
-  Classifier net(ClassifierOptions().width(options.width));
+  Classifier net(
+      ClassifierOptions().width(options.width).classes(spec.num_classes()).channels(spec.channels));
+  const auto [mean, std] = channel_statistics(train.images());
+  net->set_normalization(mean, std);
   net->to(device);
   torch::optim::SGD optimizer(
       net->parameters(),
@@ -161,7 +190,7 @@ double train_classifier(const ClassifierTrainOptions& options) {
   for (int64_t epoch = 0; epoch < options.num_epochs; ++epoch) train_epoch(t, epoch);
   bar.finish();
   const double test_accuracy = accuracy(net, test, device);
-  save_classifier(options.out, net, test_accuracy);
+  save_classifier(options.out, net, test_accuracy, spec);
   spdlog::info("classifier: test accuracy {:.2f} % on {} images; wrote {}", 100 * test_accuracy,
                *test.size(), options.out);
   return test_accuracy;

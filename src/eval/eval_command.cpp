@@ -6,9 +6,10 @@
 #include <torch/torch.h>
 
 #include <iostream>
+#include <optional>
 
 #include "acgan/clock.h"
-#include "acgan/data/cifar10.h"
+#include "acgan/data/datasets.h"
 #include "acgan/error.h"
 #include "acgan/io/atomic_file.h"
 #include "acgan/io/output_file.h"
@@ -44,7 +45,7 @@ void check_options(const EvalCommandOptions& o) {
                                      {"--images", o.images},
                                      {"--classifier", s.classifier},
                                      {"--inception", s.inception}};
-    for (const auto& file : cifar10_input_files(s.root_dir)) inputs.push_back({"--root_dir", file});
+    for (const auto& file : dataset_input_files(s.root_dir)) inputs.push_back({"--root_dir", file});
     check_output_file({"--json", o.json}, inputs, o.overwrite);
   }
 }
@@ -60,15 +61,17 @@ EvalReport run_eval(const EvalCommandOptions& options) {
   settings.cache_dir = options.cache == "default" ? default_cache_dir()
                        : options.cache == "none"  ? ""
                                                   : options.cache;
-  // Networks and real images first: a bad file fails in a second, not after the sampling.
+  // The generator's data spec decides the real images (a folder of PNGs is CIFAR-10's).
+  std::optional<Generator> g;
+  if (!options.checkpoint.empty()) g.emplace(load_generator(options.checkpoint, &settings.spec));
+  // Networks and real images before the sampling: a bad file fails in a second.
   Evaluator evaluator(settings);
   spdlog::info("metrics: {}", fmt::join(evaluator.metrics(), ", "));
   LabelledImages samples;
   const auto start = std::chrono::steady_clock::now();
   if (!options.checkpoint.empty()) {
-    Generator g = load_generator(options.checkpoint);
-    g->to(resolve_device(settings.device));
-    samples = sample_generator(*g, options.n, static_cast<int64_t>(evaluator.class_names().size()),
+    (*g)->to(resolve_device(settings.device));
+    samples = sample_generator(**g, options.n, static_cast<int64_t>(evaluator.class_names().size()),
                                options.seed, settings.batch_size);
   } else {
     samples = read_image_folder(options.images, evaluator.class_names());
@@ -95,8 +98,8 @@ EvalReport run_eval(const EvalCommandOptions& options) {
                             {"images_read", std::to_string(samples.images.size(0))},
                             {"images_not_read", fmt::format("[{}]", fmt::join(not_read, ", "))}});
     if (!samples.not_read.empty()) {
-      report.notes.push_back(fmt::format("{} paths named .png not read (see the warnings)",
-                                         samples.not_read.size()));
+      report.notes.push_back(
+          fmt::format("{} paths named .png not read (see the warnings)", samples.not_read.size()));
     }
   }
   std::cout << report_table(report, evaluator.class_names()) << std::flush;

@@ -22,21 +22,6 @@ std::optional<double> EvalReport::value(const std::string& key) const {
   return std::nullopt;
 }
 
-std::string json_quote(const std::string& s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-      out += c;
-    } else if (static_cast<unsigned char>(c) < 0x20) {
-      out += fmt::format("\\u{:04x}", static_cast<int>(c));
-    } else {
-      out += c;
-    }
-  }
-  return out + "\"";
-}
-
 std::string report_json(const EvalReport& report) {
   std::string out = "{\n  \"settings\": {";
   for (size_t i = 0; i < report.settings.size(); ++i) {

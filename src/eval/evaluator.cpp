@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "acgan/clock.h"
+#include "acgan/data/datasets.h"
 #include "acgan/error.h"
 #include "acgan/eval/ms_ssim.h"
 #include "acgan/eval/reference_cache.h"
@@ -124,14 +125,21 @@ bool Evaluator::wants(const std::string& metric) const {
 Evaluator::Evaluator(const EvalSettings& settings)
     : settings_(settings),
       device_(resolve_device(settings.device)),
-      class_names_(cifar10_class_names()) {
+      class_names_(settings.spec.class_names) {
   if (settings_.batch_size < 1)
     throw UsageError(
         fmt::format("--batch_size: expected a positive number, got {}", settings_.batch_size));
   choose_metrics();
   if (!settings_.inception.empty()) inception_ = load_inception(settings_.inception, device_);
-  if (!settings_.classifier.empty())
-    classifier_ = load_classifier_network(settings_.classifier, device_);
+  if (!settings_.classifier.empty()) {
+    DataSpec trained_on;
+    classifier_ = load_classifier_network(settings_.classifier, device_, &trained_on);
+    if (trained_on != settings_.spec) {
+      throw UsageError("--classifier " + settings_.classifier + ": trained on " +
+                       trained_on.describe() + ", the samples are " + settings_.spec.describe() +
+                       "; train one on that data: acgan classifier train --root_dir DATA");
+    }
+  }
   real_images(settings_.ref);  // a bad --root_dir fails here, before any sampling
 }
 
@@ -162,9 +170,16 @@ void Evaluator::choose_metrics() {
   }
 }
 
-const Cifar10& Evaluator::real_images(Split split) {
+const ImageDataset& Evaluator::real_images(Split split) {
   auto& slot = real_[split];
-  if (!slot.data) slot.data = std::make_unique<Cifar10>(settings_.root_dir, split);
+  if (slot.data) return *slot.data;
+  const auto& spec = settings_.spec;
+  auto data = load_dataset(request_for(spec, settings_.root_dir), split);
+  if (data.spec() != spec) {
+    throw UsageError("--root_dir " + settings_.root_dir + ": holds " + data.spec().describe() +
+                     ", the samples are " + spec.describe() + "; point it at that data");
+  }
+  slot.data = std::make_unique<ImageDataset>(std::move(data));
   return *slot.data;
 }
 

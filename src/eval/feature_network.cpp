@@ -41,7 +41,9 @@ class InceptionNetwork : public FeatureNetwork {
   NetworkOutputs run(const torch::Tensor& pixels, bool features, bool logits) override {
     torch::NoGradGuard no_grad;
     NetworkOutputs out;
-    const auto img = pixels.to(device_);
+    // Grey images (MNIST, Fashion-MNIST) as three equal channels, as torchvision's Grayscale(3).
+    const auto img = pixels.size(1) == 1 ? pixels.to(device_).expand({-1, 3, -1, -1}).contiguous()
+                                         : pixels.to(device_);
     if (features) out.features = call(img, true, false);
     if (logits) out.logits = call(img, false, true);
     return out;
@@ -57,8 +59,8 @@ class InceptionNetwork : public FeatureNetwork {
       throw Error("--inception " + path() + ": does not run as " + kInceptionInterface + " (" +
                   first_line(e.what_without_backtrace()) + ")");
     } catch (const std::exception& e) {  // a TorchScript `raise`, an interpreter error
-      throw Error("--inception " + path() + ": raised an error when run as " +
-                  kInceptionInterface + " (" + first_line(e.what()) + ")");
+      throw Error("--inception " + path() + ": raised an error when run as " + kInceptionInterface +
+                  " (" + first_line(e.what()) + ")");
     }
     const char* what = return_features ? "features" : "logits";
     const int64_t width = return_features ? kInceptionFeatures : kInceptionLogits;
@@ -158,8 +160,10 @@ std::unique_ptr<FeatureNetwork> load_inception(const std::string& path,
 }
 
 std::unique_ptr<FeatureNetwork> load_classifier_network(const std::string& path,
-                                                        const torch::Device& device) {
+                                                        const torch::Device& device,
+                                                        DataSpec* trained_on) {
   auto file = load_classifier(path, "--classifier");
+  if (trained_on) *trained_on = file.spec;
   file.network->to(device);
   return std::make_unique<ClassifierNetwork>(file.network, path, sha256_hex(read_file(path)));
 }

@@ -48,12 +48,17 @@ bool has_png_extension(const fs::path& path) {
 // What a path that is not a regular file or a folder is, for the note that names it.
 std::string kind_of(const fs::file_status& status) {
   switch (status.type()) {
-    case fs::file_type::fifo: return "a FIFO";
+    case fs::file_type::fifo:
+      return "a FIFO";
     case fs::file_type::character:
-    case fs::file_type::block: return "a device";
-    case fs::file_type::socket: return "a socket";
-    case fs::file_type::not_found: return "a broken symbolic link";
-    default: return "not a regular file";
+    case fs::file_type::block:
+      return "a device";
+    case fs::file_type::socket:
+      return "a socket";
+    case fs::file_type::not_found:
+      return "a broken symbolic link";
+    default:
+      return "not a regular file";
   }
 }
 
@@ -64,13 +69,16 @@ void walk_png_files(const fs::path& dir, const std::string& flag, std::set<fs::p
   std::error_code ec;
   const auto canonical = fs::canonical(dir, ec);
   if (ec || !seen.insert(canonical).second) {
-    not_read.push_back(dir.string() + " (" + (ec ? ec.message() : "a folder seen before: a link loop") + ")");
+    not_read.push_back(dir.string() + " (" +
+                       (ec ? ec.message() : "a folder seen before: a link loop") + ")");
     return;
   }
   fs::directory_iterator it(dir, ec), end;
-  if (ec) throw Error(flag + ": cannot read the folder " + dir.string() + " (" + ec.message() + ")");
+  if (ec)
+    throw Error(flag + ": cannot read the folder " + dir.string() + " (" + ec.message() + ")");
   for (; it != end; it.increment(ec)) {
-    if (ec) throw Error(flag + ": cannot read the folder " + dir.string() + " (" + ec.message() + ")");
+    if (ec)
+      throw Error(flag + ": cannot read the folder " + dir.string() + " (" + ec.message() + ")");
     const auto& path = it->path();
     const auto status = fs::status(path, ec);  // through links
     if (fs::is_directory(status)) {
@@ -114,7 +122,7 @@ LabelledImages sample_generator(GeneratorImpl& g, int64_t n, int64_t num_classes
   auto generator = at::detail::createCPUGenerator(static_cast<uint64_t>(seed));
   auto z = torch::randn({n, g.nz()}, generator, torch::kFloat32);  // (n, nz)
   const auto labels = torch::arange(n, torch::kLong).remainder(num_classes);
-  z.narrow(1, 0, num_classes).copy_(torch::one_hot(labels, num_classes));
+  write_class_one_hot(z, labels, num_classes);
   std::vector<torch::Tensor> pixels;
   for (int64_t i = 0; i < n; i += batch_size) {
     if (stop && stop()) {

@@ -9,10 +9,10 @@
 #include <filesystem>
 #include <sstream>
 
-#include "acgan/data/cifar10.h"
 #include "acgan/error.h"
 #include "acgan/interop/torchscript_export.h"
 #include "acgan/io/atomic_file.h"
+#include "acgan/io/json_text.h"
 #include "acgan/io/output_file.h"
 #include "acgan/io/state_dict.h"
 #include "acgan/training/checkpoint.h"
@@ -44,12 +44,13 @@ int run_import(const ImportOptions& o) {
   TrainOptions options;
   options.nz = nz_of(gen, o.gen);
   try {
-    check_nz(options.nz);
+    check_nz(options.nz, options.data_spec.num_classes());
   } catch (const UsageError&) {  // import has no --nz: the file's width is at fault
+    const auto classes = options.data_spec.num_classes();
     throw Error(fmt::format(
         "{}: fc1.weight takes noise {} wide; acgan's G needs {}..{} (the first {} entries hold "
         "the one-hot class)",
-        o.gen, options.nz, kNumClasses + 1, kMaxNz, kNumClasses));
+        o.gen, options.nz, classes + 1, kMaxNz, classes));
   }
   options.seed = o.seed;
   torch::manual_seed(static_cast<uint64_t>(o.seed));
@@ -57,8 +58,9 @@ int run_import(const ImportOptions& o) {
   load_state_dict(*state.g, gen, o.gen);
   if (!o.disc.empty()) load_state_dict(*state.d, load_tensor_dict_file(o.disc), o.disc);
   if (!o.allow_nonfinite) {
-    for (const auto& [module, file] : {std::pair<torch::nn::Module*, std::string>{state.g.get(), o.gen},
-                                       {state.d.get(), o.disc}}) {
+    for (const auto& [module, file] :
+         {std::pair<torch::nn::Module*, std::string>{state.g.get(), o.gen},
+          {state.d.get(), o.disc}}) {
       if (!file.empty() && !all_finite(*module)) {
         throw Error(file +
                     ": holds NaN or Inf weights (a diverged run?); acgan does not import them "
@@ -77,10 +79,10 @@ int run_import(const ImportOptions& o) {
   return kExitOk;
 }
 
-std::string export_metadata(int64_t nz, int64_t step, const std::string& spectral_norm,
-                            bool weight_average, double decay) {
+std::string export_metadata(const TrainOptions& options, int64_t step, bool weight_average) {
+  const auto& spec = options.data_spec;
   std::vector<std::string> names;
-  for (const auto& name : cifar10_class_names()) names.push_back("\"" + name + "\"");
+  for (const auto& name : spec.class_names) names.push_back(json_quote(name));
   return fmt::format(
       "{{\n"
       "  \"format\": \"acgan export 1\",\n"
@@ -89,15 +91,20 @@ std::string export_metadata(int64_t nz, int64_t step, const std::string& spectra
       "  \"nz\": {},\n"
       "  \"num_classes\": {},\n"
       "  \"class_names\": [{}],\n"
+      "  \"dataset\": \"{}\",\n"
+      "  \"image_shape\": [{}, {}, {}],\n"
       "  \"noise\": \"z (N, nz) ~ N(0, 1) with z[:, :num_classes] = one_hot(class)\",\n"
-      "  \"generator_output\": \"images (N, 3, 32, 32) in [-1, 1]; G in eval mode (BatchNorm's "
+      "  \"generator_output\": \"images (N, {}, {}, {}) in [-1, 1]; G in eval mode (BatchNorm's "
       "running statistics), as acgan samples\",\n"
       "  \"spectral_norm\": \"{}\",\n"
       "  \"gen.pt\": \"{}\",\n"
       "  \"g_ema_decay\": {}\n"
       "}}\n",
-      ACGAN_VERSION, step, nz, kNumClasses, fmt::join(names, ", "), spectral_norm,
-      weight_average ? "G's weight average (gen_raw.pt: G's own weights)" : "G's weights", decay);
+      ACGAN_VERSION, step, options.nz, spec.num_classes(), fmt::join(names, ", "),
+      dataset_kind_name(spec.kind), spec.channels, spec.height, spec.width, spec.channels,
+      spec.height, spec.width, options.spectral_norm,
+      weight_average ? "G's weight average (gen_raw.pt: G's own weights)" : "G's weights",
+      options.g_ema);
 }
 
 int run_export(const ExportOptions& o) {
@@ -119,12 +126,12 @@ int run_export(const ExportOptions& o) {
   save_state_dict_file(*state.d, (dir / "disc.pt").string());
   if (o.torchscript) {
     std::ostringstream bytes;
-    generator_torchscript(state.ema ? *state.ema->generator() : *state.g).save(bytes);
+    generator_torchscript(state.ema ? *state.ema->generator() : *state.g, options.data_spec)
+        .save(bytes);
     write_file_atomic((dir / "generator.pt").string(), bytes.str());
   }
   write_file_atomic((dir / "metadata.json").string(),
-                    export_metadata(options.nz, state.progress.step, options.spectral_norm,
-                                    state.ema != nullptr, options.g_ema));
+                    export_metadata(options, state.progress.step, state.ema != nullptr));
   spdlog::info("exported {} (step {}) to {}: {}{}", o.checkpoint, state.progress.step, o.out,
                fmt::join(files, ", "), state.ema ? " (gen.pt holds G's weight average)" : "");
   spdlog::info("in Python: G.load_state_dict(torch.load('{}'))", (dir / "gen.pt").string());

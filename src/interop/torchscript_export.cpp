@@ -37,14 +37,20 @@ Layer linear(nn::Module& m) {
 
 }  // namespace
 
-torch::jit::Module generator_torchscript(GeneratorImpl& g) {
+torch::jit::Module generator_torchscript(GeneratorImpl& g, const DataSpec& spec) {
   torch::NoGradGuard no_grad;
   torch::jit::Module module("acgan.Generator");
   const auto keep = [&](const std::string& name, const torch::Tensor& t) {
     module.register_buffer(name, t.detach().to(torch::kCPU, torch::kFloat).contiguous().clone());
   };
   module.register_attribute("nz", c10::IntType::get(), g.nz());
-  module.register_attribute("num_classes", c10::IntType::get(), kNumClasses);
+  module.register_attribute("num_classes", c10::IntType::get(), g.num_classes());
+  module.register_attribute("channels", c10::IntType::get(), spec.channels);
+  module.register_attribute("height", c10::IntType::get(), spec.height);
+  module.register_attribute("width", c10::IntType::get(), spec.width);
+  module.register_attribute("class_names", c10::ListType::ofStrings(),
+                            c10::List<std::string>(spec.class_names));
+  module.register_attribute("dataset", c10::StringType::get(), dataset_kind_name(spec.kind));
   const auto fc1 = linear(*g.fc1.ptr());
   keep("fc1_weight", fc1.weight);
   keep("fc1_bias", fc1.bias);

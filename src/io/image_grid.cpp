@@ -16,7 +16,9 @@ torch::Tensor to_pixels(const torch::Tensor& images) {
 }
 
 torch::Tensor make_grid(const torch::Tensor& images, int64_t nrow, int64_t padding) {
-  TORCH_CHECK(images.dim() == 4 && images.size(1) == 3, "make_grid: expected (N, 3, H, W)");
+  TORCH_CHECK(images.dim() == 4 && (images.size(1) == 3 || images.size(1) == 1),
+              "make_grid: expected (N, 3, H, W) or (N, 1, H, W)");
+  if (images.size(1) == 1) return make_grid(images.expand({-1, 3, -1, -1}), nrow, padding);
   const int64_t n = images.size(0), h = images.size(2), w = images.size(3);
   const int64_t cols = std::min(nrow, n), rows = (n + cols - 1) / cols;
   const int64_t cell_h = h + padding, cell_w = w + padding;

@@ -87,26 +87,30 @@ torch::Tensor trace_sequential(nn::SequentialImpl& seq, torch::Tensor x,
 
 }  // namespace
 
-void check_nz(int64_t nz) {
-  if (nz <= kNumClasses || nz > kMaxNz) {
-    throw UsageError(
-        "--nz: expected " + std::to_string(kNumClasses + 1) + ".." + std::to_string(kMaxNz) +
-        " (the first 10 entries of z hold the one-hot class), got " + std::to_string(nz));
+void check_nz(int64_t nz, int64_t num_classes) {
+  if (nz <= num_classes || nz > kMaxNz) {
+    throw UsageError("--nz: expected " + std::to_string(num_classes + 1) + ".." +
+                     std::to_string(kMaxNz) + " (the first " + std::to_string(num_classes) +
+                     " entries of z hold the one-hot class), got " + std::to_string(nz));
   }
+}
+
+void write_class_one_hot(torch::Tensor& z, const torch::Tensor& classes, int64_t num_classes) {
+  z.narrow(1, 0, num_classes).copy_(torch::one_hot(classes, num_classes));
 }
 
 GeneratorImpl::GeneratorImpl(int64_t nz) : GeneratorImpl(GeneratorOptions().nz(nz)) {}
 
 GeneratorImpl::GeneratorImpl(const GeneratorOptions& options) : options_(options) {
   guard_against_inexact_onednn();
-  check_nz(options.nz());
+  check_nz(options.nz(), options.num_classes());
   const bool sn = options.spectral_norm();
   fc1 = linear(options.nz(), 384, sn);
   register_module("fc1", fc1.ptr());
   conv1 = register_module("conv1", up_block(384, 192, 1, 0, false, sn));
   conv2 = register_module("conv2", up_block(192, 96, 2, 1, false, sn));
   conv3 = register_module("conv3", up_block(96, 48, 2, 1, false, sn));
-  conv4 = register_module("conv4", up_block(48, 3, 2, 1, true, sn));
+  conv4 = register_module("conv4", up_block(48, options.channels(), 2, 1, true, sn));
 }
 
 torch::Tensor GeneratorImpl::forward(const torch::Tensor& z) {
@@ -114,14 +118,14 @@ torch::Tensor GeneratorImpl::forward(const torch::Tensor& z) {
   x = forward_block(*conv1, x, fast_paths);                        // (N, 192, 4, 4)
   x = forward_block(*conv2, x, fast_paths);                        // (N, 96, 8, 8)
   x = forward_block(*conv3, x, fast_paths);                        // (N, 48, 16, 16)
-  return forward_block(*conv4, x, fast_paths);                     // (N, 3, 32, 32)
+  return forward_block(*conv4, x, fast_paths);                     // (N, C, 32, 32)
 }
 
-DiscriminatorImpl::DiscriminatorImpl(const DiscriminatorOptions& options) {
+DiscriminatorImpl::DiscriminatorImpl(const DiscriminatorOptions& options) : options_(options) {
   guard_against_inexact_onednn();
   const double p = options.dropout();
   const bool sn = options.spectral_norm();
-  conv1 = register_module("conv1", down_block(3, 16, 2, true, p, sn));
+  conv1 = register_module("conv1", down_block(options.channels(), 16, 2, true, p, sn));
   conv2 = register_module("conv2", down_block(16, 32, 1, false, p, sn));
   conv3 = register_module("conv3", down_block(32, 64, 2, false, p, sn));
   conv4 = register_module("conv4", down_block(64, 128, 1, false, p, sn));
@@ -131,7 +135,7 @@ DiscriminatorImpl::DiscriminatorImpl(const DiscriminatorOptions& options) {
   fc_source->push_back(linear(kFeatures, 1, sn));
   fc_source->push_back(nn::Sigmoid());
   fc_class = register_module("fc_class", nn::Sequential());
-  fc_class->push_back(linear(kFeatures, kNumClasses, sn));
+  fc_class->push_back(linear(kFeatures, options.num_classes(), sn));
 }
 
 torch::Tensor source_probability(const DiscriminatorOutput& out) {
@@ -198,7 +202,7 @@ std::vector<LayerRecord> trace_layers(DiscriminatorImpl& d) {
   const bool was_training = d.is_training();
   d.eval();
   std::vector<LayerRecord> rows;
-  auto x = torch::zeros({2, 3, 32, 32});
+  auto x = torch::zeros({2, d.options().channels(), kSeedImageSide, kSeedImageSide});
   for (auto* block : {&d.conv1, &d.conv2, &d.conv3, &d.conv4, &d.conv5, &d.conv6}) {
     x = trace_sequential(**block, x, rows);
   }

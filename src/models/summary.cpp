@@ -59,11 +59,15 @@ std::string format_summary(const std::vector<LayerRecord>& rows, int64_t input_e
   return out;
 }
 
-std::string model_summary(int64_t nz) {
-  Generator g(nz);
-  Discriminator d;
-  return "Generator (nz = " + std::to_string(nz) + ")\n" + format_summary(trace_layers(*g), nz) +
-         "\nDiscriminator\n" + format_summary(trace_layers(*d), 3 * 32 * 32);
+std::string model_summary(const GeneratorOptions& g_options,
+                          const DiscriminatorOptions& d_options) {
+  Generator g(g_options);
+  Discriminator d(d_options);
+  const int64_t image = d_options.channels() * kSeedImageSide * kSeedImageSide;
+  return "Generator (nz = " + std::to_string(g_options.nz()) + ", " +
+         std::to_string(g_options.num_classes()) + " classes)\n" +
+         format_summary(trace_layers(*g), g_options.nz()) + "\nDiscriminator\n" +
+         format_summary(trace_layers(*d), image);
 }
 
 }  // namespace acgan

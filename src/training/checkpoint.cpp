@@ -21,7 +21,6 @@ namespace acgan {
 namespace {
 
 constexpr const char* kMagic = "acgan-checkpoint";
-constexpr int64_t kGridPerClass = 10;
 
 std::string encode_config(const ConfigMap& config) {
   std::string text;
@@ -125,12 +124,18 @@ void set_generator_state(const torch::Device& device, const torch::Tensor& state
 }
 
 GeneratorOptions generator_options(const TrainOptions& options) {
-  return GeneratorOptions().nz(options.nz).spectral_norm(options.spectral_norm == "both");
+  return GeneratorOptions()
+      .nz(options.nz)
+      .num_classes(options.data_spec.num_classes())
+      .channels(options.data_spec.channels)
+      .spectral_norm(options.spectral_norm == "both");
 }
 
 DiscriminatorOptions discriminator_options(const TrainOptions& options) {
   return DiscriminatorOptions()
       .dropout(options.dropout)
+      .num_classes(options.data_spec.num_classes())
+      .channels(options.data_spec.channels)
       .spectral_norm(options.spectral_norm != "none");
 }
 
@@ -147,7 +152,7 @@ TrainingState::TrainingState(const TrainOptions& options, const torch::Device& d
   };
   opt_g = std::make_unique<MultiTensorAdam>(g->parameters(), adam(options.lr_g));
   opt_d = std::make_unique<MultiTensorAdam>(d->parameters(), adam(options.lr_d));
-  grid_z = make_grid_noise(kGridPerClass, options.nz, device).z;
+  grid_z = make_grid_noise(kGridColumns, options.nz, options.data_spec.num_classes(), device).z;
 }
 
 ConfigMap config_of(const TrainOptions& options) {
@@ -157,14 +162,19 @@ ConfigMap config_of(const TrainOptions& options) {
   }
   if (!options.run_id.empty()) config["run_id"] = options.run_id;
   if (!options.data_fingerprint.empty()) config["data"] = options.data_fingerprint;
+  for (const auto& [key, value] : options.data_spec.as_fields()) config[key] = value;
   return config;
 }
 
 std::string checkpoint_bytes(const TrainingState& state, const TrainOptions& options) {
+  return checkpoint_bytes(state, config_of(options));
+}
+
+std::string checkpoint_bytes(const TrainingState& state, const ConfigMap& config) {
   torch::serialize::OutputArchive archive;
   archive.write("magic", c10::IValue(std::string(kMagic)));
   archive.write("format_version", c10::IValue(kCheckpointFormatVersion));
-  archive.write("config", c10::IValue(encode_config(config_of(options))));
+  archive.write("config", c10::IValue(encode_config(config)));
   const auto& p = state.progress;
   archive.write("progress", torch::tensor({p.epoch, p.batch, p.step}, torch::kLong));
   archive.write("G", cpu_state(*state.g));
@@ -216,6 +226,7 @@ TrainOptions options_from_config(const ConfigMap& config, const std::string& pat
   config_int(config, "nz", path);  // every checkpoint records it
   TrainOptions options;
   for (const auto& [key, value] : config) set_recorded_option(options, key, value, path);
+  options.data_spec = data_spec_from_fields(config, path);
   return options;
 }
 
@@ -288,12 +299,13 @@ void load_checkpoint_from(const std::string& bytes, const std::string& path, Tra
   }
 }
 
-Generator load_generator(const std::string& path) {
+Generator load_generator(const std::string& path, DataSpec* spec) {
   std::string checkpoint_error;
   try {
     auto archive = open_checkpoint(read_file(path), path, torch::kCPU);
     const auto options = options_from_config(read_config(archive, path), path);
     Generator g(generator_options(options));
+    if (spec) *spec = options.data_spec;
     c10::IValue ema;
     if (archive.try_read("G_ema", ema) && ema.isGenericDict()) {
       load_state_dict(*g, ema.toGenericDict(), path + " (G's weight average)");
@@ -322,8 +334,21 @@ Generator load_generator(const std::string& path) {
                 ": neither an acgan checkpoint nor a generator state dict (no fc1.weight; "
                 "is it disc.pt?)");
   }
-  Generator g(GeneratorOptions().nz(fc1->value().toTensor().size(1)).spectral_norm(sn));
+  DataSpec found = cifar10_spec();
+  const auto last = dict->find(sn ? "conv4.0.weight_orig" : "conv4.0.weight");
+  if (last != dict->end() && last->value().isTensor() && last->value().toTensor().dim() == 4) {
+    found.channels = last->value().toTensor().size(1);  // ConvTranspose2d: (in, out, kH, kW)
+  }
+  if (found.channels != cifar10_spec().channels) {
+    for (size_t k = 0; k < found.class_names.size(); ++k) found.class_names[k] = std::to_string(k);
+  }
+  Generator g(GeneratorOptions()
+                  .nz(fc1->value().toTensor().size(1))
+                  .num_classes(found.num_classes())
+                  .channels(found.channels)
+                  .spectral_norm(sn));
   load_state_dict(*g, *dict, path);
+  if (spec) *spec = found;
   return g;
 }
 

@@ -91,7 +91,7 @@ struct CudaGraphStep::Impl {
   torch::Tensor real, labels, stats;  // the graph's static input and output buffers
 
   torch::Tensor eager(const torch::Tensor& x, const torch::Tensor& y) {
-    const auto noise = make_noise(x.size(0), options.nz, x.device());
+    const auto noise = make_noise(x.size(0), options.nz, g.num_classes(), x.device());
     return train_step(g, d, opt_g, opt_d, x, y, noise, step);
   }
 

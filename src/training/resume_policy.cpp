@@ -62,6 +62,7 @@ void adopt_checkpoint_config(TrainOptions& options, const ConfigMap& saved,
     }
     set_recorded_option(options, key, value, path);
   }
+  options.data_spec = data_spec_from_fields(saved, path);
 }
 
 // The configuration of the checkpoint `bytes` (the file `from`) adopted into `options` and checked

@@ -7,6 +7,7 @@
 #include <string>
 #include <type_traits>
 
+#include "acgan/data/data_spec.h"
 #include "acgan/data/diff_augment.h"
 #include "acgan/error.h"
 #include "acgan/models/models.h"
@@ -20,7 +21,11 @@ void validate(const TrainOptions& o) {
   require_flag(std::isfinite(o.lr) && o.lr > 0, "lr", "a finite number > 0", o.lr);
   require_flag(std::isfinite(o.beta1) && o.beta1 >= 0 && o.beta1 < 1, "beta1", "a number in [0, 1)",
                o.beta1);
-  check_nz(o.nz);
+  // Against the classes known so far (the checkpoint's, or CIFAR-10's): the data's own count is
+  // checked again when the data is found (training_data.h).
+  check_nz(o.nz, o.data_spec.num_classes());
+  parse_dataset_kind(o.dataset);
+  parse_cifar100_labels(o.labels);
   require_flag(o.num_workers >= 0 && o.num_workers <= kMaxWorkers, "num_workers",
                "0.." + std::to_string(kMaxWorkers), o.num_workers);
   require_flag(o.sample_every > 0, "sample_every", "a positive number of epochs", o.sample_every);
@@ -116,6 +121,16 @@ const std::vector<TrainOptionSpec>& train_option_table() {
       {"beta1", "beta1 for adam. default=0.5", &O::beta1, true, may},
       {"outdir", "folder to output images and model checkpoints", &O::outdir, true, not_kept},
       // acgan's additions.
+      {"dataset",
+       "auto | cifar10 | cifar100 | fashion_mnist | mnist | folder: what --root_dir holds (auto: "
+       "decided from its files, and logged)",
+       &O::dataset, false, kept},
+      {"labels", "CIFAR-100's labels: fine (100 classes) | coarse (20 superclasses)", &O::labels,
+       false, kept},
+      {"skip_bad_images",
+       "image folders: train without the files that cannot be read (one warning with the count) "
+       "instead of refusing them",
+       &O::skip_bad_images, false, not_kept},
       {"seed", "random seed; -1 draws one (logged and kept in the checkpoint)", &O::seed, false,
        kept},
       {"device", "auto | cpu | cuda | cuda:N (auto: CUDA when available)", &O::device, false,

@@ -3,6 +3,7 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <optional>
 
 namespace F = torch::nn::functional;
@@ -45,22 +46,33 @@ FrozenParameters::~FrozenParameters() {
   for (auto& [p, requires_grad] : saved_) p.requires_grad_(requires_grad);
 }
 
-Noise make_noise_for(const torch::Tensor& classes, int64_t nz) {
+Noise make_noise_for(const torch::Tensor& classes, int64_t nz, int64_t num_classes) {
   auto z = torch::randn({classes.size(0), nz}, torch::TensorOptions().device(classes.device()));
-  z.narrow(1, 0, kNumClasses).copy_(F::one_hot(classes, kNumClasses));
+  write_class_one_hot(z, classes, num_classes);
   return {z, classes};
 }
 
-Noise make_noise(int64_t batch, int64_t nz, const torch::Device& device) {
-  auto c = torch::randint(0, kNumClasses, {batch},
+Noise make_noise(int64_t batch, int64_t nz, int64_t num_classes, const torch::Device& device) {
+  auto c = torch::randint(0, num_classes, {batch},
                           torch::TensorOptions().dtype(torch::kLong).device(device));
-  return make_noise_for(c, nz);
+  return make_noise_for(c, nz, num_classes);
 }
 
-Noise make_grid_noise(int64_t per_class, int64_t nz, const torch::Device& device) {
-  auto c = torch::arange(kNumClasses, torch::TensorOptions().dtype(torch::kLong).device(device))
+std::vector<int64_t> grid_classes(int64_t num_classes) {
+  std::vector<int64_t> classes;
+  const int64_t rows = std::min(num_classes, kMaxGridRows);
+  for (int64_t r = 0; r < rows; ++r) {
+    classes.push_back(rows == num_classes ? r : r * (num_classes - 1) / (rows - 1));
+  }
+  return classes;
+}
+
+Noise make_grid_noise(int64_t per_class, int64_t nz, int64_t num_classes,
+                      const torch::Device& device) {
+  auto c = torch::tensor(grid_classes(num_classes), torch::kLong)
+               .to(device)
                .repeat_interleave(per_class);
-  return make_noise_for(c, nz);
+  return make_noise_for(c, nz, num_classes);
 }
 
 StepOptions step_options_for(Precision precision, LossScaler& scaler) {

@@ -2,17 +2,15 @@
 #include "acgan/training/training_data.h"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <torch/torch.h>
 
 #include <algorithm>
-#include <filesystem>
 #include <vector>
 
 #include "acgan/error.h"
 #include "acgan/io/crc32.h"
-#include "acgan/models/models.h"  // kNumClasses
-
-namespace fs = std::filesystem;
+#include "acgan/models/models.h"
 
 namespace acgan {
 namespace {
@@ -26,50 +24,78 @@ void check_subset_fits(const TrainOptions& options, int64_t available) {
 
 }  // namespace
 
-// The data is there, and --subset fits it, from the files' sizes alone: before anything is written.
-void check_data_before_writing(const TrainOptions& options) {
-  int64_t records = 0;
-  for (const auto& file : cifar10_files(find_cifar10_dir(options.root_dir), Split::kTrain)) {
-    std::error_code ec;
-    const auto size = fs::file_size(file, ec);
-    if (!ec) records += static_cast<int64_t>(size) / Cifar10Layout::kRecordBytes;
-  }
-  check_subset_fits(options, records);  // the loader checks it again on the records it reads
+DatasetRequest data_request(const TrainOptions& options) {
+  DatasetRequest request;
+  request.root = options.root_dir;
+  request.kind = parse_dataset_kind(options.dataset);
+  request.labels = parse_cifar100_labels(options.labels);
+  request.side = kSeedImageSide;
+  request.skip_bad_images = options.skip_bad_images;
+  return request;
 }
 
-Cifar10 load_training_data(const TrainOptions& options, const torch::Device& device) {
-  Cifar10 full(options.root_dir, Split::kTrain);
+void check_data_before_writing(TrainOptions& options) {
+  const auto request = data_request(options);
+  const auto found = detect_dataset(request);
+  const auto spec = dataset_spec(request);
+  if (options.resume && spec != options.data_spec) {
+    throw UsageError("--root_dir " + options.root_dir + ": holds " + spec.describe() +
+                     ", the checkpoint's run trained on " + options.data_spec.describe() +
+                     "; point --root_dir (and --dataset, --labels) at that data");
+  }
+  if (!options.resume) {
+    if (options.nz == kDefaultNz && !options.given.count("nz")) {
+      options.nz = kDefaultNz - kOriginalClasses + spec.num_classes();  // the original's 100 + K
+    }
+    options.data_spec = spec;
+  }
+  spdlog::info("data: {} ({})", spec.describe(), found.reason);
+  check_nz(options.nz, spec.num_classes());
+  check_subset_fits(options, training_set_size(request));  // the loader checks it again
+}
+
+ImageDataset load_training_data(const TrainOptions& options, const torch::Device& device) {
+  auto full = load_dataset(data_request(options), Split::kTrain);
+  if (full.spec() != options.data_spec) {
+    throw Error("--root_dir " + options.root_dir + ": changed while starting: now holds " +
+                full.spec().describe() + ", expected " + options.data_spec.describe());
+  }
   check_subset_fits(options, static_cast<int64_t>(*full.size()));
   return (options.subset > 0 ? full.head(options.subset) : full).to(device);
 }
 
-// 10 real images of each class (the first ones in data order), one class a row.
-torch::Tensor real_examples(const Cifar10& data, int64_t per_class) {
+torch::Tensor real_examples(const ImageDataset& data, const std::vector<int64_t>& classes,
+                            int64_t per_class) {
+  const auto& spec = data.spec();
   std::vector<torch::Tensor> rows;
   const auto labels = data.labels().cpu();
-  for (int64_t k = 0; k < kNumClasses; ++k) {
+  for (const auto k : classes) {
     auto idx = labels.eq(k).nonzero().view({-1});
     idx = idx.narrow(0, 0, std::min(per_class, idx.size(0)));
-    auto images = idx.numel() > 0 ? data.batch(idx).data.cpu() : torch::empty({0, 3, 32, 32});
+    const auto missing = per_class - idx.size(0);
+    auto images = idx.numel() > 0 ? data.batch(idx).data.cpu()
+                                  : torch::empty({0, spec.channels, spec.height, spec.width});
     // Classes missing from a small subset leave their row's cells black (-1).
-    rows.push_back(torch::cat({images, torch::full({per_class - idx.size(0), 3, 32, 32}, -1.0f)}));
+    rows.push_back(torch::cat(
+        {images, torch::full({missing, spec.channels, spec.height, spec.width}, -1.0f)}));
   }
   return torch::cat(rows);
 }
 
 // A fingerprint of the training data (its size, every label, every 16th image): a resume on other
 // data is refused, and a run's checkpoint says what it was trained on.
-std::string data_fingerprint(const Cifar10& data) {
+std::string data_fingerprint(const ImageDataset& data) {
   const auto labels = data.labels().cpu().to(torch::kUInt8).contiguous();
   const auto images = data.images().cpu().slice(0, 0, c10::nullopt, 16).contiguous();
   const auto bytes = [](const torch::Tensor& t) {
     return std::string_view(static_cast<const char*>(t.data_ptr()), t.nbytes());
   };
-  return fmt::format("{}:{:08x}:{:08x}", labels.numel(), crc32(bytes(labels)),
-                     crc32(bytes(images)));
+  return fmt::format("{}:{:08x}:{:08x}{}", labels.numel(), crc32(bytes(labels)),
+                     crc32(bytes(images)),
+                     data.source_digest().empty() ? "" : ":" + data.source_digest());
 }
 
-void check_same_data(const Cifar10& data, TrainOptions& options) {
+void check_same_data(const ImageDataset& data, TrainOptions& options) {
   const auto fingerprint = data_fingerprint(data);
   if (!options.data_fingerprint.empty() && options.data_fingerprint != fingerprint) {
     throw UsageError("--root_dir " + options.root_dir +

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "acgan/data/data_spec.h"
+
 namespace acgan {
 
 // --n's bound: a grid row of 1,000 samples is 34,000 pixels wide already.
@@ -15,7 +17,7 @@ constexpr int64_t kMaxSamplesPerClass = 1000;
 
 struct GenerateOptions {
   std::string checkpoint;             // checkpoint.pt, checkpoints/epoch_NNN.pt or gen.pt
-  std::string classes;                // "0,3,9" or "cat,dog"; empty: all ten
+  std::string classes;                // "0,3,9" or "cat,dog"; empty: all of the data's
   int64_t n = 10;                     // samples per class (the grid's columns)
   int64_t seed = 0;                   // noise seed
   std::string out = "generated.png";  // output_file.h's rule, as each individual file
@@ -27,24 +29,29 @@ struct GenerateOptions {
 };
 
 // The noise of a grid: rows of `n` for each class in `classes`, (rows * n, nz), the one-hot class
-// in the first 10 entries, drawn from the global generator:
+// in the first num_classes entries, drawn from the global generator:
 //   default:      independent N(0, 1) draws (the same draws as before these modes existed)
 //   same_noise:   one draw per column, shared by every row (does the class or the noise decide?)
 //   interpolate:  per row, z_j = (1 - t_j) a + t_j b for t_j = j / (n - 1), a and b drawn (shared
 //                 by every row with same_noise as well)
 torch::Tensor grid_noise(const std::vector<int64_t>& classes, int64_t n, int64_t nz,
-                         bool same_noise, bool interpolate);
+                         int64_t num_classes, bool same_noise, bool interpolate);
 
-// "0,3,9", "cat,dog,9" -> {0, 3, 9}; empty -> 0..9. Throws acgan::UsageError naming the bad entry.
-std::vector<int64_t> parse_classes(const std::string& text);
+// "0,3,9", "cat,dog,9" -> {0, 3, 9} with spec's names; empty -> all classes. Throws
+// acgan::UsageError naming the bad entry.
+std::vector<int64_t> parse_classes(const std::string& text, const DataSpec& spec);
 
-// The files --individual writes for `classes` (<name>_NNN.png, n per class, in grid order).
+// The files --individual writes for `classes` (<name>_NNN.png, n per class, in grid order; a '/'
+// in a class name becomes '_').
 std::vector<std::string> individual_files(const GenerateOptions& options,
-                                          const std::vector<int64_t>& classes);
+                                          const std::vector<int64_t>& classes,
+                                          const DataSpec& spec);
 
+// Throws acgan::UsageError for a bad flag (before the checkpoint is read).
+void check_generate_flags(const GenerateOptions& options);
 // Throws acgan::UsageError for a bad option or an output the rule refuses, before anything is
-// read or written.
-void check_generate_options(const GenerateOptions& options);
+// written; the classes are `spec`'s (the checkpoint's).
+void check_generate_options(const GenerateOptions& options, const DataSpec& spec);
 
 // Writes the grid (and the individual files). Throws acgan::Error / UsageError on failure.
 void generate(const GenerateOptions& options);

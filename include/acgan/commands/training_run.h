@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "acgan/clock.h"
-#include "acgan/data/cifar10.h"
+#include "acgan/data/image_dataset.h"
 #include "acgan/distributed/job.h"
 #include "acgan/eval/eval_log.h"
 #include "acgan/eval/evaluator.h"
@@ -35,7 +35,7 @@ constexpr int64_t kEvalSeed = 0;
 class TrainingRun {
  public:
   // `resume_bytes`: the checkpoint `resume_from` to continue, read by rank 0; empty: a new run.
-  TrainingRun(TrainOptions options, const torch::Device& device, Cifar10 data, Job& job,
+  TrainingRun(TrainOptions options, const torch::Device& device, ImageDataset data, Job& job,
               const std::string& resume_from, const std::string& resume_bytes);
 
   // --eval_every's evaluator, built before anything was written (a bad network file fails first).
@@ -54,6 +54,7 @@ class TrainingRun {
   void write_checkpoint(bool keep_copy);
   // G's weight average with --g_ema, else G: what grids and evaluations sample.
   GeneratorImpl& sampling_generator();
+  void log_grid_rows() const;
   void write_samples();
   void evaluate();
   double eta_seconds() const;
@@ -64,7 +65,7 @@ class TrainingRun {
   TrainOptions options_;
   OutputPaths paths_;
   torch::Device device_;
-  Cifar10 data_;
+  ImageDataset data_;
   Job& job_;
   TrainingState state_;
   StepOptions step_options_;                   // fp16 scales with state_.scaler

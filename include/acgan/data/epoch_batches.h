@@ -10,7 +10,7 @@
 #include <memory>
 #include <optional>
 
-#include "acgan/data/cifar10.h"
+#include "acgan/data/image_dataset.h"
 
 namespace acgan {
 
@@ -21,7 +21,7 @@ int64_t batches_per_epoch(int64_t n, int64_t batch_size);
 
 class EpochBatches {
  public:
-  EpochBatches(const Cifar10& data, const torch::Tensor& order, int64_t batch_size,
+  EpochBatches(const ImageDataset& data, const torch::Tensor& order, int64_t batch_size,
                int64_t first_batch, int64_t num_workers);
   ~EpochBatches();
   EpochBatches(const EpochBatches&) = delete;
@@ -32,7 +32,7 @@ class EpochBatches {
 
  private:
   struct Workers;  // the DataLoader, when num_workers > 0
-  const Cifar10& data_;
+  const ImageDataset& data_;
   torch::Tensor order_;  // remaining indices of the epoch
   int64_t batch_size_;
   int64_t position_ = 0;

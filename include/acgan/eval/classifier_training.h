@@ -1,5 +1,6 @@
-// `acgan classifier train`: trains the classifier of classifier.h on a CIFAR-10 training split and
-// writes it with its test accuracy. The recipe is the fast-CIFAR one: SGD with Nesterov momentum,
+// `acgan classifier train`: trains the classifier of classifier.h on a data set's training split
+// (any datasets.h reads; normalised by its own channel statistics) and writes it with its test
+// accuracy and the data spec. The recipe is the fast-CIFAR one: SGD with Nesterov momentum,
 // a one-cycle learning rate (linear up for a quarter of the steps, linear down to 0), label
 // smoothing, weight decay, random 32x32 crops of the 4-pixel reflect-padded image and horizontal
 // flips; test accuracy with the flip averaged in. No resume: a run takes minutes.
@@ -12,6 +13,8 @@ namespace acgan {
 
 struct ClassifierTrainOptions {
   std::string root_dir = "./";
+  std::string dataset = "auto";  // as training's --dataset and --labels
+  std::string labels = "fine";
   std::string out = "classifier.pt";  // output_file.h's rule
   bool overwrite = false;             // --out may replace an existing file (never an input)
   int64_t num_epochs = 12;

@@ -7,6 +7,8 @@
 #include <utility>
 #include <vector>
 
+#include "acgan/io/json_text.h"
+
 namespace acgan {
 
 // What an evaluation found, in the order it was computed. NaN marks a value that could not be
@@ -23,8 +25,5 @@ struct EvalReport {
 // The report as JSON (the keys docs/evaluation.md lists) and as a terminal table.
 std::string report_json(const EvalReport& report);
 std::string report_table(const EvalReport& report, const std::vector<std::string>& class_names);
-
-// `s` as a JSON string literal.
-std::string json_quote(const std::string& s);
 
 }  // namespace acgan

@@ -17,7 +17,7 @@
 #include <utility>
 #include <vector>
 
-#include "acgan/data/cifar10.h"
+#include "acgan/data/image_dataset.h"
 #include "acgan/eval/eval_report.h"
 #include "acgan/eval/feature_metrics.h"
 #include "acgan/eval/feature_network.h"
@@ -27,11 +27,12 @@ namespace acgan {
 
 struct EvalSettings {
   std::string root_dir = "./";
-  Split ref = Split::kTrain;  // the real images compared with
-  std::string inception;      // TorchScript Inception-v3; empty: none
-  std::string classifier;     // `acgan classifier train`'s file; empty: none
-  std::string metrics;        // comma-separated; empty: every one the networks allow
-  std::string cache_dir;      // reference features; empty: no cache
+  DataSpec spec = cifar10_spec();  // what the samples are; --root_dir must hold the same data
+  Split ref = Split::kTrain;       // the real images compared with
+  std::string inception;           // TorchScript Inception-v3; empty: none
+  std::string classifier;          // `acgan classifier train`'s file; empty: none
+  std::string metrics;             // comma-separated; empty: every one the networks allow
+  std::string cache_dir;           // reference features; empty: no cache
   std::string device = "auto";
   int64_t batch_size = 200;
   int64_t seed = 0;  // KID's subsets and MS-SSIM's pairs
@@ -63,7 +64,7 @@ class Evaluator {
  private:
   struct Reference;  // one network's outputs on the real images
   Reference& reference(FeatureNetwork& network, Split split);
-  const Cifar10& real_images(Split split);
+  const ImageDataset& real_images(Split split);
   // The split's images' SHA-256 (part of the cache key), hashed on first use only.
   const std::string& real_images_sha256(Split split);
   void choose_metrics();
@@ -81,7 +82,7 @@ class Evaluator {
   std::vector<std::string> metrics_;
   bool metrics_given_ = false;
   struct RealSplit {
-    std::unique_ptr<Cifar10> data;
+    std::unique_ptr<ImageDataset> data;
     std::string sha256;  // "" until asked for
   };
   std::map<Split, RealSplit> real_;

@@ -15,6 +15,8 @@
 #include <memory>
 #include <string>
 
+#include "acgan/data/data_spec.h"
+
 namespace acgan {
 
 enum class NetworkKind { kInception, kClassifier };
@@ -50,6 +52,7 @@ std::unique_ptr<FeatureNetwork> load_inception(const std::string& path,
                                                const torch::Device& device);
 // --classifier FILE (written by `acgan classifier train`).
 std::unique_ptr<FeatureNetwork> load_classifier_network(const std::string& path,
-                                                        const torch::Device& device);
+                                                        const torch::Device& device,
+                                                        DataSpec* trained_on = nullptr);
 
 }  // namespace acgan

@@ -15,6 +15,8 @@
 #include <cstdint>
 #include <string>
 
+#include "acgan/training/train_options.h"
+
 namespace acgan {
 
 struct ImportOptions {
@@ -29,15 +31,14 @@ struct ImportOptions {
 int run_import(const ImportOptions& options);
 
 struct ExportOptions {
-  std::string checkpoint;    // a full checkpoint (checkpoint.pt, checkpoints/epoch_NNN.pt)
-  std::string out;           // folder to write; its files follow output_file.h's rule
+  std::string checkpoint;  // a full checkpoint (checkpoint.pt, checkpoints/epoch_NNN.pt)
+  std::string out;         // folder to write; its files follow output_file.h's rule
   bool overwrite = false;
   bool torchscript = false;  // also DIR/generator.pt (torchscript_export.h)
 };
 int run_export(const ExportOptions& options);
 
 // metadata.json's text for a checkpoint's configuration and step.
-std::string export_metadata(int64_t nz, int64_t step, const std::string& spectral_norm,
-                            bool weight_average, double decay);
+std::string export_metadata(const TrainOptions& options, int64_t step, bool weight_average);
 
 }  // namespace acgan

@@ -1,18 +1,20 @@
 // G as a TorchScript module that needs nothing but PyTorch or LibTorch to run: its weights as
 // buffers (G in eval mode: BatchNorm's running statistics; spectral normalisation folded into the
 // weights with its stored vectors, as eval mode computes it) and forward written in TorchScript:
-//   forward(z: (N, nz) float32, one-hot class in z[:, :num_classes]) -> images (N, 3, 32, 32)
-// plus the int attributes nz and num_classes. Python's torch.jit.load and LibTorch's
+//   forward(z: (N, nz) float32, one-hot class in z[:, :num_classes]) -> images (N, C, H, W)
+// plus the data spec as attributes: nz, num_classes, channels, height, width (int), class_names
+// (List[str]) and dataset (str). Python's torch.jit.load and LibTorch's
 // torch::jit::load both run it; the same inputs give acgan's eval-mode images within float32
 // rounding (other kernels may sum in another order).
 #pragma once
 
 #include <torch/csrc/jit/api/module.h>
 
+#include "acgan/data/data_spec.h"
 #include "acgan/models/models.h"
 
 namespace acgan {
 
-torch::jit::Module generator_torchscript(GeneratorImpl& g);
+torch::jit::Module generator_torchscript(GeneratorImpl& g, const DataSpec& spec);
 
 }  // namespace acgan

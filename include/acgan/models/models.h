@@ -3,11 +3,12 @@
 // conv1.0.weight, conv1.1.running_mean, ..., fc_source.0.bias), so weights move between the two.
 //
 // Generator: z (N, nz) -> Linear(nz, 384) -> (N, 384, 1, 1) -> ConvT 384->192 (4x4) -> 96 (8x8)
-//   -> 48 (16x16) -> 3 (32x32), BatchNorm + ReLU between, Tanh at the end. The class enters one-hot
-//   in the first 10 entries of z (see make_noise in train_step.h).
-// Discriminator: x (N, 3, 32, 32) -> six 3x3 convs (16, 32, 64, 128, 256, 512 channels; stride 2 at
+//   -> 48 (16x16) -> C (32x32), BatchNorm + ReLU between, Tanh at the end. The class enters one-hot
+//   in the first K entries of z (write_class_one_hot). C and K are the data's (data_spec.h); the
+//   original's are 3 and 10.
+// Discriminator: x (N, C, 32, 32) -> six 3x3 convs (16, 32, 64, 128, 256, 512 channels; stride 2 at
 //   1, 3, 5) with LeakyReLU(0.2), BatchNorm and Dropout from the second on -> (N, 8192) -> two
-//   heads: source (Linear + Sigmoid, N) and class logits (Linear, N x 10). forward returns the
+//   heads: source (Linear + Sigmoid, N) and class logits (Linear, N x K). forward returns the
 //   source head's logit, before its Sigmoid: the loss takes BCE with logits on it (the same
 //   mathematics as BCE on the probability, without a NaN or saturated probability reaching BCE,
 //   which on CUDA is a device-side assert). source_probability() applies the Sigmoid.
@@ -30,11 +31,18 @@
 
 namespace acgan {
 
-constexpr int64_t kNumClasses = 10;
+// The original's data: 10 classes of 3-channel images. The networks take any class and channel
+// count (the data spec's); these are only the defaults.
+constexpr int64_t kOriginalClasses = 10;
+constexpr int64_t kOriginalChannels = 3;
 constexpr int64_t kDefaultNz = 110;
+// The image side the seed's networks produce and take (their layer tables fix it).
+constexpr int64_t kSeedImageSide = 32;
 
 struct GeneratorOptions {
   TORCH_ARG(int64_t, nz) = kDefaultNz;
+  TORCH_ARG(int64_t, num_classes) = kOriginalClasses;  // written one-hot into z's first entries
+  TORCH_ARG(int64_t, channels) = kOriginalChannels;    // of the images it makes
   TORCH_ARG(bool, spectral_norm) = false;
 };
 
@@ -42,9 +50,10 @@ class GeneratorImpl : public torch::nn::Module {
  public:
   explicit GeneratorImpl(int64_t nz = kDefaultNz);
   explicit GeneratorImpl(const GeneratorOptions& options);
-  // z (N, nz) -> images (N, 3, 32, 32) in [-1, 1].
+  // z (N, nz) -> images (N, C, 32, 32) in [-1, 1].
   torch::Tensor forward(const torch::Tensor& z);
   int64_t nz() const { return options_.nz(); }
+  int64_t num_classes() const { return options_.num_classes(); }
   const GeneratorOptions& options() const { return options_; }
 
   FastPaths fast_paths;      // the CPU fast paths its forward takes (use_fast_paths)
@@ -60,13 +69,15 @@ struct DiscriminatorOptions {
   // Dropout after each BatchNorm block; 0 makes the network deterministic (used by the golden
   // test).
   TORCH_ARG(double, dropout) = 0.5;
+  TORCH_ARG(int64_t, num_classes) = kOriginalClasses;  // the class head's width
+  TORCH_ARG(int64_t, channels) = kOriginalChannels;    // of the images it takes
   TORCH_ARG(bool, spectral_norm) = false;
 };
 
 // What D says about a batch. Both are at least float32 whatever precision D ran in (precision.h).
 struct DiscriminatorOutput {
   torch::Tensor source_logit;  // (N): logit of "x is real"
-  torch::Tensor class_logits;  // (N, 10)
+  torch::Tensor class_logits;  // (N, K)
 };
 // sigmoid(source_logit) (N): D(x) as the original reports it.
 torch::Tensor source_probability(const DiscriminatorOutput& out);
@@ -74,13 +85,17 @@ torch::Tensor source_probability(const DiscriminatorOutput& out);
 class DiscriminatorImpl : public torch::nn::Module {
  public:
   explicit DiscriminatorImpl(const DiscriminatorOptions& options = {});
-  // x (N, 3, 32, 32) -> {source logit (N), class logits (N, 10)}.
+  // x (N, C, 32, 32) -> {source logit (N), class logits (N, K)}.
   DiscriminatorOutput forward(const torch::Tensor& x);
+  const DiscriminatorOptions& options() const { return options_; }
 
   FastPaths fast_paths;  // the CPU fast paths its forward takes (use_fast_paths)
   torch::nn::Sequential conv1{nullptr}, conv2{nullptr}, conv3{nullptr}, conv4{nullptr},
       conv5{nullptr}, conv6{nullptr};
   torch::nn::Sequential fc_source{nullptr}, fc_class{nullptr};
+
+ private:
+  DiscriminatorOptions options_;
 };
 TORCH_MODULE(Discriminator);
 
@@ -95,9 +110,13 @@ void dcgan_init(torch::nn::Module& module);
 // nz's bound: G's first layer then holds 384 x 65,536 = 25 M weights.
 constexpr int64_t kMaxNz = 65536;
 
-// Throws acgan::UsageError unless nz can hold the one-hot class and some noise (nz > 10), and
-// nz <= kMaxNz.
-void check_nz(int64_t nz);
+// Throws acgan::UsageError unless nz can hold the one-hot class and some noise (nz > num_classes),
+// and nz <= kMaxNz.
+void check_nz(int64_t nz, int64_t num_classes);
+
+// How the class enters G: one-hot in the first num_classes entries of z (N, nz), in place.
+// The one place that does it (training, generate and evaluation's samples all call it).
+void write_class_one_hot(torch::Tensor& z, const torch::Tensor& classes, int64_t num_classes);
 
 int64_t count_parameters(const torch::nn::Module& module);
 

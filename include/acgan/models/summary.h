@@ -15,6 +15,6 @@ namespace acgan {
 std::string format_summary(const std::vector<LayerRecord>& rows, int64_t input_elements);
 
 // Both tables for a given nz, Generator first, each under a title line.
-std::string model_summary(int64_t nz);
+std::string model_summary(const GeneratorOptions& g_options, const DiscriminatorOptions& d_options);
 
 }  // namespace acgan

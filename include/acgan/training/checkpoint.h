@@ -51,6 +51,8 @@ ConfigMap config_of(const TrainOptions& options);
 
 // The serialized checkpoint (to write it to several places without serializing twice).
 std::string checkpoint_bytes(const TrainingState& state, const TrainOptions& options);
+// The same with a given configuration (config_of's, or an older acgan's in the tests).
+std::string checkpoint_bytes(const TrainingState& state, const ConfigMap& config);
 // checkpoint_bytes + write_file_atomic.
 void save_checkpoint(const std::string& path, const TrainingState& state,
                      const TrainOptions& options);
@@ -79,9 +81,11 @@ void set_generator_state(const torch::Device& device, const torch::Tensor& state
 GeneratorOptions generator_options(const TrainOptions& options);
 DiscriminatorOptions discriminator_options(const TrainOptions& options);
 
-// A Generator from a full checkpoint or from a gen.pt / gen_ema.pt state dict (nz and spectral
-// normalisation taken from the file). From a checkpoint of a run with --g_ema it is the weight
-// average (logged), as sample grids are.
-Generator load_generator(const std::string& path);
+// A Generator from a full checkpoint or from a gen.pt / gen_ema.pt state dict (nz, channels and
+// spectral normalisation taken from the file). From a checkpoint of a run with --g_ema it is the
+// weight average (logged), as sample grids are. `spec` (when given) receives the data spec: the
+// checkpoint's; for a bare state dict, which records no classes, the original's 10 (CIFAR-10's
+// names for 3 channels, numbers otherwise).
+Generator load_generator(const std::string& path, DataSpec* spec = nullptr);
 
 }  // namespace acgan

@@ -12,6 +12,8 @@
 #include <variant>
 #include <vector>
 
+#include "acgan/data/data_spec.h"
+
 namespace acgan {
 
 // The most samples one evaluation judges (--eval_n here, `acgan eval --n`): 1,000,000 samples are
@@ -30,6 +32,9 @@ struct TrainOptions {
   std::string outdir = "./";
 
   // acgan's additions.
+  std::string dataset = "auto";    // auto | cifar10 | cifar100 | fashion_mnist | mnist (datasets.h)
+  std::string labels = "fine";     // CIFAR-100: fine (100 classes) | coarse (20)
+  bool skip_bad_images = false;    // image folders: train without unreadable files
   int64_t seed = -1;               // -1: drawn from the clock, logged and kept in the checkpoint
   std::string device = "auto";     // auto | cpu | cuda | cuda:N
   bool resume = false;             // continue from a checkpoint
@@ -69,6 +74,9 @@ struct TrainOptions {
   // the checkpoint so that a resume cannot mix runs in one outdir or continue on other data.
   std::string run_id;
   std::string data_fingerprint;
+  // What the data is (classes, image shape), found when the data is read, kept in the checkpoint;
+  // the networks are built from it.
+  DataSpec data_spec = cifar10_spec();
 
   // Flags the user gave explicitly (long names, e.g. "lr"): on --resume these must agree with the
   // checkpoint, the others are taken from it.

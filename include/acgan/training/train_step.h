@@ -29,19 +29,26 @@
 
 namespace acgan {
 
-// The noise and classes G is fed: z (B, nz) ~ N(0, 1) with the one-hot class in its first 10
-// entries.
+// The noise and classes G is fed: z (B, nz) ~ N(0, 1) with the one-hot class in its first K
+// entries (write_class_one_hot), K the data's class count.
 struct Noise {
   torch::Tensor z;  // (B, nz) float
-  torch::Tensor c;  // (B) int64 in 0..9
+  torch::Tensor c;  // (B) int64 in 0..K-1
 };
 
-// Draws c ~ U{0..9} and z ~ N(0, 1) from the device's default generator, then writes one_hot(c).
-Noise make_noise(int64_t batch, int64_t nz, const torch::Device& device);
-// Noise for given classes (B) int64: z ~ N(0, 1), one_hot(c) in the first 10 entries.
-Noise make_noise_for(const torch::Tensor& classes, int64_t nz);
-// The fixed sample-grid noise: `per_class` rows of noise for each class 0..9, in class order.
-Noise make_grid_noise(int64_t per_class, int64_t nz, const torch::Device& device);
+// Draws c ~ U{0..K-1} and z ~ N(0, 1) from the device's default generator, then writes one_hot(c).
+Noise make_noise(int64_t batch, int64_t nz, int64_t num_classes, const torch::Device& device);
+// Noise for given classes (B) int64: z ~ N(0, 1), one_hot(c) in the first K entries.
+Noise make_noise_for(const torch::Tensor& classes, int64_t nz, int64_t num_classes);
+
+// The classes a sample grid shows, one row each: all of them up to kMaxGridRows, else
+// kMaxGridRows spread evenly over 0..K-1 (the first and the last included).
+constexpr int64_t kMaxGridRows = 20;
+constexpr int64_t kGridColumns = 10;  // samples of each class in a training grid
+std::vector<int64_t> grid_classes(int64_t num_classes);
+// The fixed sample-grid noise: `per_class` rows of noise for each of grid_classes(K), in order.
+Noise make_grid_noise(int64_t per_class, int64_t nz, int64_t num_classes,
+                      const torch::Device& device);
 
 // Indices into the tensor returned by train_step.
 enum StepStat : int64_t {
