@@ -15,23 +15,9 @@ if has_all "$dir" || has_all "$dir/cifar-10-batches-bin"; then
   exit 0
 fi
 
-mkdir -p "$dir"
-archive="$dir/cifar-10-binary.tar.gz"
-partial="$archive.part"
-echo "get_cifar10: downloading $url into $dir" >&2
-if ! curl -fL --retry 3 -o "$partial" "$url"; then
-  rm -f "$partial"
-  echo "get_cifar10: error: download of $url failed; with no network, copy data_batch_1..5.bin and test_batch.bin into $dir/cifar-10-batches-bin" >&2
-  exit 1
-fi
-got=$(md5sum "$partial" | cut -d' ' -f1)
-if [[ "$got" != "$md5" ]]; then
-  rm -f "$partial"
-  echo "get_cifar10: error: $url has md5 $got, expected $md5 (corrupt or not the official archive)" >&2
-  exit 1
-fi
-mv "$partial" "$archive"
-tar -xzf "$archive" -C "$dir"
-rm -f "$archive"
-has_all "$dir/cifar-10-batches-bin" || { echo "get_cifar10: error: $archive did not hold cifar-10-batches-bin/*.bin" >&2; exit 1; }
+# shellcheck source=scripts/download_checked.sh
+source "$(dirname "$0")/download_checked.sh"
+download_checked get_cifar10 "$url" "$md5" "$dir" \
+  "with no network, copy data_batch_1..5.bin and test_batch.bin into $dir/cifar-10-batches-bin"
+has_all "$dir/cifar-10-batches-bin" || { echo "get_cifar10: error: $url did not hold cifar-10-batches-bin/*.bin" >&2; exit 1; }
 echo "get_cifar10: CIFAR-10 ready in $dir/cifar-10-batches-bin" >&2

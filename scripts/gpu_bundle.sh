@@ -22,7 +22,7 @@ while (( $# )); do
 done
 fail() { echo "gpu_bundle: error: $*" >&2; exit 1; }
 
-packages=(libcli11-dev libspdlog-dev libfmt-dev libstb-dev googletest)
+packages=(libcli11-dev libspdlog-dev libfmt-dev libstb-dev zlib1g-dev googletest)
 batch=$root_dir/cifar-10-batches-bin/data_batch_1.bin
 [[ -f $batch ]] || fail "$batch: missing; pass --root_dir at the folder holding cifar-10-batches-bin"
 

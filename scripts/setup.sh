@@ -9,9 +9,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(g++ cmake ninja-build pkg-config libtorch-dev libcli11-dev libspdlog-dev libstb-dev libgloo-dev
-          libopenblas0-openmp curl ca-certificates)
+          zlib1g-dev libopenblas0-openmp curl ca-certificates)
 if [[ "${1:-}" == "--tests" ]]; then
-  packages+=(googletest libgtest-dev python3 python3-matplotlib python3-torch python3-onnx)
+  packages+=(googletest libgtest-dev python3 python3-matplotlib python3-torch python3-onnx
+             dataset-fashion-mnist)
 fi
 
 as_root() { if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi; }
