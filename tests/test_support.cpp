@@ -18,6 +18,7 @@
 #include <sstream>
 
 #include "acgan/data/cifar10.h"
+#include "acgan/io/state_dict.h"
 
 namespace fs = std::filesystem;
 
@@ -67,6 +68,18 @@ torch::Tensor steps_on_random_batches(TrainingState& state, int steps, int64_t b
                    make_noise(batch, state.g->nz(), state.g->num_classes(), torch::kCPU), options));
   }
   return stats.empty() ? torch::Tensor() : torch::stack(stats);
+}
+
+void expect_same_weights(const std::string& a, const std::string& b) {
+  for (const char* file : {"gen.pt", "disc.pt"}) {
+    const auto x = load_tensor_dict_file(a + "/" + file);
+    const auto y = load_tensor_dict_file(b + "/" + file);
+    ASSERT_EQ(x.size(), y.size()) << file;
+    for (const auto& item : x) {
+      EXPECT_TRUE(torch::equal(item.value().toTensor(), y.at(item.key()).toTensor()))
+          << file << " " << item.key().toStringRef();
+    }
+  }
 }
 
 std::string golden_path() {

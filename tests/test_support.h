@@ -41,6 +41,9 @@ SyntheticSet make_synthetic(int64_t n, uint64_t seed = 0);
 // wrote to the training files, in order.
 SyntheticSet write_synthetic_cifar(const std::string& dir, int64_t n_per_file);
 
+// gen.pt and disc.pt in the outdirs `a` and `b` hold the same tensors, bit for bit.
+void expect_same_weights(const std::string& a, const std::string& b);
+
 // `steps` training steps of `state` on random batches of `batch`: per step images U[-1, 1), labels
 // and noise, drawn in that order from the default CPU generator. Returns the stacked statistics
 // (steps, kNumStepStats); undefined for 0 steps.

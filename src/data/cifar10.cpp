@@ -6,7 +6,6 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 
 #include "acgan/data/record_file.h"
 #include "acgan/error.h"
@@ -92,13 +91,7 @@ ImageDataset read_cifar10(const std::string& root, Split split) {
 
 void write_cifar10_file(const std::string& path, const torch::Tensor& images,
                         const torch::Tensor& labels) {
-  auto records = torch::cat({labels.to(torch::kUInt8).view({-1, 1}),
-                             images.to(torch::kUInt8).reshape({images.size(0), -1})},
-                            1)
-                     .contiguous();
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(reinterpret_cast<const char*>(records.data_ptr<uint8_t>()), records.numel());
-  if (!out) throw Error(path + ": write failed");
+  write_fixed_records(path, {labels, images});
 }
 
 }  // namespace acgan

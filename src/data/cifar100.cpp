@@ -101,14 +101,7 @@ ImageDataset read_cifar100(const std::string& root, Split split, Cifar100Labels 
 
 void write_cifar100_file(const std::string& path, const torch::Tensor& images,
                          const torch::Tensor& coarse, const torch::Tensor& fine) {
-  auto records =
-      torch::cat({coarse.to(torch::kUInt8).view({-1, 1}), fine.to(torch::kUInt8).view({-1, 1}),
-                  images.to(torch::kUInt8).reshape({images.size(0), -1})},
-                 1)
-          .contiguous();
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out.write(reinterpret_cast<const char*>(records.data_ptr<uint8_t>()), records.numel());
-  if (!out) throw Error(path + ": write failed");
+  write_fixed_records(path, {coarse, fine, images});
 }
 
 }  // namespace acgan

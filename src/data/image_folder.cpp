@@ -31,22 +31,6 @@ bool is_image_name(const fs::path& path) {
   return ext == ".png" || ext == ".jpg" || ext == ".jpeg" || ext == ".bmp";
 }
 
-std::string kind_of(const fs::file_status& status) {
-  switch (status.type()) {
-    case fs::file_type::fifo:
-      return "a FIFO, not opened";
-    case fs::file_type::character:
-    case fs::file_type::block:
-      return "a device, not opened";
-    case fs::file_type::socket:
-      return "a socket, not opened";
-    case fs::file_type::not_found:
-      return "a broken symbolic link";
-    default:
-      return "not a regular file";
-  }
-}
-
 // The folder of a split: ROOT/train and ROOT/test (or val) when ROOT/train exists, else ROOT.
 fs::path split_dir(const std::string& root, Split split) {
   const fs::path base(root.empty() ? "." : root);
@@ -96,7 +80,7 @@ void walk(const fs::path& dir, std::set<fs::path>& seen, std::vector<fs::path>& 
       if (fs::is_regular_file(status))
         files.push_back(path);
       else
-        bad.push_back(path.string() + " (" + kind_of(status) + ")");
+        bad.push_back(path.string() + " (" + not_a_file_reason(status) + ")");
     }
   }
 }
@@ -206,6 +190,22 @@ torch::Tensor decode(const std::string& bytes, const fs::path& path, int64_t cha
 }
 
 }  // namespace
+
+std::string not_a_file_reason(const std::filesystem::file_status& status) {
+  switch (status.type()) {
+    case fs::file_type::fifo:
+      return "a FIFO";
+    case fs::file_type::character:
+    case fs::file_type::block:
+      return "a device";
+    case fs::file_type::socket:
+      return "a socket";
+    case fs::file_type::not_found:
+      return "a broken symbolic link";
+    default:
+      return "not a regular file";
+  }
+}
 
 bool is_image_folder(const std::string& root) {
   for (const auto& dir : {split_dir(root, Split::kTrain)}) {

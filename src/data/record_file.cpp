@@ -57,6 +57,17 @@ torch::Tensor read_fixed_records(const std::string& path, int64_t record_bytes,
   return raw;
 }
 
+void write_fixed_records(const std::string& path, const std::vector<torch::Tensor>& fields) {
+  std::vector<torch::Tensor> columns;
+  for (const auto& field : fields) {
+    columns.push_back(field.to(torch::kUInt8).reshape({field.size(0), -1}));
+  }
+  const auto records = torch::cat(columns, 1).contiguous();
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(reinterpret_cast<const char*>(records.data_ptr<uint8_t>()), records.numel());
+  if (!out) throw Error(path + ": write failed");
+}
+
 void check_label_bytes(const torch::Tensor& labels, int64_t classes, const std::string& path,
                        const std::string& format) {
   const auto bad = (labels >= classes).nonzero();

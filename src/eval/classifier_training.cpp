@@ -151,6 +151,13 @@ double train_classifier(const ClassifierTrainOptions& options) {
   const auto device = resolve_device(options.device);
   configure_blas();
   const int threads = configure_threads(options.threads);
+  // Denormal floats in the gradients of images with flat black backgrounds (MNIST, Fashion-MNIST)
+  // cost a fifth of the speed (167 -> 207 img/s on 2 EPYC cores); none matter to a classifier.
+  // Flushed for this training only: LibTorch's default (off) is back when it returns or throws.
+  struct FlushDenormals {
+    FlushDenormals() { at::globalContext().setFlushDenormal(true); }
+    ~FlushDenormals() { at::globalContext().setFlushDenormal(false); }
+  } flush_denormals;
   DatasetRequest request;
   request.root = options.root_dir;
   request.kind = parse_dataset_kind(options.dataset);

@@ -9,6 +9,7 @@
 #include <new>
 #include <set>
 
+#include "acgan/data/image_folder.h"
 #include "acgan/error.h"
 #include "acgan/io/image_grid.h"
 #include "acgan/training/progress_bar.h"
@@ -45,23 +46,6 @@ bool has_png_extension(const fs::path& path) {
   return ext == ".png";
 }
 
-// What a path that is not a regular file or a folder is, for the note that names it.
-std::string kind_of(const fs::file_status& status) {
-  switch (status.type()) {
-    case fs::file_type::fifo:
-      return "a FIFO";
-    case fs::file_type::character:
-    case fs::file_type::block:
-      return "a device";
-    case fs::file_type::socket:
-      return "a socket";
-    case fs::file_type::not_found:
-      return "a broken symbolic link";
-    default:
-      return "not a regular file";
-  }
-}
-
 // The .png files under `dir`, symbolic links followed to regular files and folders (each folder
 // once, so a link loop ends); anything else named .png, and every loop, goes into `not_read`.
 void walk_png_files(const fs::path& dir, const std::string& flag, std::set<fs::path>& seen,
@@ -87,7 +71,7 @@ void walk_png_files(const fs::path& dir, const std::string& flag, std::set<fs::p
       if (fs::is_regular_file(status))
         files.push_back(path);
       else
-        not_read.push_back(path.string() + " (" + kind_of(status) + ")");
+        not_read.push_back(path.string() + " (" + not_a_file_reason(status) + ")");
     }
   }
 }

@@ -10,6 +10,7 @@
 // named, or with skip_bad counted in one warning.
 #pragma once
 
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,10 @@ struct ImageFolderOptions {
   int64_t channels = 0;   // 1 or 3; 0: the data's (1 when every image is grey, else 3)
   bool skip_bad = false;  // --skip_bad_images
 };
+
+// What a path that is neither a regular file nor a folder is ("a FIFO", "a device", ...), for the
+// line that names it; such paths are never opened.
+std::string not_a_file_reason(const std::filesystem::file_status& status);
 
 // Whether `root` looks like an image folder (a subfolder holding an image file, directly or under
 // train/), for --dataset auto.
