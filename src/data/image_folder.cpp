@@ -189,6 +189,23 @@ torch::Tensor decode(const std::string& bytes, const fs::path& path, int64_t cha
       .permute({2, 0, 1});
 }
 
+// The spec of a folder whose training split is `train`.
+DataSpec spec_of(const Listing& train, const std::string& root, const ImageFolderOptions& options) {
+  DataSpec spec;
+  spec.kind = DatasetKind::kFolder;
+  spec.channels = channels_of(train, options);
+  spec.height = spec.width = options.side;
+  spec.class_names = train.classes;
+  for (const auto& name : spec.class_names) {
+    if (name.find('\n') != std::string::npos || name.find('\r') != std::string::npos) {
+      throw Error(root + "/" + name + ": a class folder whose name holds a line break");
+    }
+  }
+  check_fits_in_memory(root, static_cast<int64_t>(train.files.size()),
+                       spec.channels * options.side * options.side);
+  return spec;
+}
+
 }  // namespace
 
 std::string not_a_file_reason(const std::filesystem::file_status& status) {
@@ -221,20 +238,7 @@ bool is_image_folder(const std::string& root) {
 }
 
 DataSpec image_folder_spec(const std::string& root, const ImageFolderOptions& options) {
-  const auto listing = list_split(root, Split::kTrain, options);
-  DataSpec spec;
-  spec.kind = DatasetKind::kFolder;
-  spec.channels = channels_of(listing, options);
-  spec.height = spec.width = options.side;
-  spec.class_names = listing.classes;
-  for (const auto& name : spec.class_names) {
-    if (name.find('\n') != std::string::npos || name.find('\r') != std::string::npos) {
-      throw Error(root + "/" + name + ": a class folder whose name holds a line break");
-    }
-  }
-  check_fits_in_memory(root, static_cast<int64_t>(listing.files.size()),
-                       spec.channels * options.side * options.side);
-  return spec;
+  return spec_of(list_split(root, Split::kTrain, options), root, options);
 }
 
 int64_t image_folder_train_size(const std::string& root, const ImageFolderOptions& options) {
@@ -243,8 +247,12 @@ int64_t image_folder_train_size(const std::string& root, const ImageFolderOption
 
 ImageDataset read_image_folder_split(const std::string& root, Split split,
                                      const ImageFolderOptions& options) {
-  auto spec = image_folder_spec(root, options);
-  const auto listing = list_split(root, split, options);
+  // The training split's listing gives the spec; a split in the same folder is that listing.
+  const auto train = list_split(root, Split::kTrain, options);
+  const auto spec = spec_of(train, root, options);
+  const auto listing = split_dir(root, split) == split_dir(root, Split::kTrain)
+                           ? train
+                           : list_split(root, split, options);
   std::vector<torch::Tensor> images;
   std::vector<int64_t> labels;
   std::vector<std::string> bad = listing.bad;
