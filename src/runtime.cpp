@@ -144,6 +144,12 @@ std::string cpu_bf16_support() {
   else if (avx512)
     isa = "AVX512-BF16";
 #endif
+  if (!at::globalContext().userEnabledMkldnn()) {
+    // Seen on CI's machine, where oneDNN was turned off as wrong: 2-5 images/s in bf16 at batch
+    // 20 on LibTorch's reference kernels (a test that took 60 s took over 300).
+    return isa +
+           "; oneDNN is off in this process, so bf16 runs on slow reference kernels (keep fp32)";
+  }
   // The instructions alone do not say it: Zen 4 has AVX512-BF16 and its bf16 peak is 0.56x fp32's,
   // Zen 5's 2x. A convolution in each takes a few milliseconds and does.
   at::AutoDispatchBelowADInplaceOrView no_autograd;

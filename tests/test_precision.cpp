@@ -10,6 +10,7 @@
 #include "acgan/error.h"
 #include "acgan/models/fast_ops.h"
 #include "acgan/models/precision.h"
+#include "acgan/runtime.h"
 #include "acgan/training/checkpoint.h"
 #include "acgan/training/loss_scaler.h"
 #include "acgan/training/train_step.h"
@@ -31,6 +32,21 @@ TEST(PrecisionTest, ParsesItsThreeNamesAndNamesTheFlagOtherwise) {
       {"--precision fp16 needs a CUDA device"});
   EXPECT_NO_THROW(acgan::check_precision_supported(Precision::kBf16, c10::DeviceType::CPU));
   EXPECT_NO_THROW(acgan::check_precision_supported(Precision::kFp16, c10::DeviceType::CUDA));
+}
+
+// Where oneDNN was turned off as wrong, the bf16 report must not time oneDNN's kernels (which the
+// run will not get) and advise bf16: CI's machine then ran bf16 at 2-5 images/s.
+TEST(PrecisionTest, Bf16ReportSaysKeepFp32WhereOneDnnIsOff) {
+  auto& context = at::globalContext();
+  const bool was = context.userEnabledMkldnn();
+  context.setUserEnabledMkldnn(false);
+  const auto report = acgan::cpu_bf16_support();
+  context.setUserEnabledMkldnn(was);
+  EXPECT_NE(report.find("oneDNN is off"), std::string::npos) << report;
+  EXPECT_NE(report.find("keep fp32"), std::string::npos) << report;
+  if (was) {
+    EXPECT_NE(acgan::cpu_bf16_support().find("runs at"), std::string::npos);
+  }
 }
 
 TEST(PrecisionTest, AutocastScopeLowersConvolutionsAndRestoresTheState) {

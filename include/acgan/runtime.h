@@ -41,8 +41,10 @@ int configure_threads(int64_t threads);
 void configure_determinism(bool deterministic, const torch::Device& device);
 
 // A line on this CPU's bfloat16 support, for the start-up log: its native bf16 instructions
-// (AVX512-BF16, AMX-BF16) and the measured speed of a bf16 matmul against fp32 on the threads now
-// set (a few milliseconds), so users can tell whether --precision bf16 pays on this machine.
+// (AVX512-BF16, AMX-BF16) and the measured speed of a bf16 convolution against fp32 on the threads
+// now set (a few milliseconds), so users can tell whether --precision bf16 pays on this machine.
+// Call guard_against_inexact_onednn() first: where it turns oneDNN off, bf16 cannot pay and the
+// line says so without timing kernels the run will not use.
 std::string cpu_bf16_support();
 
 }  // namespace acgan

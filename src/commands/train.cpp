@@ -15,6 +15,7 @@
 #include "acgan/error.h"
 #include "acgan/eval/evaluator.h"
 #include "acgan/io/outdir_lock.h"
+#include "acgan/models/fast_ops.h"
 #include "acgan/models/precision.h"
 #include "acgan/runtime.h"
 #include "acgan/training/outdir_claim.h"
@@ -48,7 +49,10 @@ void log_machine(const torch::Device& device, int threads, const BlasInfo& blas,
   spdlog::info("acgan {} | device {} | {} threads | BLAS: {}{}", ACGAN_VERSION, device.str(),
                threads, blas.kind, blas.library.empty() ? "" : " (" + blas.library + ")");
   if (!blas.advice.empty()) spdlog::warn("{}", blas.advice);
-  if (device.is_cpu()) spdlog::info("CPU bf16: {}", cpu_bf16_support());
+  if (device.is_cpu()) {
+    guard_against_inexact_onednn();  // first: the bf16 probe must time the kernels the run gets
+    spdlog::info("CPU bf16: {}", cpu_bf16_support());
+  }
   if (deterministic) {
     spdlog::info("deterministic: {}", device.is_cuda()
                                           ? "no cuDNN autotuning, no TF32, deterministic kernels"
