@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include <filesystem>
+#include <tuple>
 
 #include "acgan/commands/generate.h"
 #include "acgan/commands/train.h"
@@ -154,6 +155,51 @@ TEST_F(Cifar100TrainingTest, CoarseLabelsResumeBitForBitAndOtherDataIsRefused) {
   acgan::testing::expect_error<acgan::UsageError>([&] { acgan::train(narrow); },
                                                   {"--nz: expected 21..", "got 15"});
   EXPECT_TRUE(fs::is_empty(small.path()));
+}
+
+// --channels 1 turns CIFAR-100's RGB into grey: the networks take and make one channel, the
+// checkpoint records it, a resume continues bit for bit; --channels 3 on Fashion-MNIST repeats its
+// grey. Other channel counts and sides the seed's networks cannot take are refused before any file.
+TEST_F(Cifar100TrainingTest, ChannelsFlagConvertsTheImagesAndTheNetworksFollow) {
+  auto o = options(data_->path(), "", 1);
+  o.labels = "coarse";
+  o.channels = 1;
+  o.given = {"channels"};
+  expect_resume_is_exact(o);
+  TempDir out;
+  o.outdir = out.path();
+  ASSERT_EQ(acgan::train(o), 0);
+  acgan::DataSpec spec;
+  auto g = acgan::load_generator(out / "checkpoint.pt", &spec);
+  EXPECT_EQ(spec.channels, 1);
+  EXPECT_EQ(g->forward(torch::randn({2, g->nz()})).size(1), 1);
+  EXPECT_EQ(acgan::read_checkpoint_config(out / "checkpoint.pt").at("channels"), "1");
+  const auto real = acgan::read_png(out / "images/real_samples.png");
+  EXPECT_TRUE(torch::equal(real.select(2, 0), real.select(2, 1))) << "grey cells";
+
+  for (const auto& [flag, value, needle] :
+       {std::tuple{"channels", 2, "--channels: expected 1 (grey) or 3 (RGB)"},
+        std::tuple{"image_size", 64, "--image_size: expected 32, the side the seed's networks"}}) {
+    TempDir refused;
+    auto bad = options(data_->path(), refused.path(), 1);
+    (std::string(flag) == "channels" ? bad.channels : bad.image_size) = value;
+    acgan::testing::expect_error<acgan::UsageError>([&] { acgan::train(bad); }, {needle});
+    EXPECT_TRUE(fs::is_empty(refused.path())) << flag;
+  }
+}
+
+TEST(FashionMnistTrainingTest, ChannelsThreeRepeatsTheGreyImages) {
+  if (!fs::exists(kFashionMnist)) GTEST_SKIP() << kFashionMnist << " missing";
+  TempDir out;
+  auto o = options(kFashionMnist, out.path(), 1);
+  o.subset = 40;
+  o.channels = 3;
+  ASSERT_EQ(acgan::train(o), 0);
+  acgan::DataSpec spec;
+  auto g = acgan::load_generator(out / "checkpoint.pt", &spec);
+  EXPECT_EQ(spec.channels, 3);
+  EXPECT_EQ(spec.kind, acgan::DatasetKind::kFashionMnist);
+  EXPECT_EQ(g->forward(torch::randn({2, g->nz()})).size(1), 3);
 }
 
 // A checkpoint written before data specs were kept (its configuration without the data_* keys and

@@ -60,6 +60,31 @@ TEST(ImageFolderTest, DecodesEveryKindToTheRunsChannelsAndSide) {
   EXPECT_EQ(acgan::read_image_folder_split(dir.path(), Split::kTrain, grey).images().size(1), 1);
 }
 
+// --channels on a binary set converts as stb_image does for an image folder, so the same RGB
+// images give the same grey either way; grey to RGB repeats the plane.
+TEST(ImageFolderTest, ChannelConversionAgreesWithStbImage) {
+  TempDir dir;
+  for (const char* k : {"c0", "c1"}) fs::create_directories(dir / k);
+  const std::vector<std::vector<uint8_t>> colours = {
+      {255, 0, 0}, {0, 255, 0}, {0, 0, 255}, {200, 100, 50}, {13, 250, 77}, {255, 255, 255}};
+  for (size_t i = 0; i < colours.size(); ++i) {
+    acgan::testing::write_flat_image(
+        dir / ("c" + std::to_string(i % 2) + "/" + std::to_string(i) + ".png"), 32, 32, colours[i]);
+  }
+  const auto rgb = acgan::read_image_folder_split(dir.path(), Split::kTrain, at32());
+  auto grey_options = at32();
+  grey_options.channels = 1;
+  const auto grey = acgan::read_image_folder_split(dir.path(), Split::kTrain, grey_options);
+  const auto converted = rgb.with_channels(1);
+  EXPECT_EQ(converted.spec().channels, 1);
+  EXPECT_TRUE(torch::equal(converted.images(), grey.images()))
+      << converted.images().select(2, 0).select(2, 0) << grey.images().select(2, 0).select(2, 0);
+  const auto back = grey.with_channels(3);
+  EXPECT_EQ(back.spec().channels, 3);
+  for (int64_t c = 0; c < 3; ++c)
+    EXPECT_TRUE(torch::equal(back.images().select(1, c), grey.images().select(1, 0)));
+}
+
 TEST(ImageFolderTest, ShorterSideThenACentreCrop) {
   TempDir dir;
   for (const char* k : {"a", "b"}) fs::create_directories(dir / k);

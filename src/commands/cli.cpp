@@ -93,7 +93,9 @@ void add_eval_flags(CLI::App& app, EvalCommandOptions& o, std::string& ref) {
       ->capture_default_str();
   app.add_option("--seed", o.seed, "seed of the samples' noise, KID's subsets, MS-SSIM's pairs")
       ->capture_default_str();
-  app.add_option("--root_dir", s.root_dir, "path to the CIFAR-10 data set")->capture_default_str();
+  app.add_option("--root_dir", s.root_dir,
+                 "the data set the checkpoint trained on (its spec says which; --images: CIFAR-10)")
+      ->capture_default_str();
   app.add_option("--ref", ref, "the real images compared with: train | test")
       ->check(CLI::IsMember({"train", "test"}))
       ->capture_default_str();

@@ -83,7 +83,9 @@ DetectedDataset detect_dataset(const DatasetRequest& request) {
               "docs/datasets.md");
 }
 
-DataSpec dataset_spec(const DatasetRequest& request) {
+namespace {
+
+DataSpec stored_spec(const DatasetRequest& request) {
   switch (const auto kind = detect_dataset(request).kind) {
     case DatasetKind::kCifar10:
       return cifar10_spec();
@@ -100,7 +102,7 @@ DataSpec dataset_spec(const DatasetRequest& request) {
   throw std::logic_error("dataset_spec: unresolved kind");
 }
 
-ImageDataset load_dataset(const DatasetRequest& request, Split split) {
+ImageDataset stored_data(const DatasetRequest& request, Split split) {
   const auto kind = detect_dataset(request).kind;
   switch (kind) {
     case DatasetKind::kCifar10:
@@ -116,6 +118,19 @@ ImageDataset load_dataset(const DatasetRequest& request, Split split) {
       break;
   }
   throw std::logic_error("load_dataset: unresolved kind");
+}
+
+}  // namespace
+
+DataSpec dataset_spec(const DatasetRequest& request) {
+  auto spec = stored_spec(request);
+  if (request.channels != 0) spec.channels = request.channels;
+  return spec;
+}
+
+ImageDataset load_dataset(const DatasetRequest& request, Split split) {
+  auto data = stored_data(request, split);
+  return request.channels == 0 ? data : data.with_channels(request.channels);
 }
 
 int64_t training_set_size(const DatasetRequest& request) {

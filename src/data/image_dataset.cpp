@@ -17,6 +17,27 @@ ImageDataset::ImageDataset(torch::Tensor images, torch::Tensor labels, DataSpec 
   labels_ = labels_.to(torch::kLong);
 }
 
+ImageDataset ImageDataset::with_channels(int64_t channels) const {
+  TORCH_CHECK(channels == 1 || channels == 3, "with_channels: 1 or 3, got ", channels);
+  if (channels == spec_.channels) return *this;
+  TORCH_CHECK(spec_.channels == 1 || spec_.channels == 3, "with_channels: from ", spec_.channels,
+              " channels");
+  auto spec = spec_;
+  spec.channels = channels;
+  torch::Tensor images;
+  if (channels == 3) {
+    images = images_.expand({-1, 3, -1, -1}).contiguous();
+  } else {
+    const auto rgb = images_.to(torch::kInt);
+    images = ((rgb.select(1, 0) * 77 + rgb.select(1, 1) * 150 + rgb.select(1, 2) * 29) / 256)
+                 .unsqueeze(1)
+                 .to(torch::kUInt8);
+  }
+  ImageDataset converted(images, labels_, spec);
+  converted.set_source_digest(source_digest_);
+  return converted;
+}
+
 torch::Tensor normalize_pixels(const torch::Tensor& pixels) {
   // The same three operations, in the same order, as torchvision: bit-identical results.
   return pixels.to(torch::kFloat).div_(255).sub_(0.5).div_(0.5);

@@ -26,6 +26,11 @@ void validate(const TrainOptions& o) {
   check_nz(o.nz, o.data_spec.num_classes());
   parse_dataset_kind(o.dataset);
   parse_cifar100_labels(o.labels);
+  require_flag(o.channels == 0 || o.channels == 1 || o.channels == 3, "channels",
+               "1 (grey) or 3 (RGB), or 0 for the data's", o.channels);
+  require_flag(o.image_size == 0 || o.image_size == kSeedImageSide, "image_size",
+               std::to_string(kSeedImageSide) + ", the side the seed's networks take (or 0 for it)",
+               o.image_size);
   require_flag(o.num_workers >= 0 && o.num_workers <= kMaxWorkers, "num_workers",
                "0.." + std::to_string(kMaxWorkers), o.num_workers);
   require_flag(o.sample_every > 0, "sample_every", "a positive number of epochs", o.sample_every);
@@ -127,6 +132,14 @@ const std::vector<TrainOptionSpec>& train_option_table() {
        &O::dataset, false, kept},
       {"labels", "CIFAR-100's labels: fine (100 classes) | coarse (20 superclasses)", &O::labels,
        false, kept},
+      {"channels",
+       "1 (grey) | 3 (RGB): the images are converted to it and the networks take it (0: the "
+       "data's)",
+       &O::channels, false, kept},
+      {"image_size",
+       "the side images are resized to (shorter side, then a centre crop); the seed's networks "
+       "take 32 (0: the networks')",
+       &O::image_size, false, kept},
       {"skip_bad_images",
        "image folders: train without the files that cannot be read (one warning with the count) "
        "instead of refusing them",

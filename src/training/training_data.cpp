@@ -29,7 +29,8 @@ DatasetRequest data_request(const TrainOptions& options) {
   request.root = options.root_dir;
   request.kind = parse_dataset_kind(options.dataset);
   request.labels = parse_cifar100_labels(options.labels);
-  request.side = kSeedImageSide;
+  request.side = options.image_size != 0 ? options.image_size : kSeedImageSide;
+  request.channels = options.channels;
   request.skip_bad_images = options.skip_bad_images;
   return request;
 }
@@ -48,6 +49,8 @@ void check_data_before_writing(TrainOptions& options) {
       options.nz = kDefaultNz - kOriginalClasses + spec.num_classes();  // the original's 100 + K
     }
     options.data_spec = spec;
+    options.channels = spec.channels;  // recorded resolved: a resume giving the same value agrees
+    options.image_size = spec.height;
   }
   spdlog::info("data: {} ({})", spec.describe(), found.reason);
   check_nz(options.nz, spec.num_classes());

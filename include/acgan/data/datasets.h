@@ -16,7 +16,7 @@ struct DatasetRequest {
   DatasetKind kind = DatasetKind::kAuto;
   Cifar100Labels labels = Cifar100Labels::kFine;
   int64_t side = 0;      // the side the networks take; images of another size are resized to it
-  int64_t channels = 0;  // image folders: 1 or 3; 0: the data's
+  int64_t channels = 0;  // 1 or 3: images converted to it (image_dataset.h); 0: the data's
   bool skip_bad_images = false;  // image folders: skip unreadable files (one warning)
 };
 

@@ -32,15 +32,17 @@ struct TrainOptions {
   std::string outdir = "./";
 
   // acgan's additions.
-  std::string dataset = "auto";    // auto | cifar10 | cifar100 | fashion_mnist | mnist (datasets.h)
-  std::string labels = "fine";     // CIFAR-100: fine (100 classes) | coarse (20)
-  bool skip_bad_images = false;    // image folders: train without unreadable files
-  int64_t seed = -1;               // -1: drawn from the clock, logged and kept in the checkpoint
-  std::string device = "auto";     // auto | cpu | cuda | cuda:N
-  bool resume = false;             // continue from a checkpoint
-  std::string resume_path;         // that checkpoint; empty: outdir/checkpoint.pt
-  bool overwrite = false;          // start afresh in an outdir that holds a run
-  int64_t sample_every = 1;        // epochs between sample grids
+  std::string dataset = "auto";  // auto | cifar10 | cifar100 | fashion_mnist | mnist (datasets.h)
+  std::string labels = "fine";   // CIFAR-100: fine (100 classes) | coarse (20)
+  bool skip_bad_images = false;  // image folders: train without unreadable files
+  int64_t channels = 0;          // 1 | 3: images converted to it; 0: the data's (then recorded)
+  int64_t image_size = 0;        // the side images are resized to; 0: the networks' (then recorded)
+  int64_t seed = -1;             // -1: drawn from the clock, logged and kept in the checkpoint
+  std::string device = "auto";   // auto | cpu | cuda | cuda:N
+  bool resume = false;           // continue from a checkpoint
+  std::string resume_path;       // that checkpoint; empty: outdir/checkpoint.pt
+  bool overwrite = false;        // start afresh in an outdir that holds a run
+  int64_t sample_every = 1;      // epochs between sample grids
   int64_t checkpoint_every = 10;   // epochs between kept checkpoints/epoch_NNN.pt
   int64_t log_every = 50;          // iterations between log lines
   int64_t subset = 0;              // train on the first N images; 0: all
