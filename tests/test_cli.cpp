@@ -87,28 +87,15 @@ TEST(CliBasicsTest, SummaryPrintsBothTotals) {
 // Every bad flag value: exit 2 before any work, one line naming the flag.
 TEST_F(CliTest, BadFlagValuesAreUsageErrors) {
   TempDir out;
+  // A few through the binary for the exit code and the one line; every flag's range is checked
+  // in-process (ValidateTest in test_training_parts.cpp).
   const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
       {{"--batch_size", "0"}, "--batch_size"},
-      {{"--batch_size", "-5"}, "--batch_size"},
-      {{"--num_epochs", "-1"}, "--num_epochs"},
-      {{"--lr", "0"}, "--lr"},
-      {{"--lr", "-0.1"}, "--lr"},
       {{"--lr", "nan"}, "--lr"},
-      {{"--lr", "inf"}, "--lr"},
-      {{"--beta1", "1"}, "--beta1"},
-      {{"--beta1", "-0.5"}, "--beta1"},
       {{"--nz", "10"}, "--nz"},
-      {{"--nz", "0"}, "--nz"},
-      {{"--num_workers", "-1"}, "--num_workers"},
       {{"--device", "tpu"}, "--device"},
       {{"--device", "cuda:x"}, "--device"},
       {{"--subset", "101"}, "--subset"},
-      {{"--log_every", "0"}, "--log_every"},
-      {{"--sample_every", "0"}, "--sample_every"},
-      {{"--checkpoint_every", "-2"}, "--checkpoint_every"},
-      {{"--threads", "-1"}, "--threads"},
-      {{"--dropout", "1"}, "--dropout"},
-      {{"--precision", "fp8"}, "--precision"},
       {{"--precision", "fp16", "--device", "cpu"}, "--precision fp16 needs a CUDA device"},
       {{"--resume"}, "--resume"},
   };

@@ -12,6 +12,7 @@
 #include "acgan/training/checkpoint.h"
 #include "acgan/training/outdir_claim.h"
 #include "acgan/training/resume_policy.h"
+#include "acgan/training/train_step.h"
 #include "acgan/training/training_data.h"
 #include "test_support.h"
 
@@ -128,6 +129,68 @@ TEST(TrainingDataTest, RealExamplesAreOneClassARowAndMissingClassesBlack) {
   ASSERT_EQ(grid.size(0), 3 * static_cast<int64_t>(cifar10_spec().class_names.size()));
   EXPECT_TRUE(grid.narrow(0, 0, 12).eq(-1).all().item<bool>()) << "classes 0..3 are missing";
   EXPECT_TRUE(torch::equal(grid.narrow(0, 12, 3), data.batch(torch::arange(3)).data));
+}
+
+// validate(): each flag out of range is a usage error naming it, set as the command line sets it
+// (through the option table); test_cli.cpp checks a few of them through the binary's exit code.
+TEST(ValidateTest, EachFlagOutOfRangeIsNamed) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"batch_size", "0"},
+      {"batch_size", "-5"},
+      {"num_epochs", "-1"},
+      {"lr", "0"},
+      {"lr", "-0.1"},
+      {"lr", "nan"},
+      {"lr", "inf"},
+      {"beta1", "1"},
+      {"beta1", "-0.5"},
+      {"nz", "10"},
+      {"nz", "0"},
+      {"num_workers", "-1"},
+      {"log_every", "0"},
+      {"sample_every", "0"},
+      {"checkpoint_every", "-2"},
+      {"threads", "-1"},
+      {"dropout", "1"},
+      {"precision", "fp8"},
+      {"loss", "wgan"},
+      {"label_smoothing", "1"},
+      {"d_class_loss_on_fakes", "yes"},
+      {"spectral_norm", "g"},
+      {"g_ema", "1"},
+      {"diffaugment", "blur"},
+      {"channels", "2"},
+      {"image_size", "64"},
+      {"dataset", "svhn"},
+      {"labels", "medium"},
+      {"seed", "-2"},
+      {"backend", "mpi"},
+  };
+  for (const auto& [flag, value] : cases) {
+    TrainOptions options;
+    const auto* spec = find_train_option(flag);
+    ASSERT_NE(spec, nullptr) << flag;
+    ASSERT_TRUE(set_option_value(options, *spec, value)) << flag << " " << value;
+    SCOPED_TRACE(flag + " " + value);
+    expect_error<UsageError>([&] { validate(options); }, {"--" + flag + ": expected"});
+  }
+  TrainOptions hinge;
+  hinge.loss = "hinge";
+  hinge.label_smoothing = 0.1;
+  expect_error<UsageError>([&] { validate(hinge); }, {"--label_smoothing", "0 with --loss hinge"});
+  EXPECT_NO_THROW(validate(TrainOptions()));
+}
+
+TEST(ValidateTest, StringFlagsReadAsWhatTheyMean) {
+  EXPECT_EQ(parse_source_loss("hinge"), SourceLoss::kHinge);
+  EXPECT_EQ(parse_source_loss("bce"), SourceLoss::kBce);
+  EXPECT_EQ(parse_spectral_norm("d"), SpectralNormOn::kD);
+  EXPECT_EQ(parse_spectral_norm("both"), SpectralNormOn::kBoth);
+  EXPECT_EQ(parse_spectral_norm("none"), SpectralNormOn::kNone);
+  EXPECT_TRUE(parse_on_off("d_class_loss_on_fakes", "on"));
+  EXPECT_FALSE(parse_on_off("d_class_loss_on_fakes", "off"));
+  expect_error<UsageError>([] { parse_on_off("d_class_loss_on_fakes", "On"); },
+                           {"--d_class_loss_on_fakes: expected on or off, got On"});
 }
 
 }  // namespace

@@ -30,9 +30,9 @@ using Clock = SteadyClock;
 // The step's options as the flags set them.
 StepOptions step_options_for(const TrainOptions& o, LossScaler& scaler) {
   auto step = step_options_for(parse_precision(o.precision), scaler);
-  step.source_loss = o.loss == "hinge" ? SourceLoss::kHinge : SourceLoss::kBce;
+  step.source_loss = parse_source_loss(o.loss);
   step.label_smoothing = o.label_smoothing;
-  step.d_class_loss_on_fakes = o.d_class_loss_on_fakes == "on";
+  step.d_class_loss_on_fakes = parse_on_off("d_class_loss_on_fakes", o.d_class_loss_on_fakes);
   step.augment = parse_diffaugment(o.diffaugment);
   return step;
 }

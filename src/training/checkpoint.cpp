@@ -128,7 +128,7 @@ GeneratorOptions generator_options(const TrainOptions& options) {
       .nz(options.nz)
       .num_classes(options.data_spec.num_classes())
       .channels(options.data_spec.channels)
-      .spectral_norm(options.spectral_norm == "both");
+      .spectral_norm(parse_spectral_norm(options.spectral_norm) == SpectralNormOn::kBoth);
 }
 
 DiscriminatorOptions discriminator_options(const TrainOptions& options) {
@@ -136,7 +136,7 @@ DiscriminatorOptions discriminator_options(const TrainOptions& options) {
       .dropout(options.dropout)
       .num_classes(options.data_spec.num_classes())
       .channels(options.data_spec.channels)
-      .spectral_norm(options.spectral_norm != "none");
+      .spectral_norm(parse_spectral_norm(options.spectral_norm) != SpectralNormOn::kNone);
 }
 
 TrainingState::TrainingState(const TrainOptions& options, const torch::Device& device)

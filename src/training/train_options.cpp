@@ -13,6 +13,7 @@
 #include "acgan/models/models.h"
 #include "acgan/models/precision.h"
 #include "acgan/runtime.h"
+#include "acgan/training/train_step.h"
 
 namespace acgan {
 void validate(const TrainOptions& o) {
@@ -56,15 +57,13 @@ void validate(const TrainOptions& o) {
   }
   require_flag(std::isfinite(o.beta2) && o.beta2 >= 0 && o.beta2 < 1, "beta2", "a number in [0, 1)",
                o.beta2);
-  require_flag(o.loss == "bce" || o.loss == "hinge", "loss", "bce or hinge", o.loss);
+  const auto loss = parse_source_loss(o.loss);
   require_flag(std::isfinite(o.label_smoothing) && o.label_smoothing >= 0 && o.label_smoothing < 1,
                "label_smoothing", "a number in [0, 1)", o.label_smoothing);
-  require_flag(o.label_smoothing == 0 || o.loss == "bce", "label_smoothing",
+  require_flag(o.label_smoothing == 0 || loss == SourceLoss::kBce, "label_smoothing",
                "0 with --loss hinge (smoothing is a BCE target)", o.label_smoothing);
-  require_flag(o.d_class_loss_on_fakes == "on" || o.d_class_loss_on_fakes == "off",
-               "d_class_loss_on_fakes", "on or off", o.d_class_loss_on_fakes);
-  require_flag(o.spectral_norm == "none" || o.spectral_norm == "d" || o.spectral_norm == "both",
-               "spectral_norm", "none, d or both", o.spectral_norm);
+  parse_on_off("d_class_loss_on_fakes", o.d_class_loss_on_fakes);
+  parse_spectral_norm(o.spectral_norm);
   require_flag(std::isfinite(o.g_ema) && o.g_ema >= 0 && o.g_ema < 1, "g_ema",
                "0 (none) or a decay in (0, 1), e.g. 0.999", o.g_ema);
   parse_diffaugment(o.diffaugment);
@@ -90,6 +89,19 @@ void validate(const TrainOptions& o) {
                "auto, gloo or nccl", o.backend);
   require_flag(std::isfinite(o.dist_timeout) && o.dist_timeout >= 1 && o.dist_timeout <= 86400,
                "dist_timeout", "1..86400 seconds", o.dist_timeout);
+}
+
+SpectralNormOn parse_spectral_norm(const std::string& name) {
+  require_flag(name == "none" || name == "d" || name == "both", "spectral_norm", "none, d or both",
+               name);
+  return name == "none" ? SpectralNormOn::kNone
+         : name == "d"  ? SpectralNormOn::kD
+                        : SpectralNormOn::kBoth;
+}
+
+bool parse_on_off(const std::string& flag, const std::string& value) {
+  require_flag(value == "on" || value == "off", flag, "on or off", value);
+  return value == "on";
 }
 
 std::vector<std::pair<std::string, std::string>> recipe_settings(const std::string& recipe) {

@@ -6,6 +6,8 @@
 #include <algorithm>
 #include <optional>
 
+#include "acgan/error.h"
+
 namespace F = torch::nn::functional;
 
 namespace acgan {
@@ -22,6 +24,11 @@ torch::Tensor source_class_loss(const DiscriminatorOutput& out, SourceTerm term,
 }
 
 }  // namespace
+
+SourceLoss parse_source_loss(const std::string& name) {
+  require_flag(name == "bce" || name == "hinge", "loss", "bce or hinge", name);
+  return name == "bce" ? SourceLoss::kBce : SourceLoss::kHinge;
+}
 
 torch::Tensor source_loss(const torch::Tensor& logit, SourceTerm term, SourceLoss kind,
                           double label_smoothing) {

@@ -98,6 +98,13 @@ constexpr int64_t kMaxSeed = 4294967295;
 // Throws acgan::UsageError naming the first flag out of range.
 void validate(const TrainOptions& options);
 
+// The string flags read as what they mean, each name checked in one place (another name is the
+// flag's usage error), so that no consumer compares strings. --loss: parse_source_loss
+// (train_step.h); --precision: parse_precision (precision.h).
+enum class SpectralNormOn { kNone, kD, kBoth };
+SpectralNormOn parse_spectral_norm(const std::string& name);  // none | d | both
+bool parse_on_off(const std::string& flag, const std::string& value);
+
 // The flags a --recipe sets, as (flag, value) texts: none for "original" (the script's own
 // training), ACGAN-Mod's choices for "mod" (docs/better-samples.md). Throws UsageError for
 // another name.

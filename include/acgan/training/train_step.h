@@ -19,6 +19,7 @@
 #include <torch/optim/optimizer.h>
 #include <torch/types.h>
 
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -72,6 +73,8 @@ enum StepStat : int64_t {
 //   BCE (the original's): D real BCE(l, 1 - label_smoothing), D fake BCE(l, 0), G BCE(l, 1).
 //   hinge (SN-GAN, BigGAN): D real mean(relu(1 - l)), D fake mean(relu(1 + l)), G -mean(l).
 enum class SourceLoss { kBce, kHinge };
+// --loss's names: bce | hinge; another is --loss's usage error.
+SourceLoss parse_source_loss(const std::string& name);
 enum class SourceTerm { kDReal, kDFake, kG };
 torch::Tensor source_loss(const torch::Tensor& logit, SourceTerm term, SourceLoss kind,
                           double label_smoothing = 0);
