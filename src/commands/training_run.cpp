@@ -337,8 +337,8 @@ void TrainingRun::write_checkpoint(bool keep_copy) {
   });
 }
 
-int TrainingRun::run() {
-  auto& p = state_.progress;
+void TrainingRun::open_outputs() {
+  const auto& p = state_.progress;
   job_.agreed(/*rank0_only=*/true, [&] {  // rank 0 alone writes
     metrics_ = std::make_unique<MetricsLog>(paths_.metrics, p.step);
     reporter_ = std::make_unique<ProgressReporter>(isatty(STDOUT_FILENO) != 0, options_.num_epochs,
@@ -354,6 +354,46 @@ int TrainingRun::run() {
       save_grid_png(paths_.real_grid(), real_examples(data_, classes, kGridColumns), kGridColumns);
     }
   });
+}
+
+int TrainingRun::stop_on_signal() {
+  const auto& p = state_.progress;
+  const int sig = stop_signal_;
+  flush_stats(/*log=*/false);
+  if (reporter_) reporter_->clear();
+  write_checkpoint(/*keep_copy=*/false);
+  spdlog::info("stopped at epoch {}, iteration {} (step {}); checkpoint written to {}", p.epoch,
+               p.batch, p.step, paths_.checkpoint);
+  spdlog::info("resume with: acgan --root_dir {} --outdir {} --resume{}", options_.root_dir,
+               options_.outdir,
+               job_.launched_by_nproc() ? fmt::format(" --nproc {}", job_.world_size()) : "");
+  return 128 + sig;
+}
+
+void TrainingRun::log_finish(double seconds) const {
+  const auto& p = state_.progress;
+  spdlog::info("done: {} epochs, {} steps in {}{}", p.epoch, p.step, format_duration(seconds),
+               job_.distributed() ? fmt::format(" on {} ranks, whose weights were identical after "
+                                                "every epoch",
+                                                job_.world_size())
+                                  : "");
+  if (const auto* dp = job_.data_parallel(); dp && run_steps_ > 0) {
+    const double per_step = dp->communication_seconds() / static_cast<double>(run_steps_);
+    spdlog::info(
+        "collectives: {:.1f} ms a step ({:.0f} % of the step: gradients, buffers, "
+        "statistics; waits for slower ranks included)",
+        per_step * 1000,
+        100 * per_step * static_cast<double>(run_steps_) / std::max(seconds, 1e-9));
+  }
+  spdlog::info(
+      "outputs in {}: metrics.csv, images/ (sample grids), checkpoint.pt, checkpoints/, gen.pt, "
+      "disc.pt",
+      options_.outdir);
+}
+
+int TrainingRun::run() {
+  const auto& p = state_.progress;
+  open_outputs();
   if (p.epoch >= options_.num_epochs) {
     spdlog::info(
         "nothing to do: the run has already trained {} of {} epochs (raise --num_epochs to go on)",
@@ -367,37 +407,9 @@ int TrainingRun::run() {
   state_.d->train();
   const StopSignalHandlers stop_handlers;
   while (p.epoch < options_.num_epochs) {
-    if (!train_epoch()) {
-      const int sig = stop_signal_;
-      flush_stats(/*log=*/false);
-      if (reporter_) reporter_->clear();
-      write_checkpoint(/*keep_copy=*/false);
-      spdlog::info("stopped at epoch {}, iteration {} (step {}); checkpoint written to {}", p.epoch,
-                   p.batch, p.step, paths_.checkpoint);
-      spdlog::info("resume with: acgan --root_dir {} --outdir {} --resume{}", options_.root_dir,
-                   options_.outdir,
-                   job_.launched_by_nproc() ? fmt::format(" --nproc {}", job_.world_size()) : "");
-      return 128 + sig;
-    }
+    if (!train_epoch()) return stop_on_signal();
   }
-  spdlog::info("done: {} epochs, {} steps in {}{}", p.epoch, p.step,
-               format_duration(seconds_since(start)),
-               job_.distributed() ? fmt::format(" on {} ranks, whose weights were identical after "
-                                                "every epoch",
-                                                job_.world_size())
-                                  : "");
-  if (const auto* dp = job_.data_parallel(); dp && run_steps_ > 0) {
-    const double per_step = dp->communication_seconds() / static_cast<double>(run_steps_);
-    spdlog::info(
-        "collectives: {:.1f} ms a step ({:.0f} % of the step: gradients, buffers, "
-        "statistics; waits for slower ranks included)",
-        per_step * 1000,
-        100 * per_step * static_cast<double>(run_steps_) / std::max(seconds_since(start), 1e-9));
-  }
-  spdlog::info(
-      "outputs in {}: metrics.csv, images/ (sample grids), checkpoint.pt, checkpoints/, gen.pt, "
-      "disc.pt",
-      options_.outdir);
+  log_finish(seconds_since(start));
   return kExitOk;
 }
 

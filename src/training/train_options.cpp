@@ -16,7 +16,10 @@
 #include "acgan/training/train_step.h"
 
 namespace acgan {
-void validate(const TrainOptions& o) {
+namespace {
+
+// The original's flags, the data's and the run's housekeeping.
+void validate_run_flags(const TrainOptions& o) {
   require_flag(o.batch_size > 0, "batch_size", "a positive integer", o.batch_size);
   require_flag(o.num_epochs >= 0, "num_epochs", "0 or more", o.num_epochs);
   require_flag(std::isfinite(o.lr) && o.lr > 0, "lr", "a finite number > 0", o.lr);
@@ -48,6 +51,10 @@ void validate(const TrainOptions& o) {
                "-1 (a random one) or 0.." + std::to_string(kMaxSeed) +
                    " (LibTorch's CPU generator uses 32 bits of a seed)",
                o.seed);
+}
+
+// How the networks train: precision, optimiser, losses and the known fixes.
+void validate_step_flags(const TrainOptions& o) {
   require_flag(std::isfinite(o.dropout) && o.dropout >= 0 && o.dropout < 1, "dropout",
                "a number in [0, 1)", o.dropout);
   parse_precision(o.precision);
@@ -68,6 +75,10 @@ void validate(const TrainOptions& o) {
                "0 (none) or a decay in (0, 1), e.g. 0.999", o.g_ema);
   parse_diffaugment(o.diffaugment);
   recipe_settings(o.recipe);
+}
+
+// Evaluation during training, the outdir's mode and the processes.
+void validate_job_flags(const TrainOptions& o) {
   require_flag(o.eval_every >= 0, "eval_every", "0 (none) or a positive number of epochs",
                o.eval_every);
   require_flag(o.eval_n >= 10 && o.eval_n <= kMaxEvalSamples, "eval_n",
@@ -89,6 +100,14 @@ void validate(const TrainOptions& o) {
                "auto, gloo or nccl", o.backend);
   require_flag(std::isfinite(o.dist_timeout) && o.dist_timeout >= 1 && o.dist_timeout <= 86400,
                "dist_timeout", "1..86400 seconds", o.dist_timeout);
+}
+
+}  // namespace
+
+void validate(const TrainOptions& o) {
+  validate_run_flags(o);
+  validate_step_flags(o);
+  validate_job_flags(o);
 }
 
 SpectralNormOn parse_spectral_norm(const std::string& name) {

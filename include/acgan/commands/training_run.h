@@ -55,6 +55,9 @@ class TrainingRun {
   // G's weight average with --g_ema, else G: what grids and evaluations sample.
   GeneratorImpl& sampling_generator();
   void log_grid_rows() const;
+  void open_outputs();   // metrics, progress, eval log, the real grid (rank 0)
+  int stop_on_signal();  // checkpoint and how to resume; the exit code
+  void log_finish(double seconds) const;
   void write_samples();
   void evaluate();
   double eta_seconds() const;
