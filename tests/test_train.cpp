@@ -23,20 +23,25 @@ using acgan::testing::TempDir;
 
 namespace {
 
+// A small run on `root`: batch 20, seed 7, 2 threads, data assembled inline.
+TrainOptions small_run(const std::string& root, const std::string& outdir, int64_t epochs) {
+  TrainOptions o;
+  o.root_dir = root;
+  o.outdir = outdir;
+  o.batch_size = 20;
+  o.num_epochs = epochs;
+  o.log_every = 4;
+  o.seed = 7;
+  o.threads = 2;
+  o.num_workers = 0;
+  return o;
+}
+
 class TrainTest : public acgan::testing::SyntheticCifarTest<40> {  // 200 training images
  protected:
   // 200 images, batch 20: 10 steps an epoch.
   static TrainOptions options(const std::string& outdir, int64_t epochs) {
-    TrainOptions o;
-    o.root_dir = data_dir();
-    o.outdir = outdir;
-    o.batch_size = 20;
-    o.num_epochs = epochs;
-    o.log_every = 4;
-    o.seed = 7;
-    o.threads = 2;
-    o.num_workers = 0;
-    return o;
+    return small_run(data_dir(), outdir, epochs);
   }
 
   static std::vector<std::string> csv_rows(const std::string& path) {
@@ -249,15 +254,7 @@ TEST_F(TrainTest, ResumeMayLowerTheLearningRate) {
 class Bf16TrainTest : public acgan::testing::SyntheticCifarTest<8> {
  protected:
   static TrainOptions options(const std::string& outdir, int64_t epochs) {
-    TrainOptions o;
-    o.root_dir = data_dir();
-    o.outdir = outdir;
-    o.batch_size = 20;
-    o.num_epochs = epochs;
-    o.log_every = 1;
-    o.seed = 7;
-    o.threads = 2;
-    o.num_workers = 0;
+    auto o = small_run(data_dir(), outdir, epochs);
     o.precision = "bf16";
     return o;
   }
