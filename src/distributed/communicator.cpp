@@ -9,14 +9,12 @@
 
 #include <unistd.h>
 
-#include <algorithm>
 #include <cstdlib>
-#include <fstream>
 #include <optional>
-#include <thread>
 #include <vector>
 
 #include "acgan/distributed/connect_guard.h"
+#include "acgan/distributed/failure_diagnosis.h"
 #include "acgan/error.h"
 
 #if defined(USE_C10D_GLOO) && __has_include(<gloo/config.h>)
@@ -42,31 +40,12 @@ using CollectiveBase = c10d::Backend;
 using CollectiveBase = c10d::ProcessGroup;
 #endif
 
-// How long survivors of a failed collective wait for each other to check in at the store.
-constexpr auto kCheckInGrace = std::chrono::seconds(3);
 // How long past --dist_timeout joining may take before the join deadline ends the process: c10d's
 // own timeouts come first wherever it has them.
 constexpr auto kJoinGrace = std::chrono::seconds(5);
 
 std::vector<uint8_t> to_bytes(const std::string& s) { return {s.begin(), s.end()}; }
 std::string to_string(const std::vector<uint8_t>& b) { return {b.begin(), b.end()}; }
-
-// A rank's failure as it posts it at the store: "usage:" or "error:", then its line.
-constexpr size_t kKindLength = 6;
-
-std::string message_of(const std::exception_ptr& failure) {
-  try {
-    std::rethrow_exception(failure);
-  } catch (const UsageError& e) {
-    return std::string("usage:") + e.what();
-  } catch (const c10::Error& e) {
-    return std::string("error:") + first_line(e.what_without_backtrace());
-  } catch (const std::exception& e) {
-    return std::string("error:") + first_line(e.what());
-  } catch (...) {
-    return "error:an exception of unknown type";
-  }
-}
 
 // Turns off TCPStoreOptions::useLibUV where the field exists (LibTorch 2.2+); false elsewhere.
 template <typename Options>
@@ -77,20 +56,6 @@ auto without_libuv(Options& options, int) -> decltype(options.useLibUV = false, 
 template <typename Options>
 bool without_libuv(Options&, long) {
   return false;
-}
-
-// The state of a process on this machine: 'R', 'S', 'T' (stopped), 'Z' (exited, not reaped), or 0
-// when there is none.
-char process_state(long pid) {
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  std::string line;
-  if (!std::getline(stat, line)) return 0;
-  const auto paren = line.rfind(')');  // the name may hold spaces and parentheses
-  return paren == std::string::npos || paren + 2 >= line.size() ? 0 : line[paren + 2];
-}
-
-std::string seconds_text(std::chrono::milliseconds ms) {
-  return fmt::format("{:g} s", static_cast<double>(ms.count()) / 1000);
 }
 
 }  // namespace
@@ -133,135 +98,31 @@ struct Communicator::Impl {
   c10::intrusive_ptr<CollectiveBase> group;
   int64_t bytes_shared = 0;
 
-  std::string key(const std::string& what, int64_t rank) const {
-    return "acgan/" + what + "/" + std::to_string(rank);
-  }
   std::string rendezvous() const { return env.master_addr + ":" + std::to_string(env.port); }
 
   std::string host;  // this machine's name, to tell which ranks share it
 
-  // The lowest other rank that posted its failure (post_failure), decoded.
-  struct PostedFailure {
-    int64_t rank;
-    bool usage;
-    std::string line;
-  };
-  std::optional<PostedFailure> first_posted_failure();
+  // The store's keys, for the failure diagnosis.
+  struct Keys : RendezvousStore {
+    c10d::Store* store = nullptr;
+    bool has(const std::string& key) override { return store->check({key}); }
+    std::string get(const std::string& key) override { return to_string(store->get(key)); }
+    void set(const std::string& key, const std::string& value) override {
+      store->set(key, to_bytes(value));
+    }
+  } keys;
+  FailureDiagnosis diagnosis() {
+    keys.store = store.get();
+    return FailureDiagnosis(keys, env.rank, env.world_size, host, timeout);
+  }
   [[noreturn]] void fail(const char* operation, const std::string& cause);
-  std::vector<std::pair<int64_t, std::string>> local_verdicts();
-  std::string diagnose();
-  std::vector<int64_t> not_checked_in(const std::vector<std::pair<int64_t, std::string>>& verdicts);
-  void finish_diagnosis();
   void run(const char* operation, std::vector<at::Tensor>& tensors, bool reduce, int64_t root);
 };
-
-// What the ranks on this machine say about themselves: exited or stopped ones, by their pids
-// (registered at connect time). Ranks elsewhere are judged by their check-ins.
-std::vector<std::pair<int64_t, std::string>> Communicator::Impl::local_verdicts() {
-  std::vector<std::pair<int64_t, std::string>> out;
-  for (int64_t r = 0; r < env.world_size; ++r) {
-    if (r == env.rank || !store->check({key("process", r)})) continue;
-    const auto where = to_string(store->get(key("process", r)));  // host/pid
-    const auto slash = where.rfind('/');
-    if (where.substr(0, slash) != host) continue;
-    const long pid = std::stol(where.substr(slash + 1));
-    const char state = process_state(pid);
-    if (state == 0 || state == 'Z' || state == 'X')
-      out.emplace_back(r, fmt::format("rank {} (pid {}) has exited", r, pid));
-    else if (state == 'T' || state == 't')
-      out.emplace_back(r,
-                       fmt::format("rank {} (pid {}) is stopped (a signal or a debugger)", r, pid));
-  }
-  return out;
-}
-
-std::optional<Communicator::Impl::PostedFailure> Communicator::Impl::first_posted_failure() {
-  for (int64_t r = 0; r < env.world_size; ++r) {
-    if (r == env.rank || !store->check({key("failed", r)})) continue;
-    const auto posted = to_string(store->get(key("failed", r)));
-    return PostedFailure{r, posted.rfind("usage:", 0) == 0, posted.substr(kKindLength)};
-  }
-  return std::nullopt;
-}
-
-// What stopped the job, as a line naming ranks: a rank's own failure, another survivor's finding,
-// or this rank's: local ranks by their process state, the others by whether they check in.
-std::string Communicator::Impl::diagnose() {
-  std::string found;
-  if (const auto posted = first_posted_failure())  // a rank that said why
-    found = fmt::format("rank {} failed: {}", posted->rank, posted->line);
-  if (found.empty() && store->check({"acgan/diagnosis"}))
-    found = to_string(store->get("acgan/diagnosis"));
-  store->set(key("alive", env.rank), to_bytes("1"));  // after reading what others found
-  group.reset();  // closes this rank's connections: ranks still waiting on it fail sooner
-  // Rank 0 holds the store: it stays until every other survivor has checked in (each fails by its
-  // own timeout at the latest) and named what it found; the others look only for a short grace, to
-  // name the silent ones. A killed process closes its connections before it is seen to have
-  // exited: its state is looked at again on each round.
-  const auto wait =
-      env.rank == 0 ? timeout + kCheckInGrace : std::chrono::milliseconds(kCheckInGrace);
-  const auto deadline = std::chrono::steady_clock::now() + wait;
-  std::vector<std::pair<int64_t, std::string>> verdicts;
-  std::vector<int64_t> silent;
-  try {
-    while (true) {
-      if (found.empty()) verdicts = local_verdicts();
-      silent = not_checked_in(verdicts);
-      if (silent.empty() || std::chrono::steady_clock::now() > deadline) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));  // polling the store
-    }
-  } catch (const std::exception&) {
-    // The store is gone: rank 0 failed too, or gave up waiting. The silent are as last seen.
-  }
-  std::string text = found.empty() ? "" : found + " (found by another rank)";
-  if (text.empty()) {
-    std::vector<std::string> named;
-    for (const auto& [r, line] : verdicts) named.push_back(line);
-    for (int64_t r : silent)
-      named.push_back(
-          fmt::format("rank {} did not answer within --dist_timeout {}", r, seconds_text(timeout)));
-    text = named.empty() ? "another rank failed" : fmt::format("{}", fmt::join(named, ", "));
-    try {
-      if (!named.empty()) store->set("acgan/diagnosis", to_bytes(text));
-    } catch (const std::exception&) {
-    }
-  }
-  finish_diagnosis();
-  return text;
-}
-
-// The ranks, other than those judged by their process state, that have not checked in.
-std::vector<int64_t> Communicator::Impl::not_checked_in(
-    const std::vector<std::pair<int64_t, std::string>>& verdicts) {
-  std::vector<int64_t> silent;
-  for (int64_t r = 0; r < env.world_size; ++r) {
-    const bool judged =
-        std::any_of(verdicts.begin(), verdicts.end(), [&](const auto& v) { return v.first == r; });
-    if (!judged && !store->check({key("alive", r)})) silent.push_back(r);
-  }
-  return silent;
-}
-
-// Says this rank has its diagnosis. Rank 0, which holds the store, stays until every rank that
-// checked in has said so: leaving sooner took the store from a rank still looking, which then
-// could name nobody.
-void Communicator::Impl::finish_diagnosis() {
-  try {
-    store->set(key("diagnosed", env.rank), to_bytes("1"));
-    if (env.rank != 0) return;
-    const auto deadline = std::chrono::steady_clock::now() + 2 * kCheckInGrace;
-    for (int64_t r = 1; r < env.world_size; ++r)
-      while (store->check({key("alive", r)}) && !store->check({key("diagnosed", r)}) &&
-             std::chrono::steady_clock::now() < deadline)
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));  // polling the store
-  } catch (const std::exception&) {
-  }
-}
 
 void Communicator::Impl::fail(const char* operation, const std::string& cause) {
   std::string diagnosis;
   try {
-    diagnosis = diagnose();
+    diagnosis = this->diagnosis().diagnose([&] { group.reset(); });
   } catch (const std::exception&) {
     throw Error(fmt::format(
         "rank {}: {} failed: rank 0, which holds the rendezvous at {}, is gone (it failed or was "
@@ -350,20 +211,20 @@ Communicator::Communicator(const LaunchEnv& env, const std::string& backend,
         m.rendezvous(), seconds_text(timeout), what));
   }
   // Two processes given the same RANK both reach the store; the second is told at once.
-  if (m.store->add(m.key("joined", env.rank), 1) > 1) {
+  if (m.store->add(store_key("joined", env.rank), 1) > 1) {
     throw Error(fmt::format(
         "rank {}: another process has already joined this job as rank {} (RANK given twice?); "
         "each process needs its own RANK",
         env.rank, env.rank));
   }
-  deadline.waiting_for(fmt::format(
-      "rank {}: connecting the {} ranks' {} process group did not finish {}", env.rank,
-      env.world_size, m.backend, limit));
+  deadline.waiting_for(
+      fmt::format("rank {}: connecting the {} ranks' {} process group did not finish {}", env.rank,
+                  env.world_size, m.backend, limit));
   char name[256] = {};
   gethostname(name, sizeof(name) - 1);
   m.host = name;
   try {
-    m.store->set(m.key("process", env.rank), to_bytes(m.host + "/" + std::to_string(getpid())));
+    m.store->set(store_key("process", env.rank), to_bytes(m.host + "/" + std::to_string(getpid())));
 #if ACGAN_HAS_NCCL
     if (m.backend == "nccl") {
       auto nccl = c10d::ProcessGroupNCCL::Options::create();
@@ -407,7 +268,7 @@ void Communicator::broadcast(torch::Tensor& tensor, int64_t root) {
 
 std::string Communicator::broadcast_bytes(const std::string& bytes) {
   auto& m = *impl_;
-  const auto key = m.key("bytes", m.bytes_shared++);
+  const auto key = store_key("bytes", m.bytes_shared++);
   try {
     if (m.env.rank == 0) {
       m.store->set(key, to_bytes(bytes));
@@ -421,7 +282,7 @@ std::string Communicator::broadcast_bytes(const std::string& bytes) {
 
 void Communicator::post_failure(const std::exception_ptr& failure) noexcept {
   try {
-    impl_->store->set(impl_->key("failed", impl_->env.rank), to_bytes(message_of(failure)));
+    impl_->store->set(store_key("failed", impl_->env.rank), to_bytes(posted_failure_text(failure)));
   } catch (...) {
     // The store is gone: the others learn it from their own failed collective.
   }
@@ -433,7 +294,7 @@ void Communicator::agree(const std::exception_ptr& local_failure) {
   auto failed = torch::tensor({local_failure ? 1.0f : 0.0f});
   all_reduce_sum(failed);
   if (failed.item<float>() == 0) return;
-  const auto first = m.first_posted_failure();
+  const auto first = m.diagnosis().first_posted_failure();
   auto read = torch::tensor({1.0f});
   all_reduce_sum(read);  // every rank has read before rank 0 (the store) may exit
   if (local_failure) std::rethrow_exception(local_failure);
