@@ -203,8 +203,9 @@ TEST(FashionMnistTrainingTest, ChannelsThreeRepeatsTheGreyImages) {
 }
 
 // A checkpoint written before data specs were kept (its configuration without the data_* keys and
-// without --dataset / --labels, as main wrote them) is CIFAR-10's: it resumes and continues exactly
-// as a run that never stopped.
+// without --dataset, --labels, --channels, --image_size, as main wrote them) is CIFAR-10's: it
+// resumes and continues exactly as a run that never stopped, given the data's own channels and
+// side or not, and records them resolved from then on.
 TEST(OlderCheckpointTest, WithoutADataSpecItIsCifar10sAndResumesBitForBit) {
   TempDir data, straight, resumed;
   acgan::testing::write_synthetic_cifar(data.path(), 40);
@@ -216,7 +217,7 @@ TEST(OlderCheckpointTest, WithoutADataSpecItIsCifar10sAndResumesBitForBit) {
   const auto path = resumed / "checkpoint.pt";
   auto config = acgan::read_checkpoint_config(path);
   for (const char* key : {"data_kind", "data_channels", "data_height", "data_width", "data_classes",
-                          "dataset", "labels"}) {
+                          "dataset", "labels", "channels", "image_size"}) {
     ASSERT_EQ(config.erase(key), 1u) << key;
   }
   auto recorded = acgan::options_from_config(config, path);
@@ -228,10 +229,15 @@ TEST(OlderCheckpointTest, WithoutADataSpecItIsCifar10sAndResumesBitForBit) {
   auto second = first;
   second.num_epochs = 2;
   second.resume = true;
-  second.given = {"num_epochs"};
+  second.channels = 3;
+  second.image_size = 32;
+  second.given = {"num_epochs", "channels", "image_size"};
   ASSERT_EQ(acgan::train(second), 0);
   EXPECT_EQ(acgan::read_file(straight / "gen.pt"), acgan::read_file(resumed / "gen.pt"));
   EXPECT_EQ(acgan::read_file(straight / "disc.pt"), acgan::read_file(resumed / "disc.pt"));
+  const auto now = acgan::read_checkpoint_config(path);
+  EXPECT_EQ(now.at("channels"), "3");
+  EXPECT_EQ(now.at("image_size"), "32");
 }
 
 // An image folder of PNG (RGB, grey, RGBA, palette) and JPEG files of mixed sizes: three classes,

@@ -66,6 +66,9 @@ void add_classifier_train_flags(CLI::App& app, ClassifierTrainOptions& o) {
                  "auto | cifar10 | cifar100 | fashion_mnist | mnist (as acgan's --dataset)")
       ->capture_default_str();
   app.add_option("--labels", o.labels, "CIFAR-100's labels: fine | coarse")->capture_default_str();
+  app.add_option("--channels", o.channels,
+                 "1 (grey) | 3 (RGB), as acgan's --channels; 0: the data's")
+      ->capture_default_str();
   app.add_option("--out", o.out, "classifier file to write")->capture_default_str();
   app.add_option("--num_epochs", o.num_epochs, "epochs")->capture_default_str();
   app.add_option("--batch_size", o.batch_size, "batch size")->capture_default_str();

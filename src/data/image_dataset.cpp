@@ -3,6 +3,8 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
+
 namespace acgan {
 
 ImageDataset::ImageDataset(torch::Tensor images, torch::Tensor labels, DataSpec spec)
@@ -28,10 +30,14 @@ ImageDataset ImageDataset::with_channels(int64_t channels) const {
   if (channels == 3) {
     images = images_.expand({-1, 3, -1, -1}).contiguous();
   } else {
-    const auto rgb = images_.to(torch::kInt);
-    images = ((rgb.select(1, 0) * 77 + rgb.select(1, 1) * 150 + rgb.select(1, 2) * 29) / 256)
-                 .unsqueeze(1)
-                 .to(torch::kUInt8);
+    // In chunks: an int32 copy of a whole set would take 12 bytes a pixel.
+    images = torch::empty({images_.size(0), 1, spec.height, spec.width}, torch::kUInt8);
+    for (int64_t start = 0; start < images_.size(0); start += 1024) {
+      const auto rgb = images_.narrow(0, start, std::min<int64_t>(1024, images_.size(0) - start))
+                           .to(torch::kInt);
+      auto y = rgb.select(1, 0) * 77 + rgb.select(1, 1) * 150 + rgb.select(1, 2) * 29;
+      images.narrow(0, start, rgb.size(0)).select(1, 0).copy_(y.div_(256, "floor"));
+    }
   }
   ImageDataset converted(images, labels_, spec);
   converted.set_source_digest(source_digest_);

@@ -1,7 +1,9 @@
 // What stopped a data-parallel job. See include/acgan/distributed/failure_diagnosis.h.
 #include "acgan/distributed/failure_diagnosis.h"
 
+#include <c10/util/Exception.h>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <fstream>

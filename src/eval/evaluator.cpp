@@ -135,9 +135,11 @@ Evaluator::Evaluator(const EvalSettings& settings)
     DataSpec trained_on;
     classifier_ = load_classifier_network(settings_.classifier, device_, &trained_on);
     if (trained_on != settings_.spec) {
-      throw UsageError("--classifier " + settings_.classifier + ": trained on " +
-                       trained_on.describe() + ", the samples are " + settings_.spec.describe() +
-                       "; train one on that data: acgan classifier train --root_dir DATA");
+      throw UsageError(
+          "--classifier " + settings_.classifier + ": trained on " + trained_on.describe() +
+          ", the samples are " + settings_.spec.describe() +
+          "; train one on that data: acgan classifier train --root_dir DATA (with --dataset, "
+          "--labels and --channels as the run had them)");
     }
   }
   real_images(settings_.ref);  // a bad --root_dir fails here, before any sampling

@@ -14,6 +14,16 @@ namespace fs = std::filesystem;
 namespace acgan {
 namespace {
 
+// --channels and --image_size left at 0 take the data's value, which a checkpoint records since
+// they exist (training_data.cpp); one written before records 0 or nothing. Each is compared as the
+// value it resolves to, so that giving the data's own value never contradicts the checkpoint.
+std::string resolved(const std::string& key, const std::string& value, const DataSpec& spec) {
+  if (value != "0") return value;
+  if (key == "channels") return std::to_string(spec.channels);
+  if (key == "image_size") return std::to_string(spec.height);
+  return value;
+}
+
 // A fixed flag that a checkpoint from an older acgan lacks: its run had the default, so another
 // value, given or set by --recipe, would not fit its networks or contents.
 void check_flags_the_checkpoint_predates(const TrainOptions& options, const ConfigMap& saved,
@@ -22,7 +32,8 @@ void check_flags_the_checkpoint_predates(const TrainOptions& options, const Conf
   for (const auto& spec : train_option_table()) {
     if (spec.on_resume != OnResume::kFixed || saved.count(spec.name)) continue;
     const auto value = option_value(options, spec), original = option_value(defaults, spec);
-    if (value != original) {
+    if (resolved(spec.name, value, options.data_spec) !=
+        resolved(spec.name, original, options.data_spec)) {
       throw UsageError("--" + std::string(spec.name) + " " + value + ": " + path +
                        " was written before this flag existed, by a run with " + original +
                        "; leave it out (and --recipe) to continue that run");
@@ -40,6 +51,7 @@ void check_flags_the_checkpoint_predates(const TrainOptions& options, const Conf
 void adopt_checkpoint_config(TrainOptions& options, const ConfigMap& saved,
                              const std::string& path) {
   const ConfigMap current = config_of(options);
+  const auto data_spec = data_spec_from_fields(saved, path);
   for (const auto& [key, value] : saved) {
     if (key == "run_id" || key == "data") {
       (key == "run_id" ? options.run_id : options.data_fingerprint) = value;
@@ -47,7 +59,9 @@ void adopt_checkpoint_config(TrainOptions& options, const ConfigMap& saved,
     }
     const auto* spec = find_train_option(key);
     if (!spec || spec->on_resume == OnResume::kNotKept) continue;  // a later acgan's key
-    const bool differs = options.given.count(key) && current.count(key) && current.at(key) != value;
+    const bool differs =
+        options.given.count(key) && current.count(key) &&
+        resolved(key, current.at(key), data_spec) != resolved(key, value, data_spec);
     if (differs && spec->on_resume == OnResume::kMayChange) {
       spdlog::info("{}: the checkpoint's run had {}, continuing with {}{}", key, value,
                    current.at(key),
@@ -62,7 +76,9 @@ void adopt_checkpoint_config(TrainOptions& options, const ConfigMap& saved,
     }
     set_recorded_option(options, key, value, path);
   }
-  options.data_spec = data_spec_from_fields(saved, path);
+  options.data_spec = data_spec;
+  if (options.channels == 0) options.channels = data_spec.channels;  // recorded resolved from now
+  if (options.image_size == 0) options.image_size = data_spec.height;
 }
 
 // The configuration of the checkpoint `bytes` (the file `from`) adopted into `options` and checked

@@ -15,6 +15,7 @@ struct ClassifierTrainOptions {
   std::string root_dir = "./";
   std::string dataset = "auto";  // as training's --dataset and --labels
   std::string labels = "fine";
+  int64_t channels = 0;               // as training's --channels: 1 or 3; 0: the data's
   std::string out = "classifier.pt";  // output_file.h's rule
   bool overwrite = false;             // --out may replace an existing file (never an input)
   int64_t num_epochs = 12;
