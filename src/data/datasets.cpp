@@ -35,6 +35,11 @@ bool names_fashion(const std::string& dir) {
 
 }  // namespace
 
+void check_channels_flag(int64_t channels) {
+  require_flag(channels == 0 || channels == 1 || channels == 3, "channels",
+               "1 (grey) or 3 (RGB), or 0 for the data's", channels);
+}
+
 DatasetRequest request_for(const DataSpec& spec, const std::string& root) {
   DatasetRequest request;
   request.root = root;

@@ -37,8 +37,7 @@ void check_options(const ClassifierTrainOptions& o) {
                std::to_string(o.seed));
   parse_dataset_kind(o.dataset);
   parse_cifar100_labels(o.labels);
-  require_flag(o.channels == 0 || o.channels == 1 || o.channels == 3, "channels",
-               "1 (grey) or 3 (RGB), or 0 for the data's", std::to_string(o.channels));
+  check_channels_flag(o.channels);
   const auto& out = o.out;
   require_flag(out.size() > 3 && out.compare(out.size() - 3, 3, ".pt") == 0, "out",
                "a file name ending in .pt", "'" + out + "'");

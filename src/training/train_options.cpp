@@ -8,6 +8,7 @@
 #include <type_traits>
 
 #include "acgan/data/data_spec.h"
+#include "acgan/data/datasets.h"
 #include "acgan/data/diff_augment.h"
 #include "acgan/error.h"
 #include "acgan/models/models.h"
@@ -30,8 +31,7 @@ void validate_run_flags(const TrainOptions& o) {
   check_nz(o.nz, o.data_spec.num_classes());
   parse_dataset_kind(o.dataset);
   parse_cifar100_labels(o.labels);
-  require_flag(o.channels == 0 || o.channels == 1 || o.channels == 3, "channels",
-               "1 (grey) or 3 (RGB), or 0 for the data's", o.channels);
+  check_channels_flag(o.channels);
   require_flag(o.image_size == 0 || o.image_size == kSeedImageSide, "image_size",
                std::to_string(kSeedImageSide) + ", the side the seed's networks take (or 0 for it)",
                o.image_size);

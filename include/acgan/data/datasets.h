@@ -20,6 +20,9 @@ struct DatasetRequest {
   bool skip_bad_images = false;  // image folders: skip unreadable files (one warning)
 };
 
+// --channels (training's and the classifier's): 0, 1 or 3, else that flag's usage error.
+void check_channels_flag(int64_t channels);
+
 struct DetectedDataset {
   DatasetKind kind;
   std::string reason;  // "found data_batch_1.bin in data/cifar-10-batches-bin"
