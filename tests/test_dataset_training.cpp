@@ -94,7 +94,8 @@ TEST(FashionMnistTrainingTest, TrainsOnGreyImagesAndResumesBitForBit) {
   EXPECT_EQ(spec.kind, acgan::DatasetKind::kFashionMnist);
   EXPECT_EQ(spec.channels, 1);
   EXPECT_EQ(spec.class_names.at(0), "T-shirt/top");
-  EXPECT_EQ(g->forward(torch::randn({2, g->nz()})).sizes(), (std::vector<int64_t>{2, 1, 32, 32}));
+  EXPECT_EQ(g->forward(torch::randn({2, g->nz()}), torch::zeros({2}, torch::kLong)).sizes(),
+            (std::vector<int64_t>{2, 1, 32, 32}));
   // One row a class, ten columns; grey cells drawn in three equal channels.
   const auto grid = acgan::read_png(out / "images/epoch_001.png");
   EXPECT_EQ(grid.sizes(), (std::vector<int64_t>{342, 342, 3}));
@@ -172,7 +173,7 @@ TEST_F(Cifar100TrainingTest, ChannelsFlagConvertsTheImagesAndTheNetworksFollow) 
   acgan::DataSpec spec;
   auto g = acgan::load_generator(out / "checkpoint.pt", &spec);
   EXPECT_EQ(spec.channels, 1);
-  EXPECT_EQ(g->forward(torch::randn({2, g->nz()})).size(1), 1);
+  EXPECT_EQ(g->forward(torch::randn({2, g->nz()}), torch::zeros({2}, torch::kLong)).size(1), 1);
   EXPECT_EQ(acgan::read_checkpoint_config(out / "checkpoint.pt").at("channels"), "1");
   const auto real = acgan::read_png(out / "images/real_samples.png");
   EXPECT_TRUE(torch::equal(real.select(2, 0), real.select(2, 1))) << "grey cells";
@@ -199,7 +200,7 @@ TEST(FashionMnistTrainingTest, ChannelsThreeRepeatsTheGreyImages) {
   auto g = acgan::load_generator(out / "checkpoint.pt", &spec);
   EXPECT_EQ(spec.channels, 3);
   EXPECT_EQ(spec.kind, acgan::DatasetKind::kFashionMnist);
-  EXPECT_EQ(g->forward(torch::randn({2, g->nz()})).size(1), 3);
+  EXPECT_EQ(g->forward(torch::randn({2, g->nz()}), torch::zeros({2}, torch::kLong)).size(1), 3);
 }
 
 // A checkpoint written before data specs were kept (its configuration without the data_* keys and

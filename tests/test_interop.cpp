@@ -70,7 +70,7 @@ TEST_F(PythonInteropTest, ImportedNetworksReproducePythonsOutputs) {
   state.g->eval();
   state.d->eval();
   torch::NoGradGuard no_grad;
-  const auto images = state.g->forward(output("z"));
+  const auto images = state.g->forward(output("z"), output("c"));
   EXPECT_LT((images - output("images")).abs().max().item<double>(), 1e-5);
   const auto judged = state.d->forward(output("x"));
   EXPECT_LT((source_probability(judged) - output("source")).abs().max().item<double>(), 1e-5);

@@ -13,10 +13,33 @@ using acgan::Generator;
 TEST(ModelsTest, GeneratorShapeAndParameterCount) {
   Generator g(110);
   EXPECT_EQ(acgan::count_parameters(*g), 1594227);  // the seed README's table
-  auto out = g->forward(torch::randn({4, 110}));
+  auto out = g->forward(torch::randn({4, 110}), torch::tensor({0, 1, 2, 9}));
   EXPECT_EQ(out.sizes(), (std::vector<int64_t>{4, 3, 32, 32}));
   EXPECT_LE(out.abs().max().item<float>(), 1.0f);  // Tanh
   EXPECT_EQ(acgan::count_parameters(*Generator(64)), 1594227 - 384 * (110 - 64));
+}
+
+// The class enters inside G exactly as the original's caller wrote it into z: G(z, c) equals the
+// fc1 path fed one-hot-in-z, bit for bit, and a z that already holds the one-hot (old checkpoints'
+// grid noise, golden inputs) gives the same images. z itself is left as it was.
+TEST(ModelsTest, ClassEntersInsideGAsTheOriginalsOneHot) {
+  torch::manual_seed(3);
+  Generator g(110);
+  g->eval();
+  torch::NoGradGuard no_grad;
+  const auto z = torch::randn({4, 110});
+  const auto c = torch::tensor({0, 3, 3, 9});
+  const auto z_before = z.clone();
+  auto one_hot_z = z.clone();
+  one_hot_z.narrow(1, 0, 10).copy_(torch::one_hot(c, 10));
+  const auto images = g->forward(z, c);
+  EXPECT_TRUE(torch::equal(z, z_before)) << "G must not write into its input";
+  EXPECT_TRUE(torch::equal(images, g->forward(one_hot_z, c)));
+  EXPECT_FALSE(torch::equal(images, g->forward(z, torch::tensor({1, 3, 3, 9}))));
+  // The original's own path: fc1 on the one-hot z, then the blocks.
+  auto x = g->fc1.forward(one_hot_z).view({-1, 384, 1, 1});
+  for (auto* block : {&g->conv1, &g->conv2, &g->conv3, &g->conv4}) x = (*block)->forward(x);
+  EXPECT_TRUE(torch::allclose(images, x, 0, 1e-6));
 }
 
 TEST(ModelsTest, DiscriminatorShapesAndParameterCount) {

@@ -59,7 +59,7 @@ TEST(RecipeTest, NoClassLossOnFakesDropsExactlyTheClassTerm) {
   // The class term D's fake loss holds by default, computed outside the step on the same
   // networks (train mode: batch statistics, so the order of forwards does not matter).
   auto reference = fresh_state(1);
-  const auto fake = reference.g->forward(noise.z).detach();
+  const auto fake = reference.g->forward(noise.z, noise.c).detach();
   const double class_term =
       torch::nn::functional::cross_entropy(reference.d->forward(fake).class_logits, noise.c)
           .item<double>();
@@ -347,7 +347,7 @@ TEST_F(RecipeCliTest, DiffAugmentIsOffAtSampling) {
   load_checkpoint(dir / "run/checkpoint.pt", state);
   state.g->eval();
   torch::NoGradGuard no_grad;
-  save_grid_png(dir / "expected.png", state.g->forward(state.grid_z), kOriginalClasses);
+  save_grid_png(dir / "expected.png", state.g->forward(state.grid_z, state.grid_c), kOriginalClasses);
   EXPECT_EQ(read_file(dir / "expected.png"), read_file(dir / "run/images/epoch_001.png"));
 }
 

@@ -105,7 +105,7 @@ TEST(SpectralNormTest, NetworksKeepPyTorchNamesAndDLosesBatchNorm) {
   // The forward passes keep their shapes.
   Discriminator sn_d(DiscriminatorOptions().spectral_norm(true));
   Generator sn_g(GeneratorOptions().spectral_norm(true));
-  const auto images = sn_g->forward(torch::randn({3, kDefaultNz}));
+  const auto images = sn_g->forward(torch::randn({3, kDefaultNz}), torch::tensor({0, 4, 9}));
   EXPECT_EQ(images.sizes(), torch::IntArrayRef({3, 3, 32, 32}));
   const auto out = sn_d->forward(images);
   EXPECT_EQ(out.source_logit.sizes(), torch::IntArrayRef({3}));

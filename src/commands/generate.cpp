@@ -103,11 +103,11 @@ std::vector<std::string> individual_files(const GenerateOptions& options,
   return files;
 }
 
-torch::Tensor grid_noise(const std::vector<int64_t>& classes, int64_t n, int64_t nz,
-                         int64_t num_classes, bool same_noise, bool interpolate) {
+Noise grid_noise(const std::vector<int64_t>& classes, int64_t n, int64_t nz, bool same_noise,
+                 bool interpolate) {
   const auto rows = static_cast<int64_t>(classes.size());
   const auto c = torch::tensor(classes, torch::kLong).repeat_interleave(n);  // (rows * n)
-  if (!same_noise && !interpolate) return make_noise_for(c, nz, num_classes).z;
+  if (!same_noise && !interpolate) return make_noise_for(c, nz);
   const int64_t draws = same_noise ? 1 : rows;  // independent rows, or one shared
   torch::Tensor z;                              // (draws, n, nz)
   if (interpolate) {
@@ -117,9 +117,7 @@ torch::Tensor grid_noise(const std::vector<int64_t>& classes, int64_t n, int64_t
   } else {
     z = torch::randn({1, n, nz});
   }
-  z = z.expand({rows, n, nz}).reshape({rows * n, nz}).clone();
-  write_class_one_hot(z, c, num_classes);
-  return z;
+  return {z.expand({rows, n, nz}).reshape({rows * n, nz}).clone(), c};
 }
 
 void generate(const GenerateOptions& options) {
@@ -133,10 +131,10 @@ void generate(const GenerateOptions& options) {
   g->eval();
   torch::NoGradGuard no_grad;
   torch::manual_seed(static_cast<uint64_t>(options.seed));
-  const auto z = grid_noise(classes, options.n, g->nz(), g->num_classes(), options.same_noise,
-                            options.interpolate)
-                     .to(device);
-  const auto images = g->forward(z).cpu();  // (classes * n, C, H, W)
+  const auto noise =
+      grid_noise(classes, options.n, g->nz(), options.same_noise, options.interpolate);
+  const auto images =
+      g->forward(noise.z.to(device), noise.c.to(device)).cpu();  // (classes * n, C, H, W)
   const auto parent = std::filesystem::path(options.out).parent_path();
   if (!parent.empty()) ensure_writable_dir(parent.string(), "--out " + options.out);
   save_grid_png(options.out, images, options.n);

@@ -281,7 +281,7 @@ void TrainingRun::write_samples() {
   auto& g = sampling_generator();
   const bool was_training = g.is_training();
   g.eval();
-  const auto images = g.forward(state_.grid_z);  // (rows * columns, C, H, W)
+  const auto images = g.forward(state_.grid_z, state_.grid_c);  // (rows * columns, C, H, W)
   g.train(was_training);
   const auto rows = static_cast<int64_t>(grid_classes(g.num_classes()).size());
   save_grid_png(paths_.epoch_grid(state_.progress.epoch), images, state_.grid_z.size(0) / rows);

@@ -106,15 +106,15 @@ LabelledImages sample_generator(GeneratorImpl& g, int64_t n, int64_t num_classes
   auto generator = at::detail::createCPUGenerator(static_cast<uint64_t>(seed));
   auto z = torch::randn({n, g.nz()}, generator, torch::kFloat32);  // (n, nz)
   const auto labels = torch::arange(n, torch::kLong).remainder(num_classes);
-  write_class_one_hot(z, labels, num_classes);
   std::vector<torch::Tensor> pixels;
   for (int64_t i = 0; i < n; i += batch_size) {
     if (stop && stop()) {
       g.train(was_training);
       throw EvaluationStopped();
     }
-    const auto zb = z.narrow(0, i, std::min(batch_size, n - i)).to(device);
-    pixels.push_back(to_pixels(g.forward(zb)));
+    const auto b = std::min(batch_size, n - i);
+    pixels.push_back(
+        to_pixels(g.forward(z.narrow(0, i, b).to(device), labels.narrow(0, i, b).to(device))));
   }
   g.train(was_training);
   return {torch::cat(pixels), labels, {}};

@@ -85,6 +85,14 @@ torch::Tensor trace_sequential(nn::SequentialImpl& seq, torch::Tensor x,
   return x;
 }
 
+// How the class enters the seed's G: one-hot in the first num_classes entries of z (N, nz).
+torch::Tensor with_class_one_hot(const torch::Tensor& z, const torch::Tensor& classes,
+                                 int64_t num_classes) {
+  auto x = z.clone();
+  x.narrow(1, 0, num_classes).copy_(torch::one_hot(classes, num_classes));
+  return x;
+}
+
 }  // namespace
 
 void check_nz(int64_t nz, int64_t num_classes) {
@@ -93,10 +101,6 @@ void check_nz(int64_t nz, int64_t num_classes) {
                      std::to_string(kMaxNz) + " (the first " + std::to_string(num_classes) +
                      " entries of z hold the one-hot class), got " + std::to_string(nz));
   }
-}
-
-void write_class_one_hot(torch::Tensor& z, const torch::Tensor& classes, int64_t num_classes) {
-  z.narrow(1, 0, num_classes).copy_(torch::one_hot(classes, num_classes));
 }
 
 GeneratorImpl::GeneratorImpl(int64_t nz) : GeneratorImpl(GeneratorOptions().nz(nz)) {}
@@ -113,12 +117,13 @@ GeneratorImpl::GeneratorImpl(const GeneratorOptions& options) : options_(options
   conv4 = register_module("conv4", up_block(48, options.channels(), 2, 1, true, sn));
 }
 
-torch::Tensor GeneratorImpl::forward(const torch::Tensor& z) {
-  auto x = fc1.forward(z.view({-1, nz()})).view({-1, 384, 1, 1});  // (N, 384, 1, 1)
-  x = forward_block(*conv1, x, fast_paths);                        // (N, 192, 4, 4)
-  x = forward_block(*conv2, x, fast_paths);                        // (N, 96, 8, 8)
-  x = forward_block(*conv3, x, fast_paths);                        // (N, 48, 16, 16)
-  return forward_block(*conv4, x, fast_paths);                     // (N, C, 32, 32)
+torch::Tensor GeneratorImpl::forward(const torch::Tensor& z, const torch::Tensor& classes) {
+  auto x = with_class_one_hot(z.view({-1, nz()}), classes, num_classes());
+  x = fc1.forward(x).view({-1, 384, 1, 1});     // (N, 384, 1, 1)
+  x = forward_block(*conv1, x, fast_paths);     // (N, 192, 4, 4)
+  x = forward_block(*conv2, x, fast_paths);     // (N, 96, 8, 8)
+  x = forward_block(*conv3, x, fast_paths);     // (N, 48, 16, 16)
+  return forward_block(*conv4, x, fast_paths);  // (N, C, 32, 32)
 }
 
 DiscriminatorImpl::DiscriminatorImpl(const DiscriminatorOptions& options) : options_(options) {

@@ -152,7 +152,10 @@ TrainingState::TrainingState(const TrainOptions& options, const torch::Device& d
   };
   opt_g = std::make_unique<MultiTensorAdam>(g->parameters(), adam(options.lr_g));
   opt_d = std::make_unique<MultiTensorAdam>(d->parameters(), adam(options.lr_d));
-  grid_z = make_grid_noise(kGridColumns, options.nz, options.data_spec.num_classes(), device).z;
+  const auto grid =
+      make_grid_noise(kGridColumns, options.nz, options.data_spec.num_classes(), device);
+  grid_z = grid.z;
+  grid_c = grid.c;
 }
 
 ConfigMap config_of(const TrainOptions& options) {
@@ -276,6 +279,10 @@ void load_checkpoint_from(const std::string& bytes, const std::string& path, Tra
   progress = progress.cpu();
   state.progress = {progress[0].item<int64_t>(), progress[1].item<int64_t>(),
                     progress[2].item<int64_t>()};
+  if (grid_z.dim() != 2 || grid_z.size(0) != state.grid_c.size(0)) {
+    throw Error(path + ": its sample noise has " + std::to_string(grid_z.size(0)) + " rows, " +
+                std::to_string(state.grid_c.size(0)) + " expected; the file is damaged");
+  }
   state.grid_z = grid_z.to(device);
   // Checkpoints from before --precision have no scaler state: a fresh scaler is what they ran.
   torch::Tensor scaler;

@@ -53,16 +53,15 @@ FrozenParameters::~FrozenParameters() {
   for (auto& [p, requires_grad] : saved_) p.requires_grad_(requires_grad);
 }
 
-Noise make_noise_for(const torch::Tensor& classes, int64_t nz, int64_t num_classes) {
-  auto z = torch::randn({classes.size(0), nz}, torch::TensorOptions().device(classes.device()));
-  write_class_one_hot(z, classes, num_classes);
-  return {z, classes};
+Noise make_noise_for(const torch::Tensor& classes, int64_t nz) {
+  return {torch::randn({classes.size(0), nz}, torch::TensorOptions().device(classes.device())),
+          classes};
 }
 
 Noise make_noise(int64_t batch, int64_t nz, int64_t num_classes, const torch::Device& device) {
   auto c = torch::randint(0, num_classes, {batch},
                           torch::TensorOptions().dtype(torch::kLong).device(device));
-  return make_noise_for(c, nz, num_classes);
+  return make_noise_for(c, nz);
 }
 
 std::vector<int64_t> grid_classes(int64_t num_classes) {
@@ -79,7 +78,7 @@ Noise make_grid_noise(int64_t per_class, int64_t nz, int64_t num_classes,
   auto c = torch::tensor(grid_classes(num_classes), torch::kLong)
                .to(device)
                .repeat_interleave(per_class);
-  return make_noise_for(c, nz, num_classes);
+  return make_noise_for(c, nz);
 }
 
 StepOptions step_options_for(Precision precision, LossScaler& scaler) {
@@ -124,7 +123,7 @@ torch::Tensor train_step(GeneratorImpl& g, DiscriminatorImpl& d, torch::optim::O
 
   {
     const auto scope = autocast();
-    fake = g.forward(noise.z);  // (B, 3, 32, 32)
+    fake = g.forward(noise.z, noise.c);  // (B, 3, 32, 32)
     on_fake = d.forward(augment(fake.detach()));
   }
   auto loss_d_fake = source_class_loss(on_fake, SourceTerm::kDFake, noise.c, options,

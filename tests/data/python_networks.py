@@ -3,9 +3,11 @@
 tests/test_interop.cpp: OUT/gen.pt and OUT/disc.pt (torch.save(model.state_dict()), OrderedDicts),
 OUT/gen_protocol4.pt (the same, pickle protocol 4), OUT/gen_cuda.pt (the same as the original
 script's GPU box saves it: every storage located on cuda:0, written here without a GPU by
-torch.save's own location tag answering cuda:0), and OUT/outputs.pt, a plain dict: z (4, 110), images = G(z), x (4, 3, 32, 32), source = D(x)'s
-probability, classes = D(x)'s logits, both networks in eval mode. BatchNorm's running statistics are
-set away from their initial values so that eval mode reads them.
+torch.save's own location tag answering cuda:0), and OUT/outputs.pt, a plain dict: z (4, 110)
+with the one-hot of c (4) in its first 10 entries, as the original feeds G, images = G(z),
+x (4, 3, 32, 32), source = D(x)'s probability, classes = D(x)'s logits, both networks in eval
+mode. BatchNorm's running statistics are set away from their initial values so that eval mode
+reads them.
 
     check EXPORT:OUT    loads an `acgan export` folder into the original networks with strict=True
                         and exits 0 when every tensor equals OUT/gen.pt's and OUT/disc.pt's bit for
@@ -19,6 +21,7 @@ import os
 import sys
 
 import torch
+import torch.nn.functional as F
 
 
 def original_models(path):
@@ -49,10 +52,12 @@ def write(models, out):
     finally:
         torch.serialization.location_tag = cpu_tag
     z, x = torch.randn(4, 110), torch.rand(4, 3, 32, 32) * 2 - 1
+    c = torch.tensor([0, 3, 9, 3])
+    z[:, :10] = F.one_hot(c, 10)  # the class in z, as the original script feeds its G
     with torch.no_grad():
         images = g(z)
         source, classes = d(x)
-    torch.save({"z": z, "images": images, "x": x, "source": source, "classes": classes},
+    torch.save({"z": z, "c": c, "images": images, "x": x, "source": source, "classes": classes},
                os.path.join(out, "outputs.pt"))
 
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "acgan/data/data_spec.h"
+#include "acgan/training/train_step.h"
 
 namespace acgan {
 
@@ -28,14 +29,14 @@ struct GenerateOptions {
   bool interpolate = false;  // each row walks linearly from one noise vector to another
 };
 
-// The noise of a grid: rows of `n` for each class in `classes`, (rows * n, nz), the one-hot class
-// in the first num_classes entries, drawn from the global generator:
+// The noise of a grid: rows of `n` for each class in `classes`, z (rows * n, nz) and its classes
+// (rows * n), drawn from the global generator:
 //   default:      independent N(0, 1) draws (the same draws as before these modes existed)
 //   same_noise:   one draw per column, shared by every row (does the class or the noise decide?)
 //   interpolate:  per row, z_j = (1 - t_j) a + t_j b for t_j = j / (n - 1), a and b drawn (shared
 //                 by every row with same_noise as well)
-torch::Tensor grid_noise(const std::vector<int64_t>& classes, int64_t n, int64_t nz,
-                         int64_t num_classes, bool same_noise, bool interpolate);
+Noise grid_noise(const std::vector<int64_t>& classes, int64_t n, int64_t nz, bool same_noise,
+                 bool interpolate);
 
 // "0,3,9", "cat,dog,9" -> {0, 3, 9} with spec's names; empty -> all classes. Throws
 // acgan::UsageError naming the bad entry.

@@ -3,8 +3,9 @@
 // conv1.0.weight, conv1.1.running_mean, ..., fc_source.0.bias), so weights move between the two.
 //
 // Generator: z (N, nz) -> Linear(nz, 384) -> (N, 384, 1, 1) -> ConvT 384->192 (4x4) -> 96 (8x8)
-//   -> 48 (16x16) -> C (32x32), BatchNorm + ReLU between, Tanh at the end. The class enters one-hot
-//   in the first K entries of z (write_class_one_hot). C and K are the data's (data_spec.h); the
+//   -> 48 (16x16) -> C (32x32), BatchNorm + ReLU between, Tanh at the end. G takes the classes
+//   beside z and writes them one-hot into the first K entries of a copy of z, as the original feeds
+//   its noise; nothing outside G writes the one-hot. C and K are the data's (data_spec.h); the
 //   original's are 3 and 10.
 // Discriminator: x (N, C, 32, 32) -> six 3x3 convs (16, 32, 64, 128, 256, 512 channels; stride 2 at
 //   1, 3, 5) with LeakyReLU(0.2), BatchNorm and Dropout from the second on -> (N, 8192) -> two
@@ -41,7 +42,7 @@ constexpr int64_t kSeedImageSide = 32;
 
 struct GeneratorOptions {
   TORCH_ARG(int64_t, nz) = kDefaultNz;
-  TORCH_ARG(int64_t, num_classes) = kOriginalClasses;  // written one-hot into z's first entries
+  TORCH_ARG(int64_t, num_classes) = kOriginalClasses;  // G writes them one-hot into z's first K
   TORCH_ARG(int64_t, channels) = kOriginalChannels;    // of the images it makes
   TORCH_ARG(bool, spectral_norm) = false;
 };
@@ -50,8 +51,10 @@ class GeneratorImpl : public torch::nn::Module {
  public:
   explicit GeneratorImpl(int64_t nz = kDefaultNz);
   explicit GeneratorImpl(const GeneratorOptions& options);
-  // z (N, nz) -> images (N, C, 32, 32) in [-1, 1].
-  torch::Tensor forward(const torch::Tensor& z);
+  // z (N, nz) ~ N(0, 1), classes (N) int64 in 0..K-1 -> images (N, C, 32, 32) in [-1, 1].
+  // z's first K entries are replaced by one_hot(classes) (in a copy), so a z that already holds
+  // the one-hot gives the same images.
+  torch::Tensor forward(const torch::Tensor& z, const torch::Tensor& classes);
   int64_t nz() const { return options_.nz(); }
   int64_t num_classes() const { return options_.num_classes(); }
   const GeneratorOptions& options() const { return options_; }
@@ -113,10 +116,6 @@ constexpr int64_t kMaxNz = 65536;
 // Throws acgan::UsageError unless nz can hold the one-hot class and some noise (nz > num_classes),
 // and nz <= kMaxNz.
 void check_nz(int64_t nz, int64_t num_classes);
-
-// How the class enters G: one-hot in the first num_classes entries of z (N, nz), in place.
-// The one place that does it (training, generate and evaluation's samples all call it).
-void write_class_one_hot(torch::Tensor& z, const torch::Tensor& classes, int64_t num_classes);
 
 int64_t count_parameters(const torch::nn::Module& module);
 

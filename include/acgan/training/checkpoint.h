@@ -36,8 +36,9 @@ struct TrainingState {
   Discriminator d;
   std::unique_ptr<GeneratorEma> ema;                 // with --g_ema
   std::unique_ptr<torch::optim::Adam> opt_g, opt_d;  // MultiTensorAdam (multi_tensor_adam.h)
-  torch::Tensor grid_z;                              // (100, nz) fixed noise for the sample grids
-  LossScaler scaler;                                 // used by --precision fp16 only
+  torch::Tensor grid_z;                              // (rows * 10, nz) fixed sample-grid noise
+  torch::Tensor grid_c;  // (rows * 10) its classes: grid_classes(K), not saved
+  LossScaler scaler;     // used by --precision fp16 only
   Progress progress;
   // With data parallelism, every rank's generator states (world size, state bytes) uint8, row r
   // rank r's (rng_cpu above is rank 0's): a resume on as many ranks continues each stream.

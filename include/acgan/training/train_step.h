@@ -30,17 +30,17 @@
 
 namespace acgan {
 
-// The noise and classes G is fed: z (B, nz) ~ N(0, 1) with the one-hot class in its first K
-// entries (write_class_one_hot), K the data's class count.
+// The noise and classes G is fed: z (B, nz) ~ N(0, 1), pure noise (G puts the class in, models.h),
+// and the classes, K the data's class count.
 struct Noise {
   torch::Tensor z;  // (B, nz) float
   torch::Tensor c;  // (B) int64 in 0..K-1
 };
 
-// Draws c ~ U{0..K-1} and z ~ N(0, 1) from the device's default generator, then writes one_hot(c).
+// Draws c ~ U{0..K-1}, then z ~ N(0, 1), from the device's default generator.
 Noise make_noise(int64_t batch, int64_t nz, int64_t num_classes, const torch::Device& device);
-// Noise for given classes (B) int64: z ~ N(0, 1), one_hot(c) in the first K entries.
-Noise make_noise_for(const torch::Tensor& classes, int64_t nz, int64_t num_classes);
+// Noise for given classes (B) int64: z ~ N(0, 1) on their device.
+Noise make_noise_for(const torch::Tensor& classes, int64_t nz);
 
 // The classes a sample grid shows, one row each: all of them up to kMaxGridRows, else
 // kMaxGridRows spread evenly over 0..K-1 (the first and the last included).
