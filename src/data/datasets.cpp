@@ -130,11 +130,13 @@ ImageDataset stored_data(const DatasetRequest& request, Split split) {
 DataSpec dataset_spec(const DatasetRequest& request) {
   auto spec = stored_spec(request);
   if (request.channels != 0) spec.channels = request.channels;
+  if (request.side != 0) spec.height = spec.width = request.side;
   return spec;
 }
 
 ImageDataset load_dataset(const DatasetRequest& request, Split split) {
   auto data = stored_data(request, split);
+  if (request.side != 0) data = data.with_side(request.side);
   return request.channels == 0 ? data : data.with_channels(request.channels);
 }
 

@@ -100,25 +100,6 @@ torch::Tensor read_idx_file(const std::string& path, uint32_t magic) {
   return data;
 }
 
-// (N, H, W) uint8 -> (N, 1, side, side) uint8, bilinear in chunks (bounded float memory).
-torch::Tensor resized(const torch::Tensor& images, int64_t side) {
-  auto grey = images.unsqueeze(1);
-  if (images.size(1) == side && images.size(2) == side) return grey.contiguous();
-  namespace F = torch::nn::functional;
-  std::vector<torch::Tensor> parts;
-  for (const auto& part : grey.split(4096)) {
-    parts.push_back(
-        F::interpolate(part.to(torch::kFloat), F::InterpolateFuncOptions()
-                                                   .size(std::vector<int64_t>{side, side})
-                                                   .mode(torch::kBilinear)
-                                                   .align_corners(false))
-            .round_()
-            .clamp_(0, 255)
-            .to(torch::kUInt8));
-  }
-  return torch::cat(parts);
-}
-
 }  // namespace
 
 DataSpec idx_spec(DatasetKind kind, int64_t side) {
@@ -194,7 +175,9 @@ ImageDataset read_idx(const std::string& root, Split split, DatasetKind kind, in
     throw Error(fmt::format("{}: label {} is {}, expected 0..{}", labels_path, i,
                             labels[i].item<int>(), kClasses - 1));
   }
-  return ImageDataset(resized(images, side), labels.to(torch::kLong), idx_spec(kind, side));
+  const ImageDataset stored(images.unsqueeze(1).contiguous(), labels.to(torch::kLong),
+                            idx_spec(kind, images.size(1)));  // 28: the side the files hold
+  return side > 0 ? stored.with_side(side) : stored;
 }
 
 void write_idx_file(const std::string& path, const torch::Tensor& data) {

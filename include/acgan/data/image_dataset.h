@@ -38,6 +38,9 @@ class ImageDataset : public torch::data::datasets::Dataset<ImageDataset> {
   // The images with `channels` planes (1 or 3): grey is repeated into RGB, RGB becomes grey as
   // stb_image makes it ((77 R + 150 G + 29 B) >> 8), so an image folder and a binary set agree.
   ImageDataset with_channels(int64_t channels) const;
+  // The images resized to side x side, bilinear (align_corners false, rounded), in chunks; the same
+  // data when they already are.
+  ImageDataset with_side(int64_t side) const;
   // The same data on `device` (CUDA keeps the whole set on the GPU as uint8).
   ImageDataset to(const torch::Device& device) const;
 
