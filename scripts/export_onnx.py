@@ -27,13 +27,19 @@ def main():
     generator = torch.jit.load(source)
     torch.manual_seed(0)
     z = torch.randn(4, generator.nz)
-    torch.onnx.export(generator, (z,), target, input_names=["z"], output_names=["images"],
-                      dynamic_axes={"z": {0: "batch"}, "images": {0: "batch"}}, opset_version=13)
+    # The mlp G takes the classes beside z (acgan export --torchscript); the cifar G finds them in z.
+    inputs = {"z": z}
+    if hasattr(generator, "arch") and generator.arch == "mlp":
+        inputs["classes"] = torch.arange(4) % generator.num_classes
+    torch.onnx.export(generator, tuple(inputs.values()), target, input_names=list(inputs),
+                      output_names=["images"],
+                      dynamic_axes={**{name: {0: "batch"} for name in inputs}, "images": {0: "batch"}},
+                      opset_version=13)
     try:
         import onnxruntime
         session = onnxruntime.InferenceSession(target, providers=["CPUExecutionProvider"])
-        (images,) = session.run(None, {"z": z.numpy()})
-        error = (torch.from_numpy(images) - generator(z)).abs().max().item()
+        (images,) = session.run(None, {name: value.numpy() for name, value in inputs.items()})
+        error = (torch.from_numpy(images) - generator(*inputs.values())).abs().max().item()
         if error > 1e-5:
             sys.exit(f"export_onnx: error: onnxruntime's images differ by {error}")
         print(f"wrote {target}: onnxruntime's images agree with TorchScript's (max |diff| {error:.1e})")

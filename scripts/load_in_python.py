@@ -40,6 +40,9 @@ def load(folder, metadata):
     script = os.path.join(folder, "generator.pt")
     if os.path.exists(script):
         return torch.jit.load(script), "generator.pt (TorchScript)"
+    if metadata.get("arch", "cifar") != "cifar":
+        sys.exit(f"load_in_python: error: an --arch {metadata['arch']} G: export it with "
+                 "--torchscript")
     if metadata.get("spectral_norm", "none") == "both":
         sys.exit("load_in_python: error: a spectrally normalised G: export it with --torchscript")
     g = Generator(metadata["nz"])
@@ -64,15 +67,20 @@ def main():
     torch.manual_seed(args.seed)
     labels = torch.arange(classes).repeat_interleave(args.n)
     z = torch.randn(len(labels), nz)
-    z[:, :classes] = nn.functional.one_hot(labels, classes).float()  # as metadata["noise"] says
     with torch.no_grad():
-        images = (g(z).clamp(-1, 1) + 1) / 2  # (N, 3, 32, 32) in [0, 1]
+        if metadata.get("arch", "cifar") == "mlp":  # G(z, class): the embedding in front of z
+            images = g(z, labels)
+        else:
+            z[:, :classes] = nn.functional.one_hot(labels, classes).float()  # as metadata["noise"]
+            images = g(z)
+    images = (images.clamp(-1, 1) + 1) / 2  # (N, C, H, W) in [0, 1]
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     fig, axes = plt.subplots(classes, args.n, figsize=(args.n, classes * 1.05))
     for i, ax in enumerate(axes.flat):
-        ax.imshow(images[i].permute(1, 2, 0).numpy())
+        cell = images[i].permute(1, 2, 0)  # (H, W, C); grey images drawn as grey
+        ax.imshow(cell.squeeze(2).numpy() if cell.size(2) == 1 else cell.numpy(), cmap="gray")
         ax.set_xticks([])
         ax.set_yticks([])
         if i % args.n == 0:

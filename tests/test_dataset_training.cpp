@@ -41,27 +41,6 @@ TrainOptions options(const std::string& root, const std::string& outdir, int64_t
   return o;
 }
 
-// 2 epochs straight and 1 + a resume to 2 end with the same weights and grid, bit for bit.
-void expect_resume_is_exact(const TrainOptions& base) {
-  TempDir straight, resumed;
-  auto a = base;
-  a.outdir = straight.path();
-  a.num_epochs = 2;
-  ASSERT_EQ(acgan::train(a), 0);
-  auto first = base;
-  first.outdir = resumed.path();
-  first.num_epochs = 1;
-  ASSERT_EQ(acgan::train(first), 0);
-  auto second = first;
-  second.num_epochs = 2;
-  second.resume = true;
-  second.given = {"num_epochs"};
-  ASSERT_EQ(acgan::train(second), 0);
-  acgan::testing::expect_same_weights(straight.path(), resumed.path());
-  EXPECT_EQ(acgan::read_file(straight / "images/epoch_002.png"),
-            acgan::read_file(resumed / "images/epoch_002.png"));
-}
-
 class Cifar100TrainingTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -110,7 +89,7 @@ TEST(FashionMnistTrainingTest, TrainsOnGreyImagesAndResumesBitForBit) {
   acgan::generate(gen);
   EXPECT_TRUE(fs::exists(out / "each/T-shirt_top_001.png"));
   EXPECT_TRUE(fs::exists(out / "each/Ankle boot_000.png"));
-  expect_resume_is_exact(o);
+  acgan::testing::expect_resume_is_exact(o);
 }
 
 TEST_F(Cifar100TrainingTest, FineLabelsGiveAHundredClassesAndTwentyGridRows) {
@@ -124,13 +103,13 @@ TEST_F(Cifar100TrainingTest, FineLabelsGiveAHundredClassesAndTwentyGridRows) {
   const auto grid = acgan::read_png(out / "images/epoch_001.png");
   EXPECT_EQ(grid.size(0), 20 * 34 + 2);  // 20 of the 100 classes
   EXPECT_EQ(acgan::read_png(out / "images/real_samples.png").size(0), 20 * 34 + 2);
-  expect_resume_is_exact(o);
+  acgan::testing::expect_resume_is_exact(o);
 }
 
 TEST_F(Cifar100TrainingTest, CoarseLabelsResumeBitForBitAndOtherDataIsRefused) {
   auto o = options(data_->path(), "", 1);
   o.labels = "coarse";
-  expect_resume_is_exact(o);
+  acgan::testing::expect_resume_is_exact(o);
   TempDir out;
   o.outdir = out.path();
   ASSERT_EQ(acgan::train(o), 0);
@@ -166,7 +145,7 @@ TEST_F(Cifar100TrainingTest, ChannelsFlagConvertsTheImagesAndTheNetworksFollow) 
   o.labels = "coarse";
   o.channels = 1;
   o.given = {"channels"};
-  expect_resume_is_exact(o);
+  acgan::testing::expect_resume_is_exact(o);
   TempDir out;
   o.outdir = out.path();
   ASSERT_EQ(acgan::train(o), 0);
@@ -180,7 +159,8 @@ TEST_F(Cifar100TrainingTest, ChannelsFlagConvertsTheImagesAndTheNetworksFollow) 
 
   for (const auto& [flag, value, needle] :
        {std::tuple{"channels", 2, "--channels: expected 1 (grey) or 3 (RGB)"},
-        std::tuple{"image_size", 64, "--image_size: expected 32, the side the seed's networks"}}) {
+        std::tuple{"image_size", 64,
+                   "--image_size: expected 32, the side the cifar networks take"}}) {
     TempDir refused;
     auto bad = options(data_->path(), refused.path(), 1);
     (std::string(flag) == "channels" ? bad.channels : bad.image_size) = value;
@@ -255,7 +235,7 @@ TEST(ImageFolderTrainingTest, TrainsOnMixedFilesAndResumesBitForBit) {
   EXPECT_EQ(spec.class_names, (std::vector<std::string>{"bird", "cat", "dog"}));
   EXPECT_EQ(spec.channels, 3);
   EXPECT_EQ(acgan::read_png(out / "images/epoch_001.png").size(0), 3 * 34 + 2);
-  expect_resume_is_exact(o);
+  acgan::testing::expect_resume_is_exact(o);
   // The same names and pixels, other bytes: a resume is refused.
   acgan::testing::write_flat_image(data / "train/cat/0.png", 40, 30, {120, 10, 200, 99});
   auto again = o;

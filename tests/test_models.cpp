@@ -5,6 +5,7 @@
 #include "acgan/error.h"
 #include "acgan/io/state_dict.h"
 #include "acgan/models/models.h"
+#include "acgan/models/networks.h"
 #include "test_support.h"
 
 using acgan::Discriminator;
@@ -37,8 +38,10 @@ TEST(ModelsTest, ClassEntersInsideGAsTheOriginalsOneHot) {
   EXPECT_TRUE(torch::equal(images, g->forward(one_hot_z, c)));
   EXPECT_FALSE(torch::equal(images, g->forward(z, torch::tensor({1, 3, 3, 9}))));
   // The original's own path: fc1 on the one-hot z, then the blocks.
-  auto x = g->fc1.forward(one_hot_z).view({-1, 384, 1, 1});
-  for (auto* block : {&g->conv1, &g->conv2, &g->conv3, &g->conv4}) x = (*block)->forward(x);
+  auto& cifar = *g->as<acgan::CifarGeneratorImpl>();
+  auto x = cifar.fc1.forward(one_hot_z).view({-1, 384, 1, 1});
+  for (auto* block : {&cifar.conv1, &cifar.conv2, &cifar.conv3, &cifar.conv4})
+    x = (*block)->forward(x);
   EXPECT_TRUE(torch::allclose(images, x, 0, 1e-6));
 }
 
@@ -102,15 +105,15 @@ TEST(ModelsTest, DcganInitialisationStatistics) {
   acgan::dcgan_init(*g);
   acgan::dcgan_init(*d);
   // conv1 of G has 1.18 M weights: mean and std within a few standard errors of N(0, 0.02).
-  const auto w = g->conv1[0]->as<torch::nn::ConvTranspose2d>()->weight;
+  const auto w = g->named_parameters()["conv1.0.weight"];
   EXPECT_NEAR(w.mean().item<double>(), 0.0, 1e-4);
   EXPECT_NEAR(w.std().item<double>(), 0.02, 2e-4);
-  EXPECT_EQ(g->conv1[0]->as<torch::nn::ConvTranspose2d>()->bias.abs().max().item<float>(), 0.0f);
-  const auto bn = d->conv6[1]->as<torch::nn::BatchNorm2d>();
-  EXPECT_NEAR(bn->weight.mean().item<double>(), 1.0, 0.02 * 4 / std::sqrt(512.0));  // 4 sigma
-  EXPECT_EQ(bn->bias.abs().max().item<float>(), 0.0f);
+  EXPECT_EQ(g->named_parameters()["conv1.0.bias"].abs().max().item<float>(), 0.0f);
+  const auto bn = d->named_parameters();
+  EXPECT_NEAR(bn["conv6.1.weight"].mean().item<double>(), 1.0, 0.02 * 4 / std::sqrt(512.0));
+  EXPECT_EQ(bn["conv6.1.bias"].abs().max().item<float>(), 0.0f);
   // Linear layers keep the default: uniform within +-1/sqrt(fan_in), not N(0, 0.02).
-  const auto fc = d->fc_class[0]->as<torch::nn::Linear>()->weight;
+  const auto fc = d->named_parameters()["fc_class.0.weight"];
   EXPECT_LE(fc.abs().max().item<double>(), 1.0 / std::sqrt(8192.0));
   EXPECT_GT(fc.abs().max().item<double>(), 0.9 / std::sqrt(8192.0));
 }
@@ -135,3 +138,69 @@ TEST(ModelsTest, DropoutOptionTurnsDiscriminatorDeterministic) {
   auto [e, le] = noisy->forward(x);
   EXPECT_FALSE(torch::equal(lc, le));
 }
+
+namespace acgan {
+namespace {
+
+// The mlp family at any side and channel count: the class embedding in front of z, the image
+// flattened into D's first Linear.
+TEST(MlpModelsTest, ShapesFollowTheSideAndChannels) {
+  for (const auto& [channels, side] : {std::pair<int64_t, int64_t>{1, 28}, {3, 64}}) {
+    Generator g(GeneratorOptions().arch(Arch::kMlp).nz(100).channels(channels).image_side(side));
+    Discriminator d(DiscriminatorOptions().arch(Arch::kMlp).channels(channels).image_side(side));
+    const auto images = g->forward(torch::randn({4, 100}), torch::tensor({0, 1, 2, 9}));
+    EXPECT_EQ(images.sizes(), (std::vector<int64_t>{4, channels, side, side}));
+    EXPECT_LE(images.abs().max().item<float>(), 1.0f);
+    const auto out = d->forward(images);
+    EXPECT_EQ(out.source_logit.sizes(), (std::vector<int64_t>{4}));
+    EXPECT_EQ(out.class_logits.sizes(), (std::vector<int64_t>{4, 10}));
+    EXPECT_EQ(d->named_parameters()["model.0.weight"].size(1), channels * side * side);
+  }
+}
+
+TEST(MlpModelsTest, TheClassEntersThroughTheEmbedding) {
+  torch::manual_seed(4);
+  Generator g(GeneratorOptions().arch(Arch::kMlp).nz(100).channels(1));
+  g->eval();
+  torch::NoGradGuard no_grad;
+  const auto z = torch::randn({1, 100}).repeat({2, 1});
+  const auto images = g->forward(z, torch::tensor({2, 5}));
+  EXPECT_FALSE(torch::equal(images[0], images[1])) << "the same z, other classes";
+  // Only the class's embedding row moves G's input: zeroing another row changes nothing.
+  g->named_parameters()["label_emb.weight"][7].zero_();
+  EXPECT_TRUE(torch::equal(images, g->forward(z, torch::tensor({2, 5}))));
+}
+
+TEST(MlpModelsTest, NoiseWidthAndSpectralNormAreChecked) {
+  EXPECT_NO_THROW(check_nz(Arch::kMlp, 1, 10));  // the class is not in z: any width from 1
+  testing::expect_error<UsageError>([] { check_nz(Arch::kMlp, 0, 10); }, {"--nz: expected 1.."});
+  testing::expect_error<UsageError>([] { check_nz(Arch::kCifar, 10, 10); },
+                                    {"--nz: expected 11..", "one-hot class"});
+  testing::expect_error<UsageError>(
+      [] { Generator(GeneratorOptions().arch(Arch::kMlp).nz(100).spectral_norm(true)); },
+      {"--spectral_norm: expected none with --arch mlp"});
+  testing::expect_error<UsageError>(
+      [] { Discriminator(DiscriminatorOptions().arch(Arch::kMlp).spectral_norm(true)); },
+      {"--spectral_norm: expected none with --arch mlp"});
+  testing::expect_error<UsageError>([] { Generator(GeneratorOptions().image_side(64)); },
+                                    {"--image_size: expected 32 with --arch cifar"});
+}
+
+TEST(MlpModelsTest, LayerTracesCountEveryParameter) {
+  Generator g(GeneratorOptions().arch(Arch::kMlp).nz(100).channels(1));
+  Discriminator d(DiscriminatorOptions().arch(Arch::kMlp).channels(1));
+  for (const auto& [rows, network] :
+       {std::pair{trace_layers(*g), static_cast<torch::nn::Module*>(g.get())},
+        {trace_layers(*d), static_cast<torch::nn::Module*>(d.get())}}) {
+    int64_t total = 0;
+    for (const auto& row : rows) total += row.params;
+    EXPECT_EQ(total, count_parameters(*network));
+  }
+  const auto g_rows = trace_layers(*g);
+  EXPECT_EQ(g_rows.front().type, "Embedding");
+  EXPECT_EQ(g_rows.back().out_shape, (std::vector<int64_t>{1024}));  // before the view
+  EXPECT_EQ(trace_layers(*d).back().type, "Softmax");
+}
+
+}  // namespace
+}  // namespace acgan

@@ -72,8 +72,8 @@ TEST(RecipeTest, NoClassLossOnFakesDropsExactlyTheClassTerm) {
   EXPECT_EQ(a[kLossDReal].item<float>(), b[kLossDReal].item<float>());
   EXPECT_NEAR(a[kLossDFake].item<double>() - b[kLossDFake].item<double>(), class_term, 1e-5);
   // D's class head then learns from real images only: its weights differ after the step.
-  EXPECT_FALSE(
-      torch::equal(with.d->fc_class->parameters()[0], without.d->fc_class->parameters()[0]));
+  EXPECT_FALSE(torch::equal(with.d->named_parameters()["fc_class.0.weight"],
+                            without.d->named_parameters()["fc_class.0.weight"]));
 }
 
 TEST(RecipeTest, EachNetworkGetsItsLearningRateAndBeta2) {
@@ -347,7 +347,8 @@ TEST_F(RecipeCliTest, DiffAugmentIsOffAtSampling) {
   load_checkpoint(dir / "run/checkpoint.pt", state);
   state.g->eval();
   torch::NoGradGuard no_grad;
-  save_grid_png(dir / "expected.png", state.g->forward(state.grid_z, state.grid_c), kOriginalClasses);
+  save_grid_png(dir / "expected.png", state.g->forward(state.grid_z, state.grid_c),
+                kOriginalClasses);
   EXPECT_EQ(read_file(dir / "expected.png"), read_file(dir / "run/images/epoch_001.png"));
 }
 

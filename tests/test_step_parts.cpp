@@ -40,7 +40,7 @@ TEST(TrainStepTest, NaNWeightsGiveNaNLossesNotAnError) {
   acgan::TrainingState state(o, torch::kCPU);
   {
     torch::NoGradGuard no_grad;
-    state.d->fc_source[0]->as<torch::nn::Linear>()->weight.fill_(NAN);
+    state.d->named_parameters()["fc_source.0.weight"].fill_(NAN);
   }
   torch::Tensor stats;
   ASSERT_NO_THROW(stats = acgan::testing::steps_on_random_batches(state, 1));

@@ -17,7 +17,9 @@
 #include <fstream>
 #include <sstream>
 
+#include "acgan/commands/train.h"
 #include "acgan/data/cifar10.h"
+#include "acgan/io/atomic_file.h"
 #include "acgan/io/state_dict.h"
 
 namespace fs = std::filesystem;
@@ -80,6 +82,27 @@ void expect_same_weights(const std::string& a, const std::string& b) {
           << file << " " << item.key().toStringRef();
     }
   }
+}
+
+// 2 epochs straight and 1 + a resume to 2 end with the same weights and grid, bit for bit.
+void expect_resume_is_exact(const TrainOptions& base) {
+  TempDir straight, resumed;
+  auto a = base;
+  a.outdir = straight.path();
+  a.num_epochs = 2;
+  ASSERT_EQ(train(a), 0);
+  auto first = base;
+  first.outdir = resumed.path();
+  first.num_epochs = 1;
+  ASSERT_EQ(train(first), 0);
+  auto second = first;
+  second.num_epochs = 2;
+  second.resume = true;
+  second.given = {"num_epochs"};
+  ASSERT_EQ(train(second), 0);
+  expect_same_weights(straight.path(), resumed.path());
+  EXPECT_EQ(read_file(straight / "images/epoch_002.png"),
+            read_file(resumed / "images/epoch_002.png"));
 }
 
 std::string golden_path() {

@@ -43,6 +43,9 @@ SyntheticSet write_synthetic_cifar(const std::string& dir, int64_t n_per_file);
 
 // gen.pt and disc.pt in the outdirs `a` and `b` hold the same tensors, bit for bit.
 void expect_same_weights(const std::string& a, const std::string& b);
+// Trains `base` 2 epochs straight, and 1 then a resume to 2, in two fresh outdirs: both end with
+// the same weights and epoch-2 grid, bit for bit.
+void expect_resume_is_exact(const TrainOptions& base);
 
 // `steps` training steps of `state` on random batches of `batch`: per step images U[-1, 1), labels
 // and noise, drawn in that order from the default CPU generator. Returns the stacked statistics

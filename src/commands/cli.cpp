@@ -162,9 +162,11 @@ int report_current_exception() {
 // Every subcommand's options, filled by CLI11, and its parser.
 struct Commands {
   TrainOptions train;
-  int64_t summary_nz = kDefaultNz;
+  int64_t summary_nz = 0;  // the family's default for the classes
   int64_t summary_classes = kOriginalClasses;
   int64_t summary_channels = kOriginalChannels;
+  std::string summary_arch = "cifar";
+  int64_t summary_image_size = 0;
   std::string summary_checkpoint;
   GenerateOptions generate;
   ClassifierTrainOptions classifier_train;
@@ -223,7 +225,14 @@ void add_generate_flags(CLI::App& gen, GenerateOptions& o) {
 void add_subcommands(CLI::App& app, Commands& c) {
   c.summary_app =
       app.add_subcommand("summary", "print both networks' layer tables (torchsummary layout)");
-  c.summary_app->add_option("--nz", c.summary_nz, "size of the latent z vector")
+  c.summary_app->add_option("--arch", c.summary_arch, "cifar | mlp: the network family")
+      ->capture_default_str();
+  c.summary_app
+      ->add_option("--nz", c.summary_nz,
+                   "size of the latent z vector (0: 100 + classes for cifar, 100 for mlp)")
+      ->capture_default_str();
+  c.summary_app
+      ->add_option("--image_size", c.summary_image_size, "the images' side (0: the family's, 32)")
       ->capture_default_str();
   c.summary_app->add_option("--classes", c.summary_classes, "class count of the data")
       ->capture_default_str();
@@ -277,11 +286,17 @@ void print_summary(const Commands& c) {
                  c.summary_classes);
     require_flag(c.summary_channels >= 1 && c.summary_channels <= 4, "channels", "1..4",
                  c.summary_channels);
-    options.nz = c.summary_nz;
+    const Arch arch = parse_arch(c.summary_arch);
+    const int64_t side = c.summary_image_size != 0 ? c.summary_image_size : native_side(arch);
+    require_flag(side_is_supported(arch, side), "image_size",
+                 arch == Arch::kCifar ? "32 with --arch cifar" : "4..128", c.summary_image_size);
+    options.arch = c.summary_arch;
+    options.nz = c.summary_nz != 0 ? c.summary_nz : default_nz(arch, c.summary_classes);
     options.data_spec.channels = c.summary_channels;
+    options.data_spec.height = options.data_spec.width = side;
     options.data_spec.class_names.resize(static_cast<size_t>(c.summary_classes));
   }
-  check_nz(options.nz, options.data_spec.num_classes());
+  check_nz(parse_arch(options.arch), options.nz, options.data_spec.num_classes());
   std::cout << model_summary(generator_options(options), discriminator_options(options));
 }
 

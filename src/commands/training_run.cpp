@@ -34,6 +34,7 @@ StepOptions step_options_for(const TrainOptions& o, LossScaler& scaler) {
   step.label_smoothing = o.label_smoothing;
   step.d_class_loss_on_fakes = parse_on_off("d_class_loss_on_fakes", o.d_class_loss_on_fakes);
   step.augment = parse_diffaugment(o.diffaugment);
+  step.weights = loss_weights_for(parse_arch(o.arch));
   return step;
 }
 

@@ -31,6 +31,38 @@ int64_t nz_of(const c10::impl::GenericDict& gen, const std::string& path) {
   return fc1->value().toTensor().size(1);
 }
 
+// How G takes its inputs, for a user of gen.pt in Python.
+std::string noise_text(const TrainOptions& options) {
+  if (parse_arch(options.arch) == Arch::kMlp) {
+    return "z (N, nz) ~ N(0, 1); G(z, class) = model(cat(label_emb(class), z)) (mlp_models.py)";
+  }
+  return "z (N, nz) ~ N(0, 1) with z[:, :num_classes] = one_hot(class)";
+}
+
+// The run an imported gen.pt belongs to: its family, nz and image shape from its keys.
+TrainOptions import_options(const c10::impl::GenericDict& gen, const std::string& path) {
+  TrainOptions options;
+  if (gen.contains("label_emb.weight")) {  // the fully connected ACGAN's (mlp_models.py)
+    const auto g = generator_from_state_dict(gen, path, &options.data_spec);
+    options.arch = arch_name(Arch::kMlp);
+    options.nz = g->nz();
+    for (const auto& [flag, value] : arch_settings(options.arch))
+      set_option_value(options, *find_train_option(flag), value);
+    return options;
+  }
+  options.nz = nz_of(gen, path);
+  try {
+    check_nz(Arch::kCifar, options.nz, options.data_spec.num_classes());
+  } catch (const UsageError&) {  // import has no --nz: the file's width is at fault
+    const auto classes = options.data_spec.num_classes();
+    throw Error(fmt::format(
+        "{}: fc1.weight takes noise {} wide; acgan's G needs {}..{} (the first {} entries hold "
+        "the one-hot class)",
+        path, options.nz, classes + 1, kMaxNz, classes));
+  }
+  return options;
+}
+
 }  // namespace
 
 int run_import(const ImportOptions& o) {
@@ -41,17 +73,7 @@ int run_import(const ImportOptions& o) {
                      std::to_string(o.seed));
   check_output_file({"--out", o.out}, {{"--gen", o.gen}, {"--disc", o.disc}}, o.overwrite);
   const auto gen = load_tensor_dict_file(o.gen);
-  TrainOptions options;
-  options.nz = nz_of(gen, o.gen);
-  try {
-    check_nz(options.nz, options.data_spec.num_classes());
-  } catch (const UsageError&) {  // import has no --nz: the file's width is at fault
-    const auto classes = options.data_spec.num_classes();
-    throw Error(fmt::format(
-        "{}: fc1.weight takes noise {} wide; acgan's G needs {}..{} (the first {} entries hold "
-        "the one-hot class)",
-        o.gen, options.nz, classes + 1, kMaxNz, classes));
-  }
+  auto options = import_options(gen, o.gen);
   options.seed = o.seed;
   torch::manual_seed(static_cast<uint64_t>(o.seed));
   TrainingState state(options, torch::kCPU);
@@ -87,22 +109,23 @@ std::string export_metadata(const TrainOptions& options, int64_t step, bool weig
       "{{\n"
       "  \"format\": \"acgan export 1\",\n"
       "  \"acgan_version\": \"{}\",\n"
+      "  \"arch\": \"{}\",\n"
       "  \"step\": {},\n"
       "  \"nz\": {},\n"
       "  \"num_classes\": {},\n"
       "  \"class_names\": [{}],\n"
       "  \"dataset\": \"{}\",\n"
       "  \"image_shape\": [{}, {}, {}],\n"
-      "  \"noise\": \"z (N, nz) ~ N(0, 1) with z[:, :num_classes] = one_hot(class)\",\n"
+      "  \"noise\": \"{}\",\n"
       "  \"generator_output\": \"images (N, {}, {}, {}) in [-1, 1]; G in eval mode (BatchNorm's "
       "running statistics), as acgan samples\",\n"
       "  \"spectral_norm\": \"{}\",\n"
       "  \"gen.pt\": \"{}\",\n"
       "  \"g_ema_decay\": {}\n"
       "}}\n",
-      ACGAN_VERSION, step, options.nz, spec.num_classes(), fmt::join(names, ", "),
-      dataset_kind_name(spec.kind), spec.channels, spec.height, spec.width, spec.channels,
-      spec.height, spec.width, options.spectral_norm,
+      ACGAN_VERSION, options.arch, step, options.nz, spec.num_classes(), fmt::join(names, ", "),
+      dataset_kind_name(spec.kind), spec.channels, spec.height, spec.width, noise_text(options),
+      spec.channels, spec.height, spec.width, options.spectral_norm,
       weight_average ? "G's weight average (gen_raw.pt: G's own weights)" : "G's weights",
       options.g_ema);
 }
@@ -120,16 +143,17 @@ int run_export(const ExportOptions& o) {
   for (const auto& file : files)
     check_output_file({"--out", (dir / file).string()}, {{"--checkpoint", o.checkpoint}},
                       o.overwrite);
+  // The TorchScript first: a generator it cannot script is refused before any file is written.
+  std::ostringstream script;
+  if (o.torchscript) {
+    generator_torchscript(state.ema ? *state.ema->generator() : *state.g, options.data_spec)
+        .save(script);
+  }
   ensure_writable_dir(o.out, "--out " + o.out);
   save_state_dict_file(state.ema ? *state.ema->generator() : *state.g, (dir / "gen.pt").string());
   if (state.ema) save_state_dict_file(*state.g, (dir / "gen_raw.pt").string());
   save_state_dict_file(*state.d, (dir / "disc.pt").string());
-  if (o.torchscript) {
-    std::ostringstream bytes;
-    generator_torchscript(state.ema ? *state.ema->generator() : *state.g, options.data_spec)
-        .save(bytes);
-    write_file_atomic((dir / "generator.pt").string(), bytes.str());
-  }
+  if (o.torchscript) write_file_atomic((dir / "generator.pt").string(), script.str());
   write_file_atomic((dir / "metadata.json").string(),
                     export_metadata(options, state.progress.step, state.ema != nullptr));
   spdlog::info("exported {} (step {}) to {}: {}{}", o.checkpoint, state.progress.step, o.out,

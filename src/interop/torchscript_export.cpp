@@ -4,6 +4,8 @@
 #include <fmt/format.h>
 #include <torch/torch.h>
 
+#include "acgan/error.h"
+#include "acgan/models/networks.h"
 #include "acgan/models/spectral_norm.h"
 
 namespace nn = torch::nn;
@@ -35,25 +37,16 @@ Layer linear(nn::Module& m) {
   return {sn->eval_weight(), sn->bias};
 }
 
-}  // namespace
+// Registers `t` as a float32 CPU buffer of `module` (the weights the script computes with).
+void keep(torch::jit::Module& module, const std::string& name, const torch::Tensor& t) {
+  module.register_buffer(name, t.detach().to(torch::kCPU, torch::kFloat).contiguous().clone());
+}
 
-torch::jit::Module generator_torchscript(GeneratorImpl& g, const DataSpec& spec) {
-  torch::NoGradGuard no_grad;
-  torch::jit::Module module("acgan.Generator");
-  const auto keep = [&](const std::string& name, const torch::Tensor& t) {
-    module.register_buffer(name, t.detach().to(torch::kCPU, torch::kFloat).contiguous().clone());
-  };
-  module.register_attribute("nz", c10::IntType::get(), g.nz());
-  module.register_attribute("num_classes", c10::IntType::get(), g.num_classes());
-  module.register_attribute("channels", c10::IntType::get(), spec.channels);
-  module.register_attribute("height", c10::IntType::get(), spec.height);
-  module.register_attribute("width", c10::IntType::get(), spec.width);
-  module.register_attribute("class_names", c10::ListType::ofStrings(),
-                            c10::List<std::string>(spec.class_names));
-  module.register_attribute("dataset", c10::StringType::get(), dataset_kind_name(spec.kind));
+// forward(z) for the cifar G: the one-hot class already in z[:, :num_classes] (metadata.json).
+std::string cifar_forward(CifarGeneratorImpl& g, torch::jit::Module& module) {
   const auto fc1 = linear(*g.fc1.ptr());
-  keep("fc1_weight", fc1.weight);
-  keep("fc1_bias", fc1.bias);
+  keep(module, "fc1_weight", fc1.weight);
+  keep(module, "fc1_bias", fc1.bias);
   std::string body = fmt::format(
       "def forward(self, z: Tensor) -> Tensor:\n"
       "    x = torch.linear(z.view(-1, {}), self.fc1_weight, self.fc1_bias).view(-1, {}, 1, 1)\n",
@@ -62,25 +55,82 @@ torch::jit::Module generator_torchscript(GeneratorImpl& g, const DataSpec& spec)
   for (auto* block : {&g.conv1, &g.conv2, &g.conv3, &g.conv4}) {
     const std::string name = fmt::format("conv{}", index++);
     const auto conv = transposed_convolution(*(*block)->ptr(0));
-    keep(name + "_weight", conv.weight);
-    keep(name + "_bias", conv.bias);
+    keep(module, name + "_weight", conv.weight);
+    keep(module, name + "_bias", conv.bias);
     body += fmt::format(
         "    x = torch.conv_transpose2d(x, self.{0}_weight, self.{0}_bias, [{1}, {1}], [{2}, "
         "{2}])\n",
         name, conv.stride, conv.padding);
     if (auto* bn = (*block)->ptr(1)->as<nn::BatchNorm2d>()) {
-      keep(name + "_bn_weight", bn->weight);
-      keep(name + "_bn_bias", bn->bias);
-      keep(name + "_bn_mean", bn->running_mean);
-      keep(name + "_bn_var", bn->running_var);
+      keep(module, name + "_bn_weight", bn->weight);
+      keep(module, name + "_bn_bias", bn->bias);
+      keep(module, name + "_bn_mean", bn->running_mean);
+      keep(module, name + "_bn_var", bn->running_var);
       body += fmt::format(
           "    x = torch.relu(torch.batch_norm(x, self.{0}_bn_weight, self.{0}_bn_bias, "
           "self.{0}_bn_mean, self.{0}_bn_var, False, 0.0, {1}, False))\n",
           name, bn->options.eps());
     }
   }
-  body += "    return torch.tanh(x)\n";
-  module.define(body);
+  return body + "    return torch.tanh(x)\n";
+}
+
+// forward(z, classes) for the mlp G: the class embedding in front of z, then model's layers.
+std::string mlp_forward(MlpGeneratorImpl& g, torch::jit::Module& module) {
+  keep(module, "label_emb", g.label_emb->weight);
+  std::string body = fmt::format(
+      "def forward(self, z: Tensor, classes: Tensor) -> Tensor:\n"
+      "    x = torch.cat([torch.embedding(self.label_emb, classes), z.view(-1, {})], -1)\n",
+      g.nz());
+  for (size_t i = 0; i < g.model->size(); ++i) {
+    const auto name = fmt::format("model_{}", i);
+    auto& layer = *g.model->ptr(i);
+    if (auto* fc = layer.as<nn::Linear>()) {
+      keep(module, name + "_weight", fc->weight);
+      keep(module, name + "_bias", fc->bias);
+      body += fmt::format("    x = torch.linear(x, self.{0}_weight, self.{0}_bias)\n", name);
+    } else if (auto* bn = layer.as<nn::BatchNorm1d>()) {
+      keep(module, name + "_weight", bn->weight);
+      keep(module, name + "_bias", bn->bias);
+      keep(module, name + "_mean", bn->running_mean);
+      keep(module, name + "_var", bn->running_var);
+      body += fmt::format(
+          "    x = torch.batch_norm(x, self.{0}_weight, self.{0}_bias, self.{0}_mean, "
+          "self.{0}_var, False, 0.0, {1}, False)\n",
+          name, bn->options.eps());
+    } else if (auto* relu = layer.as<nn::LeakyReLU>()) {
+      body += fmt::format("    x = torch.leaky_relu(x, {})\n", relu->options.negative_slope());
+    } else {
+      TORCH_CHECK(layer.as<nn::Tanh>(), "generator_torchscript: unexpected layer ", layer.name());
+      body += "    x = torch.tanh(x)\n";
+    }
+  }
+  const auto side = g.options().image_side();
+  return body +
+         fmt::format("    return x.view(-1, {}, {}, {})\n", g.options().channels(), side, side);
+}
+
+}  // namespace
+
+torch::jit::Module generator_torchscript(GeneratorImpl& g, const DataSpec& spec) {
+  torch::NoGradGuard no_grad;
+  torch::jit::Module module("acgan.Generator");
+  module.register_attribute("arch", c10::StringType::get(), arch_name(g.options().arch()));
+  module.register_attribute("nz", c10::IntType::get(), g.nz());
+  module.register_attribute("num_classes", c10::IntType::get(), g.num_classes());
+  module.register_attribute("channels", c10::IntType::get(), spec.channels);
+  module.register_attribute("height", c10::IntType::get(), spec.height);
+  module.register_attribute("width", c10::IntType::get(), spec.width);
+  module.register_attribute("class_names", c10::ListType::ofStrings(),
+                            c10::List<std::string>(spec.class_names));
+  module.register_attribute("dataset", c10::StringType::get(), dataset_kind_name(spec.kind));
+  if (auto* mlp = g.as<MlpGeneratorImpl>()) {
+    module.define(mlp_forward(*mlp, module));
+  } else {
+    auto* cifar = g.as<CifarGeneratorImpl>();
+    TORCH_CHECK(cifar, "generator_torchscript: a generator of no known family");
+    module.define(cifar_forward(*cifar, module));
+  }
   module.eval();
   return module;
 }

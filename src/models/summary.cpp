@@ -63,8 +63,11 @@ std::string model_summary(const GeneratorOptions& g_options,
                           const DiscriminatorOptions& d_options) {
   Generator g(g_options);
   Discriminator d(d_options);
-  const int64_t image = d_options.channels() * kSeedImageSide * kSeedImageSide;
-  return "Generator (nz = " + std::to_string(g_options.nz()) + ", " +
+  const int64_t image = d_options.channels() * d_options.image_side() * d_options.image_side();
+  // The cifar title is the original README's; another family names itself.
+  const std::string family =
+      g_options.arch() == Arch::kCifar ? "" : ", " + arch_name(g_options.arch());
+  return "Generator" + family + " (nz = " + std::to_string(g_options.nz()) + ", " +
          std::to_string(g_options.num_classes()) + " classes)\n" +
          format_summary(trace_layers(*g), g_options.nz()) + "\nDiscriminator\n" +
          format_summary(trace_layers(*d), image);

@@ -81,9 +81,11 @@ torch::serialize::InputArchive open_checkpoint(const std::string& bytes, const s
   if (!archive.try_read("format_version", version) || !version.isInt()) {
     throw Error(path + ": acgan checkpoint without a format version");
   }
-  if (version.toInt() != kCheckpointFormatVersion) {
+  if (version.toInt() < kFirstCheckpointFormatVersion ||
+      version.toInt() > kCheckpointFormatVersion) {
     throw Error(path + ": checkpoint format version " + std::to_string(version.toInt()) +
-                ", this acgan reads version " + std::to_string(kCheckpointFormatVersion) +
+                ", this acgan reads versions " + std::to_string(kFirstCheckpointFormatVersion) +
+                ".." + std::to_string(kCheckpointFormatVersion) +
                 "; use the acgan release that wrote it");
   }
   return archive;
@@ -128,7 +130,9 @@ GeneratorOptions generator_options(const TrainOptions& options) {
       .nz(options.nz)
       .num_classes(options.data_spec.num_classes())
       .channels(options.data_spec.channels)
-      .spectral_norm(parse_spectral_norm(options.spectral_norm) == SpectralNormOn::kBoth);
+      .spectral_norm(parse_spectral_norm(options.spectral_norm) == SpectralNormOn::kBoth)
+      .arch(parse_arch(options.arch))
+      .image_side(options.data_spec.height);
 }
 
 DiscriminatorOptions discriminator_options(const TrainOptions& options) {
@@ -136,7 +140,9 @@ DiscriminatorOptions discriminator_options(const TrainOptions& options) {
       .dropout(options.dropout)
       .num_classes(options.data_spec.num_classes())
       .channels(options.data_spec.channels)
-      .spectral_norm(parse_spectral_norm(options.spectral_norm) != SpectralNormOn::kNone);
+      .spectral_norm(parse_spectral_norm(options.spectral_norm) != SpectralNormOn::kNone)
+      .arch(parse_arch(options.arch))
+      .image_side(options.data_spec.height);
 }
 
 TrainingState::TrainingState(const TrainOptions& options, const torch::Device& device)
@@ -176,7 +182,12 @@ std::string checkpoint_bytes(const TrainingState& state, const TrainOptions& opt
 std::string checkpoint_bytes(const TrainingState& state, const ConfigMap& config) {
   torch::serialize::OutputArchive archive;
   archive.write("magic", c10::IValue(std::string(kMagic)));
-  archive.write("format_version", c10::IValue(kCheckpointFormatVersion));
+  // cifar runs stay version 1, which every release reads; another family's is version 2, which
+  // a release without it refuses by its version instead of misreading the weights.
+  const auto arch = config.find("arch");
+  const bool cifar = arch == config.end() || arch->second == arch_name(Arch::kCifar);
+  archive.write("format_version",
+                c10::IValue(cifar ? kFirstCheckpointFormatVersion : kCheckpointFormatVersion));
   archive.write("config", c10::IValue(encode_config(config)));
   const auto& p = state.progress;
   archive.write("progress", torch::tensor({p.epoch, p.batch, p.step}, torch::kLong));
@@ -215,9 +226,10 @@ void set_recorded_option(TrainOptions& options, const std::string& key, const st
   const auto* spec = find_train_option(key);
   if (!spec || spec->on_resume == OnResume::kNotKept) return;
   bool ok = set_option_value(options, *spec, value);
-  if (ok && key == "precision") {
+  if (ok && (key == "precision" || key == "arch")) {
     try {
-      parse_precision(value);
+      key == "arch" ? static_cast<void>(parse_arch(value))
+                    : static_cast<void>(parse_precision(value));
     } catch (const UsageError&) {
       ok = false;
     }
@@ -332,31 +344,7 @@ Generator load_generator(const std::string& path, DataSpec* spec) {
     if (std::string(e.what()).find("OrderedDict") != std::string::npos) throw;
     throw Error(checkpoint_error);
   }
-  // A spectrally normalised G keeps fc1's weight as fc1.weight_orig, as PyTorch's does.
-  auto fc1 = dict->find("fc1.weight");
-  const bool sn = fc1 == dict->end() && dict->find("fc1.weight_orig") != dict->end();
-  if (sn) fc1 = dict->find("fc1.weight_orig");
-  if (fc1 == dict->end() || !fc1->value().isTensor() || fc1->value().toTensor().dim() != 2) {
-    throw Error(path +
-                ": neither an acgan checkpoint nor a generator state dict (no fc1.weight; "
-                "is it disc.pt?)");
-  }
-  DataSpec found = cifar10_spec();
-  const auto last = dict->find(sn ? "conv4.0.weight_orig" : "conv4.0.weight");
-  if (last != dict->end() && last->value().isTensor() && last->value().toTensor().dim() == 4) {
-    found.channels = last->value().toTensor().size(1);  // ConvTranspose2d: (in, out, kH, kW)
-  }
-  if (found.channels != cifar10_spec().channels) {
-    for (size_t k = 0; k < found.class_names.size(); ++k) found.class_names[k] = std::to_string(k);
-  }
-  Generator g(GeneratorOptions()
-                  .nz(fc1->value().toTensor().size(1))
-                  .num_classes(found.num_classes())
-                  .channels(found.channels)
-                  .spectral_norm(sn));
-  load_state_dict(*g, *dict, path);
-  if (spec) *spec = found;
-  return g;
+  return generator_from_state_dict(*dict, path, spec);
 }
 
 }  // namespace acgan

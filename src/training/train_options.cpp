@@ -28,12 +28,15 @@ void validate_run_flags(const TrainOptions& o) {
                o.beta1);
   // Against the classes known so far (the checkpoint's, or CIFAR-10's): the data's own count is
   // checked again when the data is found (training_data.h).
-  check_nz(o.nz, o.data_spec.num_classes());
+  const Arch arch = parse_arch(o.arch);
+  check_nz(arch, o.nz, o.data_spec.num_classes());
   parse_dataset_kind(o.dataset);
   parse_cifar100_labels(o.labels);
   check_channels_flag(o.channels);
-  require_flag(o.image_size == 0 || o.image_size == kSeedImageSide, "image_size",
-               std::to_string(kSeedImageSide) + ", the side the seed's networks take (or 0 for it)",
+  require_flag(o.image_size == 0 || side_is_supported(arch, o.image_size), "image_size",
+               arch == Arch::kCifar
+                   ? std::to_string(kSeedImageSide) + ", the side the cifar networks take (or 0)"
+                   : "4..128 with --arch " + o.arch + " (or 0 for 32)",
                o.image_size);
   require_flag(o.num_workers >= 0 && o.num_workers <= kMaxWorkers, "num_workers",
                "0.." + std::to_string(kMaxWorkers), o.num_workers);
@@ -70,7 +73,12 @@ void validate_step_flags(const TrainOptions& o) {
   require_flag(o.label_smoothing == 0 || loss == SourceLoss::kBce, "label_smoothing",
                "0 with --loss hinge (smoothing is a BCE target)", o.label_smoothing);
   parse_on_off("d_class_loss_on_fakes", o.d_class_loss_on_fakes);
-  parse_spectral_norm(o.spectral_norm);
+  require_flag(parse_spectral_norm(o.spectral_norm) == SpectralNormOn::kNone ||
+                   parse_arch(o.arch) == Arch::kCifar,
+               "spectral_norm",
+               "none with --arch " + o.arch +
+                   " (spectral normalisation is the cifar networks'; --recipe mod turns it on)",
+               o.spectral_norm);
   require_flag(std::isfinite(o.g_ema) && o.g_ema >= 0 && o.g_ema < 1, "g_ema",
                "0 (none) or a decay in (0, 1), e.g. 0.999", o.g_ema);
   parse_diffaugment(o.diffaugment);
@@ -137,9 +145,16 @@ std::vector<std::pair<std::string, std::string>> recipe_settings(const std::stri
   throw UsageError("--recipe: expected original or mod, got " + recipe);
 }
 
+std::vector<std::pair<std::string, std::string>> arch_settings(const std::string& arch) {
+  if (parse_arch(arch) == Arch::kMlp) return {{"dropout", "0.4"}};
+  return {};
+}
+
 void apply_recipe(TrainOptions& options) {
-  for (const auto& [flag, value] : recipe_settings(options.recipe)) {
-    if (!options.given.count(flag)) set_option_value(options, *find_train_option(flag), value);
+  for (const auto& settings : {recipe_settings(options.recipe), arch_settings(options.arch)}) {
+    for (const auto& [flag, value] : settings) {
+      if (!options.given.count(flag)) set_option_value(options, *find_train_option(flag), value);
+    }
   }
 }
 
@@ -157,6 +172,10 @@ const std::vector<TrainOptionSpec>& train_option_table() {
       {"beta1", "beta1 for adam. default=0.5", &O::beta1, true, may},
       {"outdir", "folder to output images and model checkpoints", &O::outdir, true, not_kept},
       // acgan's additions.
+      {"arch",
+       "cifar | mlp: the networks (cifar: the original script's; mlp: PyTorch-GAN's fully "
+       "connected ACGAN, a class embedding in front of z, any image side)",
+       &O::arch, false, kept},
       {"dataset",
        "auto | cifar10 | cifar100 | fashion_mnist | mnist | folder: what --root_dir holds (auto: "
        "decided from its files, and logged)",

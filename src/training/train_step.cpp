@@ -81,6 +81,11 @@ Noise make_grid_noise(int64_t per_class, int64_t nz, int64_t num_classes,
   return make_noise_for(c, nz);
 }
 
+LossWeights loss_weights_for(Arch arch) {
+  if (arch == Arch::kMlp) return {0.25, 0.25, 0.5};
+  return {};
+}
+
 StepOptions step_options_for(Precision precision, LossScaler& scaler) {
   StepOptions options;
   options.precision = precision;
@@ -96,6 +101,7 @@ torch::Tensor train_step(GeneratorImpl& g, DiscriminatorImpl& d, torch::optim::O
   // Forward passes run under autocast; backward passes and losses outside it.
   const auto autocast = [&] { return AutocastScope(device_type, options.precision); };
   LossScaler* scaler = options.scaler;
+  const LossWeights& w = options.weights;
   const auto backward = [&](const torch::Tensor& loss) {
     (scaler ? scaler->scale(loss) : loss).backward();
   };
@@ -118,7 +124,11 @@ torch::Tensor train_step(GeneratorImpl& g, DiscriminatorImpl& d, torch::optim::O
     const auto scope = autocast();
     on_real = d.forward(augment(real));  // (B), (B, 10)
   }
-  auto loss_d_real = source_class_loss(on_real, SourceTerm::kDReal, labels, options);
+  const auto weighted = [](torch::Tensor loss, double weight) {
+    return weight == 1 ? loss : loss * weight;
+  };
+  auto loss_d_real =
+      weighted(source_class_loss(on_real, SourceTerm::kDReal, labels, options), w.d_real);
   backward(loss_d_real);
 
   {
@@ -126,8 +136,9 @@ torch::Tensor train_step(GeneratorImpl& g, DiscriminatorImpl& d, torch::optim::O
     fake = g.forward(noise.z, noise.c);  // (B, 3, 32, 32)
     on_fake = d.forward(augment(fake.detach()));
   }
-  auto loss_d_fake = source_class_loss(on_fake, SourceTerm::kDFake, noise.c, options,
-                                       options.d_class_loss_on_fakes);
+  auto loss_d_fake = weighted(source_class_loss(on_fake, SourceTerm::kDFake, noise.c, options,
+                                                options.d_class_loss_on_fakes),
+                              w.d_fake);
   backward(loss_d_fake);
   step(opt_d, d);
 
@@ -141,7 +152,7 @@ torch::Tensor train_step(GeneratorImpl& g, DiscriminatorImpl& d, torch::optim::O
       const auto scope = autocast();
       on_fake_g = d.forward(augment(fake));
     }
-    loss_g = source_class_loss(on_fake_g, SourceTerm::kG, noise.c, options);
+    loss_g = weighted(source_class_loss(on_fake_g, SourceTerm::kG, noise.c, options), w.g);
     backward(loss_g);
   }
   step(opt_g, g);

@@ -29,7 +29,8 @@ DatasetRequest data_request(const TrainOptions& options) {
   request.root = options.root_dir;
   request.kind = parse_dataset_kind(options.dataset);
   request.labels = parse_cifar100_labels(options.labels);
-  request.side = options.image_size != 0 ? options.image_size : kSeedImageSide;
+  request.side =
+      options.image_size != 0 ? options.image_size : native_side(parse_arch(options.arch));
   request.channels = options.channels;
   request.skip_bad_images = options.skip_bad_images;
   return request;
@@ -46,14 +47,14 @@ void check_data_before_writing(TrainOptions& options) {
   }
   if (!options.resume) {
     if (options.nz == kDefaultNz && !options.given.count("nz")) {
-      options.nz = kDefaultNz - kOriginalClasses + spec.num_classes();  // the original's 100 + K
+      options.nz = default_nz(parse_arch(options.arch), spec.num_classes());  // cifar: 100 + K
     }
     options.data_spec = spec;
     options.channels = spec.channels;  // recorded resolved: a resume giving the same value agrees
     options.image_size = spec.height;
   }
   spdlog::info("data: {} ({})", spec.describe(), found.reason);
-  check_nz(options.nz, spec.num_classes());
+  check_nz(parse_arch(options.arch), options.nz, spec.num_classes());
   check_subset_fits(options, training_set_size(request));  // the loader checks it again
 }
 

@@ -1,9 +1,10 @@
 // G as a TorchScript module that needs nothing but PyTorch or LibTorch to run: its weights as
 // buffers (G in eval mode: BatchNorm's running statistics; spectral normalisation folded into the
 // weights with its stored vectors, as eval mode computes it) and forward written in TorchScript:
-//   forward(z: (N, nz) float32, one-hot class in z[:, :num_classes]) -> images (N, C, H, W)
-// plus the data spec as attributes: nz, num_classes, channels, height, width (int), class_names
-// (List[str]) and dataset (str). Python's torch.jit.load and LibTorch's
+//   cifar: forward(z: (N, nz) float32, one-hot class in z[:, :num_classes]) -> images (N, C, H, W)
+//   mlp:   forward(z: (N, nz) float32, classes: (N) int64) -> images (N, C, H, W)
+// plus the family and the data spec as attributes: arch (str), nz, num_classes, channels, height,
+// width (int), class_names (List[str]) and dataset (str). Python's torch.jit.load and LibTorch's
 // torch::jit::load both run it; the same inputs give acgan's eval-mode images within float32
 // rounding (other kernels may sum in another order).
 #pragma once

@@ -19,7 +19,10 @@
 
 namespace acgan {
 
-constexpr int64_t kCheckpointFormatVersion = 1;
+// The checkpoint format versions this acgan reads; it writes the first for the cifar networks and
+// the newest for another family (--arch), which a release from before the families refuses.
+constexpr int64_t kFirstCheckpointFormatVersion = 1;
+constexpr int64_t kCheckpointFormatVersion = 2;
 
 // Where a run stands.
 struct Progress {
@@ -82,11 +85,15 @@ void set_generator_state(const torch::Device& device, const torch::Tensor& state
 GeneratorOptions generator_options(const TrainOptions& options);
 DiscriminatorOptions discriminator_options(const TrainOptions& options);
 
-// A Generator from a full checkpoint or from a gen.pt / gen_ema.pt state dict (nz, channels and
-// spectral normalisation taken from the file). From a checkpoint of a run with --g_ema it is the
-// weight average (logged), as sample grids are. `spec` (when given) receives the data spec: the
-// checkpoint's; for a bare state dict, which records no classes, the original's 10 (CIFAR-10's
-// names for 3 channels, numbers otherwise).
+// A Generator from a full checkpoint or from a gen.pt / gen_ema.pt state dict (family, nz,
+// channels, side and spectral normalisation taken from the file). From a checkpoint of a run with
+// --g_ema it is the weight average (logged), as sample grids are. `spec` (when given) receives the
+// data spec: the checkpoint's; for a bare state dict, which records no classes, the original's 10
+// (CIFAR-10's names for 3 channels, numbers otherwise).
 Generator load_generator(const std::string& path, DataSpec* spec = nullptr);
+// The bare state dict part of load_generator (generator_state_dict.cpp): the family, nz, channels
+// and side read from the keys and their shapes (mlp: label_emb.weight present).
+Generator generator_from_state_dict(const c10::impl::GenericDict& dict, const std::string& path,
+                                    DataSpec* spec);
 
 }  // namespace acgan

@@ -32,6 +32,7 @@ struct TrainOptions {
   std::string outdir = "./";
 
   // acgan's additions.
+  std::string arch = "cifar";    // cifar | mlp: the network family (models/arch.h)
   std::string dataset = "auto";  // auto | cifar10 | cifar100 | fashion_mnist | mnist (datasets.h)
   std::string labels = "fine";   // CIFAR-100: fine (100 classes) | coarse (20)
   bool skip_bad_images = false;  // image folders: train without unreadable files
@@ -109,7 +110,10 @@ bool parse_on_off(const std::string& flag, const std::string& value);
 // training), ACGAN-Mod's choices for "mod" (docs/better-samples.md). Throws UsageError for
 // another name.
 std::vector<std::pair<std::string, std::string>> recipe_settings(const std::string& recipe);
-// Sets each of options.recipe's flags that the user did not give.
+// The flags a network family (--arch) brings its own default for: the mlp script's D dropout of
+// 0.4; none for cifar (the original's are the table's defaults).
+std::vector<std::pair<std::string, std::string>> arch_settings(const std::string& arch);
+// Sets each of options.recipe's and options.arch's flags that the user did not give.
 void apply_recipe(TrainOptions& options);
 
 // What a resume does with a flag kept in the checkpoint.

@@ -87,6 +87,15 @@ class GradientHook {
   virtual void on_gradients(torch::nn::Module& network) = 0;
 };
 
+// How much each of the step's three losses counts, by network family (arch.h). cifar: the
+// original's, 1 each. mlp: its script averages D's two terms and halves each of the three
+// (d_loss = ((src_r + cls_r) / 2 + (src_f + cls_f) / 2) / 2, g_loss = (src_g + cls_g) / 2), so
+// 1/4, 1/4 and 1/2; the step's stats hold the weighted terms, Loss_D their sum as the script's.
+struct LossWeights {
+  double d_real = 1, d_fake = 1, g = 1;
+};
+LossWeights loss_weights_for(Arch arch);
+
 struct StepOptions {
   Precision precision = Precision::kFp32;
   LossScaler* scaler = nullptr;
@@ -96,6 +105,7 @@ struct StepOptions {
   bool d_class_loss_on_fakes = true;  // false: D's fake term is the source loss alone
   DiffAugmentPolicy augment;          // on every image D sees (diff_augment.h)
   GradientHook* gradient_hook = nullptr;
+  LossWeights weights;  // a weight of 1 is not multiplied: the original's step is unchanged
 };
 // `precision` with `scaler` where it needs one (fp16).
 StepOptions step_options_for(Precision precision, LossScaler& scaler);

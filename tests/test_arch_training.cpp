@@ -1,0 +1,113 @@
+// --arch mlp as a user trains it, in process: grey 28-pixel images made from RGB CIFAR files, the
+// family's defaults (nz 100, dropout 0.4) recorded, a resume bit for bit, generate from the
+// checkpoint; what only the cifar networks have is refused before any file is written, and a
+// resume cannot change the family.
+#include <gtest/gtest.h>
+#include <torch/serialize.h>
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <functional>
+
+#include "acgan/commands/generate.h"
+#include "acgan/commands/train.h"
+#include "acgan/error.h"
+#include "acgan/io/atomic_file.h"
+#include "acgan/io/image_grid.h"
+#include "acgan/models/networks.h"
+#include "acgan/training/checkpoint.h"
+#include "test_support.h"
+
+namespace fs = std::filesystem;
+
+namespace acgan {
+namespace {
+
+using testing::TempDir;
+
+class MlpTrainingTest : public testing::SyntheticCifarTest<12> {  // 60 training images
+ protected:
+  // 60 grey 28x28 images, batch 20: 3 steps an epoch.
+  static TrainOptions options(const std::string& outdir, int64_t epochs) {
+    TrainOptions o;
+    o.root_dir = data_dir();
+    o.outdir = outdir;
+    o.arch = "mlp";
+    o.channels = 1;
+    o.image_size = 28;
+    o.given = {"arch", "channels", "image_size"};
+    o.batch_size = 20;
+    o.num_epochs = epochs;
+    o.log_every = 2;
+    o.seed = 5;
+    o.threads = 2;
+    o.num_workers = 0;
+    return o;
+  }
+};
+
+TEST_F(MlpTrainingTest, TrainsWithTheFamilysDefaultsAndResumesBitForBit) {
+  TempDir out;
+  auto o = options(out.path(), 1);
+  ASSERT_EQ(train(o), 0);
+  const auto checkpoint = out / "checkpoint.pt";
+  const auto config = read_checkpoint_config(checkpoint);
+  EXPECT_EQ(config.at("arch"), "mlp");
+  EXPECT_EQ(config.at("nz"), "100");  // the noise alone: the class is embedded, not in z
+  EXPECT_EQ(config.at("dropout"), "0.4");
+  EXPECT_EQ(config.at("image_size"), "28");
+  torch::serialize::InputArchive archive;
+  archive.load_from(checkpoint);
+  c10::IValue version;
+  archive.read("format_version", version);
+  EXPECT_EQ(version.toInt(), 2) << "a release without --arch must refuse it by its version";
+
+  DataSpec spec;
+  auto g = load_generator(checkpoint, &spec);
+  ASSERT_NE(g->as<MlpGeneratorImpl>(), nullptr);
+  EXPECT_EQ(g->forward(torch::randn({2, 100}), torch::tensor({1, 8})).sizes(),
+            (std::vector<int64_t>{2, 1, 28, 28}));
+  // Ten rows of ten 28-pixel cells, 2 pixels apart.
+  EXPECT_EQ(read_png(out / "images/epoch_001.png").sizes(), (std::vector<int64_t>{302, 302, 3}));
+  GenerateOptions gen;
+  gen.checkpoint = checkpoint;
+  gen.classes = "0,9";
+  gen.n = 3;
+  gen.out = out / "two.png";
+  generate(gen);
+  EXPECT_EQ(read_png(gen.out).sizes(), (std::vector<int64_t>{62, 92, 3}));
+  testing::expect_resume_is_exact(options("", 1));
+}
+
+TEST_F(MlpTrainingTest, WhatOnlyTheCifarNetworksHaveIsRefusedBeforeAnyFile) {
+  const std::vector<std::pair<std::function<void(TrainOptions&)>, std::string>> cases = {
+      {[](TrainOptions& o) { o.spectral_norm = "d"; },
+       "--spectral_norm: expected none with --arch mlp"},
+      {[](TrainOptions& o) { o.recipe = "mod"; }, "--spectral_norm: expected none with --arch mlp"},
+      {[](TrainOptions& o) { o.image_size = 200; },
+       "--image_size: expected 4..128 with --arch mlp"},
+      {[](TrainOptions& o) { o.arch = "resnet"; }, "--arch: expected cifar or mlp, got resnet"},
+      {[](TrainOptions& o) { o.arch = "cifar"; }, "--image_size: expected 32, the side the cifar"},
+  };
+  for (const auto& [change, needle] : cases) {
+    TempDir refused;
+    auto o = options(refused.path(), 1);
+    change(o);
+    testing::expect_error<UsageError>([&] { train(o); }, {needle});
+    EXPECT_TRUE(fs::is_empty(refused.path())) << needle;
+  }
+  // A resume keeps the family: --arch cifar on an mlp run is refused, the checkpoint untouched.
+  TempDir out;
+  ASSERT_EQ(train(options(out.path(), 1)), 0);
+  const auto before = read_file(out / "checkpoint.pt");
+  auto resume = options(out.path(), 2);
+  resume.resume = true;
+  resume.arch = "cifar";
+  resume.image_size = 0;
+  resume.given = {"arch", "num_epochs"};
+  testing::expect_error<UsageError>([&] { train(resume); }, {"--arch"});
+  EXPECT_EQ(read_file(out / "checkpoint.pt"), before);
+}
+
+}  // namespace
+}  // namespace acgan
