@@ -23,36 +23,20 @@ namespace {
 
 using testing::expect_error;
 
-std::string script() { return std::string(ACGAN_SOURCE_DIR) + "/tests/data/python_networks.py"; }
-std::string original_models() {
-  return std::string(ACGAN_SOURCE_DIR) + "/../shared/golden/original_models.py";
-}
-
 // python_networks.py's files, written once for the suite.
-class PythonInteropTest : public ::testing::Test {
+class PythonInteropTest : public testing::PythonWrittenTest<PythonInteropTest> {
+ public:
+  static std::string script() {
+    return std::string(ACGAN_SOURCE_DIR) + "/tests/data/python_networks.py";
+  }
+  static std::string models() {
+    return std::string(ACGAN_SOURCE_DIR) + "/../shared/golden/original_models.py";
+  }
+
  protected:
-  static void SetUpTestSuite() {
-    if (testing::python_with_torch().empty() || !fs::exists(original_models())) return;
-    dir_ = new testing::TempDir();
-    written_ = testing::run_program(testing::python_with_torch(),
-                                    {script(), original_models(), "write", dir_->path()});
-  }
-  static void TearDownTestSuite() {
-    delete dir_;
-    dir_ = nullptr;
-  }
-  void SetUp() override {
-    if (!dir_) GTEST_SKIP() << "needs /usr/bin/python3 with torch (python3-torch) and ../shared";
-    ASSERT_EQ(written_.exit_code, 0) << written_.output;
-  }
-  static std::string path(const std::string& name) { return *dir_ / name; }
   static torch::Tensor output(const std::string& key) {
     return load_tensor_dict_file(path("outputs.pt")).at(key).toTensor();
   }
-
- private:
-  static inline testing::TempDir* dir_ = nullptr;
-  static inline testing::CommandResult written_;
 };
 
 // The same inputs through Python's networks and the imported ones, both in eval mode: float32
@@ -119,9 +103,8 @@ TEST_F(PythonInteropTest, ExportLoadsBackIntoTheOriginalNetworksBitForBit) {
   const auto images = generator.forward({output("z")}).toTensor();
   EXPECT_LT((images - output("images")).abs().max().item<double>(), 1e-5);
   EXPECT_EQ(generator.attr("nz").toInt(), 110);
-  const auto checked =
-      testing::run_program(testing::python_with_torch(),
-                           {script(), original_models(), "check", path("export") + ":" + path("")});
+  const auto checked = testing::run_program(
+      testing::python_with_torch(), {script(), models(), "check", path("export") + ":" + path("")});
   EXPECT_EQ(checked.exit_code, 0) << checked.output;
   const auto metadata = read_file(path("export/metadata.json"));
   EXPECT_NE(metadata.find("\"nz\": 110"), std::string::npos) << metadata;

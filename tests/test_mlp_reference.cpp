@@ -27,32 +27,15 @@ namespace {
 constexpr int kSteps = 10;
 constexpr double kLr = 2e-4;
 
-std::string script() { return std::string(ACGAN_SOURCE_DIR) + "/tests/data/mlp_reference.py"; }
-std::string mlp_models() {
-  return std::string(ACGAN_SOURCE_DIR) + "/../shared/golden/mlp_models.py";
-}
-
-class MlpReferenceTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    if (testing::python_with_torch().empty() || !fs::exists(mlp_models())) return;
-    dir_ = new testing::TempDir();
-    written_ = testing::run_program(testing::python_with_torch(),
-                                    {script(), mlp_models(), "write", dir_->path()});
+// mlp_reference.py's files, written once for the suite.
+class MlpReferenceTest : public testing::PythonWrittenTest<MlpReferenceTest> {
+ public:
+  static std::string script() {
+    return std::string(ACGAN_SOURCE_DIR) + "/tests/data/mlp_reference.py";
   }
-  static void TearDownTestSuite() {
-    delete dir_;
-    dir_ = nullptr;
+  static std::string models() {
+    return std::string(ACGAN_SOURCE_DIR) + "/../shared/golden/mlp_models.py";
   }
-  void SetUp() override {
-    if (!dir_) GTEST_SKIP() << "needs /usr/bin/python3 with torch (python3-torch) and ../shared";
-    ASSERT_EQ(written_.exit_code, 0) << written_.output;
-  }
-  static std::string path(const std::string& name) { return *dir_ / name; }
-
- private:
-  static inline testing::TempDir* dir_ = nullptr;
-  static inline testing::CommandResult written_;
 };
 
 // Both networks in float64 with the script's initial weights (converted before loading: the file
@@ -152,9 +135,8 @@ TEST_F(MlpReferenceTest, ImportExportLoadsBackIntoTheScriptsNetworksBitForBit) {
   exported.torchscript = true;
   ASSERT_EQ(run_export(exported), 0);
   EXPECT_NE(read_file(path("export/metadata.json")).find("\"arch\": \"mlp\""), std::string::npos);
-  const auto checked =
-      testing::run_program(testing::python_with_torch(),
-                           {script(), mlp_models(), "check", path("export") + ":" + path("")});
+  const auto checked = testing::run_program(
+      testing::python_with_torch(), {script(), models(), "check", path("export") + ":" + path("")});
   EXPECT_EQ(checked.exit_code, 0) << checked.output;
   DataSpec spec;
   auto g = load_generator(path("export/gen.pt"), &spec);

@@ -6,6 +6,7 @@
 #include <torch/types.h>
 
 #include <chrono>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -119,6 +120,34 @@ class SyntheticCifarTest : public ::testing::Test {
 
  private:
   static inline TempDir* data_ = nullptr;
+};
+
+// A test suite sharing one folder that a python3-torch script writes once before its first test
+// (`python3 Suite::script() Suite::models() write DIR`) and that is removed after its last; its
+// tests skip with a message where python3-torch or the models file (../shared) is absent.
+template <typename Suite>
+class PythonWrittenTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    if (python_with_torch().empty() || !std::filesystem::exists(Suite::models())) return;
+    dir_ = new TempDir();
+    written_ =
+        run_program(python_with_torch(), {Suite::script(), Suite::models(), "write", dir_->path()});
+  }
+  static void TearDownTestSuite() {
+    delete dir_;
+    dir_ = nullptr;
+  }
+  void SetUp() override {
+    if (!dir_) GTEST_SKIP() << "needs /usr/bin/python3 with torch (python3-torch) and ../shared";
+    ASSERT_EQ(written_.exit_code, 0) << written_.output;
+  }
+  // A file the script wrote.
+  static std::string path(const std::string& name) { return *dir_ / name; }
+
+ private:
+  static inline TempDir* dir_ = nullptr;
+  static inline CommandResult written_;
 };
 
 // The global step column of every row of a metrics.csv, in file order.
