@@ -1,4 +1,4 @@
-// acgan_bench: training throughput of acgan's step on real CIFAR-10, timed the way
+// acgan_bench: training throughput of acgan's step (any --arch) on real data, timed the way
 // bench/pytorch_step.py times PyTorch eager (steady state, whole step including batch assembly and
 // noise), plus the step's exact FLOP count and this machine's float32 matmul peak, as one JSON
 // line. scripts/bench.sh runs both and prints the comparison.
@@ -41,7 +41,8 @@ ForwardMacs forward_macs(const std::vector<acgan::LayerRecord>& rows, int64_t in
     double out_elements = 1;
     for (auto d : r.out_shape) out_elements *= static_cast<double>(d);
     const double out_channels = static_cast<double>(r.out_shape[0]);
-    const double weights = static_cast<double>(r.params) - out_channels;  // minus the bias
+    // Minus the bias (imagenet128's convolutions have none: 1 in Cin * k * k too few, < 0.2 %).
+    const double weights = static_cast<double>(r.params) - out_channels;
     double layer = 0;
     if (r.type == "Conv2d" || r.type == "Linear") {
       layer = out_elements * weights / out_channels;  // each output: Cin * k * k (or in) MACs
@@ -66,7 +67,7 @@ double step_flops(const acgan::TrainOptions& options, int64_t batch) {
   acgan::Discriminator d(acgan::discriminator_options(options));
   const auto& spec = options.data_spec;
   const int64_t nz = options.nz;
-  // D's two heads both read the 8192 features; trace_layers lists fc_source then fc_class.
+  // D's two heads both read the features; trace_layers lists the source head, then the class head.
   const auto fd = forward_macs(acgan::trace_layers(*d), spec.channels * spec.height * spec.width);
   const auto fg = forward_macs(acgan::trace_layers(*g), nz);
   const double d_macs = 3 * fd.total + 3 * fd.total + (2 * (fd.total - fd.first_layer) + fd.total);
@@ -106,7 +107,7 @@ double matmul_peak_gflops(const torch::Device& device, torch::ScalarType dtype) 
 
 // The benchmark's flags (scripts/bench.sh passes them).
 struct BenchFlags {
-  std::string root_dir = "./", device = "cpu", precision = "fp32", adam = "auto";
+  std::string root_dir = "./", device = "cpu", precision = "fp32", adam = "auto", arch = "cifar";
   int64_t batch_size = 100, threads = 2, warmup = 3, steps = 20, repeats = 1;
   double t0 = 0;
   bool matmul = false, plain_convt = false, plain_dropout = false, unfrozen_d = false;
@@ -114,6 +115,7 @@ struct BenchFlags {
 };
 
 void add_flags(CLI::App& app, BenchFlags& f) {
+  app.add_option("--arch", f.arch, "cifar | mlp | imagenet128: the networks whose step is timed");
   app.add_option("--root_dir", f.root_dir)->required();
   app.add_option("--batch_size", f.batch_size);
   app.add_option("--threads", f.threads);
@@ -172,6 +174,7 @@ class BenchStep {
     adam_ = use_adam(state_, options_, f, device);
     step_options_ = acgan::step_options_for(acgan::parse_precision(f.precision), scaler_);
     step_options_.freeze_d_in_g_step = !f.unfrozen_d;
+    step_options_.weights = acgan::loss_weights_for(acgan::parse_arch(options_.arch));
     if (f.cuda_graphs) use_cuda_graph();
     state_.g->train();
     state_.d->train();
@@ -206,6 +209,8 @@ class BenchStep {
     acgan::TrainOptions options;
     options.batch_size = f.batch_size;
     options.root_dir = f.root_dir;
+    options.arch = f.arch;
+    acgan::apply_recipe(options);  // the family's own settings (mlp: dropout 0.4)
     acgan::check_data_before_writing(options);
     return options;
   }
@@ -310,13 +315,14 @@ int bench(const BenchFlags& f) {
   rusage usage{};
   getrusage(RUSAGE_SELF, &usage);
   fmt::print(
-      "{{\"impl\": \"acgan\", \"batch_size\": {}, \"threads\": {}, \"precision\": \"{}\", "
+      "{{\"impl\": \"acgan\", \"arch\": \"{}\", \"batch_size\": {}, \"threads\": {}, "
+      "\"precision\": \"{}\", "
       "\"images_per_s\": {:.2f}, "
       "\"repeats\": [{:.2f}], \"first_step_s\": {:.3f}, \"peak_rss_mb\": {:.1f}, "
       "\"step_gflop\": {:.3f}, \"matmul_peak_gflops\": {:.1f}, \"adam\": \"{}\", "
       "\"cuda_graphs\": {}, "
       "\"ops_per_step\": {}, \"kernels_per_step\": {}, \"adam_ops\": {}, \"adam_ms\": {:.2f}}}\n",
-      f.batch_size, torch::get_num_threads(), f.precision, sorted[sorted.size() / 2],
+      f.arch, f.batch_size, torch::get_num_threads(), f.precision, sorted[sorted.size() / 2],
       fmt::join(rates, ", "), first_step, usage.ru_maxrss / 1024.0,
       step_flops(step.options(), f.batch_size) / 1e9,
       f.matmul ? matmul_peak_gflops(device, acgan::compute_dtype(precision)) : 0.0, step.adam(),

@@ -27,10 +27,8 @@ def main():
     generator = torch.jit.load(source)
     torch.manual_seed(0)
     z = torch.randn(4, generator.nz)
-    # The mlp G takes the classes beside z (acgan export --torchscript); the cifar G finds them in z.
-    inputs = {"z": z}
-    if hasattr(generator, "arch") and generator.arch == "mlp":
-        inputs["classes"] = torch.arange(4) % generator.num_classes
+    # G(z, classes) for every family (acgan export --torchscript, format 2).
+    inputs = {"z": z, "classes": torch.arange(4) % generator.num_classes}
     torch.onnx.export(generator, tuple(inputs.values()), target, input_names=list(inputs),
                       output_names=["images"],
                       dynamic_axes={**{name: {0: "batch"} for name in inputs}, "images": {0: "batch"}},

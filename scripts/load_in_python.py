@@ -18,9 +18,9 @@ import torch.nn as nn
 class Generator(nn.Module):
     """The original script's generator: Linear(nz, 384), then four transposed convolutions."""
 
-    def __init__(self, nz):
+    def __init__(self, nz, num_classes):
         super().__init__()
-        self.nz = nz
+        self.nz, self.num_classes = nz, num_classes
         self.fc1 = nn.Linear(nz, 384)
 
         def up(cin, cout, stride, padding, last=False):
@@ -31,8 +31,10 @@ class Generator(nn.Module):
         self.conv1, self.conv2 = up(384, 192, 1, 0), up(192, 96, 2, 1)
         self.conv3, self.conv4 = up(96, 48, 2, 1), up(48, 3, 2, 1, last=True)
 
-    def forward(self, z):
-        x = self.fc1(z.view(-1, self.nz)).view(-1, 384, 1, 1)
+    def forward(self, z, classes):  # as generator.pt: the one-hot class in z, metadata["noise"]
+        z = z.view(-1, self.nz).clone()
+        z[:, :self.num_classes] = nn.functional.one_hot(classes, self.num_classes).float()
+        x = self.fc1(z).view(-1, 384, 1, 1)
         return self.conv4(self.conv3(self.conv2(self.conv1(x))))
 
 
@@ -45,7 +47,7 @@ def load(folder, metadata):
                  "--torchscript")
     if metadata.get("spectral_norm", "none") == "both":
         sys.exit("load_in_python: error: a spectrally normalised G: export it with --torchscript")
-    g = Generator(metadata["nz"])
+    g = Generator(metadata["nz"], metadata["num_classes"])
     g.load_state_dict(torch.load(os.path.join(folder, "gen.pt")), strict=True)
     return g.eval(), "gen.pt in the original's Generator"
 
@@ -68,11 +70,7 @@ def main():
     labels = torch.arange(classes).repeat_interleave(args.n)
     z = torch.randn(len(labels), nz)
     with torch.no_grad():
-        if metadata.get("arch", "cifar") == "mlp":  # G(z, class): the embedding in front of z
-            images = g(z, labels)
-        else:
-            z[:, :classes] = nn.functional.one_hot(labels, classes).float()  # as metadata["noise"]
-            images = g(z)
+        images = g(z, labels)
     images = (images.clamp(-1, 1) + 1) / 2  # (N, C, H, W) in [0, 1]
     import matplotlib
     matplotlib.use("Agg")

@@ -160,7 +160,7 @@ TEST_F(Cifar100TrainingTest, ChannelsFlagConvertsTheImagesAndTheNetworksFollow) 
   for (const auto& [flag, value, needle] :
        {std::tuple{"channels", 2, "--channels: expected 1 (grey) or 3 (RGB)"},
         std::tuple{"image_size", 64,
-                   "--image_size: expected 32, the side the cifar networks take"}}) {
+                   "--image_size: expected 32 with --arch cifar (its layer tables fix it)"}}) {
     TempDir refused;
     auto bad = options(data_->path(), refused.path(), 1);
     (std::string(flag) == "channels" ? bad.channels : bad.image_size) = value;

@@ -100,7 +100,7 @@ TEST_F(PythonInteropTest, ExportLoadsBackIntoTheOriginalNetworksBitForBit) {
   // The TorchScript generator in LibTorch: Python's images from Python's noise, within float32
   // rounding of other kernels.
   auto generator = torch::jit::load(path("export/generator.pt"));
-  const auto images = generator.forward({output("z")}).toTensor();
+  const auto images = generator.forward({output("z"), output("c")}).toTensor();
   EXPECT_LT((images - output("images")).abs().max().item<double>(), 1e-5);
   EXPECT_EQ(generator.attr("nz").toInt(), 110);
   const auto checked = testing::run_program(

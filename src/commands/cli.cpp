@@ -288,8 +288,7 @@ void print_summary(const Commands& c) {
                  c.summary_channels);
     const Arch arch = parse_arch(c.summary_arch);
     const int64_t side = c.summary_image_size != 0 ? c.summary_image_size : native_side(arch);
-    require_flag(side_is_supported(arch, side), "image_size",
-                 arch == Arch::kCifar ? "32 with --arch cifar" : "4..128", c.summary_image_size);
+    check_image_side(arch, side);
     options.arch = c.summary_arch;
     options.nz = c.summary_nz != 0 ? c.summary_nz : default_nz(arch, c.summary_classes);
     options.data_spec.channels = c.summary_channels;

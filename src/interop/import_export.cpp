@@ -22,18 +22,9 @@ namespace fs = std::filesystem;
 namespace acgan {
 namespace {
 
-// nz from G's first layer, fc1.weight (384, nz).
-int64_t nz_of(const c10::impl::GenericDict& gen, const std::string& path) {
-  const auto fc1 = gen.find("fc1.weight");
-  if (fc1 == gen.end() || !fc1->value().isTensor() || fc1->value().toTensor().dim() != 2) {
-    throw Error(path + ": no fc1.weight of 2 dimensions; not the original script's gen.pt");
-  }
-  return fc1->value().toTensor().size(1);
-}
-
 // How G takes its inputs, for a user of gen.pt in Python.
 std::string noise_text(const TrainOptions& options) {
-  if (parse_arch(options.arch) == Arch::kMlp) {
+  if (!class_in_noise(parse_arch(options.arch))) {
     return "z (N, nz) ~ N(0, 1); G(z, class) = model(cat(label_emb(class), z)) (mlp_models.py)";
   }
   return "z (N, nz) ~ N(0, 1) with z[:, :num_classes] = one_hot(class)";
@@ -41,25 +32,13 @@ std::string noise_text(const TrainOptions& options) {
 
 // The run an imported gen.pt belongs to: its family, nz and image shape from its keys.
 TrainOptions import_options(const c10::impl::GenericDict& gen, const std::string& path) {
+  const auto g = generator_options_from_state_dict(gen, path);
   TrainOptions options;
-  if (gen.contains("label_emb.weight")) {  // the fully connected ACGAN's (mlp_models.py)
-    const auto g = generator_from_state_dict(gen, path, &options.data_spec);
-    options.arch = arch_name(Arch::kMlp);
-    options.nz = g->nz();
-    for (const auto& [flag, value] : arch_settings(options.arch))
-      set_option_value(options, *find_train_option(flag), value);
-    return options;
-  }
-  options.nz = nz_of(gen, path);
-  try {
-    check_nz(Arch::kCifar, options.nz, options.data_spec.num_classes());
-  } catch (const UsageError&) {  // import has no --nz: the file's width is at fault
-    const auto classes = options.data_spec.num_classes();
-    throw Error(fmt::format(
-        "{}: fc1.weight takes noise {} wide; acgan's G needs {}..{} (the first {} entries hold "
-        "the one-hot class)",
-        path, options.nz, classes + 1, kMaxNz, classes));
-  }
+  options.arch = arch_name(g.arch());
+  options.nz = g.nz();
+  options.data_spec = bare_generator_spec(g);
+  for (const auto& [flag, value] : arch_settings(options.arch))
+    set_option_value(options, *find_train_option(flag), value);
   return options;
 }
 
@@ -107,7 +86,7 @@ std::string export_metadata(const TrainOptions& options, int64_t step, bool weig
   for (const auto& name : spec.class_names) names.push_back(json_quote(name));
   return fmt::format(
       "{{\n"
-      "  \"format\": \"acgan export 1\",\n"
+      "  \"format\": \"acgan export 2\",\n"
       "  \"acgan_version\": \"{}\",\n"
       "  \"arch\": \"{}\",\n"
       "  \"step\": {},\n"

@@ -42,37 +42,59 @@ void keep(torch::jit::Module& module, const std::string& name, const torch::Tens
   module.register_buffer(name, t.detach().to(torch::kCPU, torch::kFloat).contiguous().clone());
 }
 
-// forward(z) for the cifar G: the one-hot class already in z[:, :num_classes] (metadata.json).
-std::string cifar_forward(CifarGeneratorImpl& g, torch::jit::Module& module) {
-  const auto fc1 = linear(*g.fc1.ptr());
-  keep(module, "fc1_weight", fc1.weight);
-  keep(module, "fc1_bias", fc1.bias);
-  std::string body = fmt::format(
-      "def forward(self, z: Tensor) -> Tensor:\n"
-      "    x = torch.linear(z.view(-1, {}), self.fc1_weight, self.fc1_bias).view(-1, {}, 1, 1)\n",
-      g.nz(), fc1.weight.size(0));
-  int index = 1;
-  for (auto* block : {&g.conv1, &g.conv2, &g.conv3, &g.conv4}) {
-    const std::string name = fmt::format("conv{}", index++);
-    const auto conv = transposed_convolution(*(*block)->ptr(0));
-    keep(module, name + "_weight", conv.weight);
-    keep(module, name + "_bias", conv.bias);
-    body += fmt::format(
-        "    x = torch.conv_transpose2d(x, self.{0}_weight, self.{0}_bias, [{1}, {1}], [{2}, "
-        "{2}])\n",
-        name, conv.stride, conv.padding);
-    if (auto* bn = (*block)->ptr(1)->as<nn::BatchNorm2d>()) {
+// The lines that run one block of a convolutional G: transposed convolution (its bias where it
+// has one), BatchNorm in eval mode, ReLU, Tanh.
+std::string block_lines(nn::SequentialImpl& block, const std::string& name,
+                        torch::jit::Module& module) {
+  std::string lines;
+  for (size_t i = 0; i < block.size(); ++i) {
+    auto& layer = *block.ptr(i);
+    if (auto* bn = layer.as<nn::BatchNorm2d>()) {
       keep(module, name + "_bn_weight", bn->weight);
       keep(module, name + "_bn_bias", bn->bias);
       keep(module, name + "_bn_mean", bn->running_mean);
       keep(module, name + "_bn_var", bn->running_var);
-      body += fmt::format(
-          "    x = torch.relu(torch.batch_norm(x, self.{0}_bn_weight, self.{0}_bn_bias, "
-          "self.{0}_bn_mean, self.{0}_bn_var, False, 0.0, {1}, False))\n",
+      lines += fmt::format(
+          "    x = torch.batch_norm(x, self.{0}_bn_weight, self.{0}_bn_bias, self.{0}_bn_mean, "
+          "self.{0}_bn_var, False, 0.0, {1}, False)\n",
           name, bn->options.eps());
+    } else if (layer.as<nn::ReLU>()) {
+      lines += "    x = torch.relu(x)\n";
+    } else if (layer.as<nn::Tanh>()) {
+      lines += "    x = torch.tanh(x)\n";
+    } else {
+      const auto conv = transposed_convolution(layer);
+      keep(module, name + "_weight", conv.weight);
+      std::string bias = "None";
+      if (conv.bias.defined()) {
+        keep(module, name + "_bias", conv.bias);
+        bias = "self." + name + "_bias";
+      }
+      lines += fmt::format(
+          "    x = torch.conv_transpose2d(x, self.{0}_weight, {1}, [{2}, {2}], [{3}, {3}])\n", name,
+          bias, conv.stride, conv.padding);
     }
   }
-  return body + "    return torch.tanh(x)\n";
+  return lines;
+}
+
+// forward(z, classes) for a G that takes the class one-hot in z[:, :K] (cifar, imagenet128): fc1
+// on that z, then the blocks. A z that already holds the one-hot gives the same images.
+std::string one_hot_forward(GeneratorImpl& g, nn::Module& fc1_module,
+                            const std::vector<std::pair<std::string, nn::Sequential>>& blocks,
+                            torch::jit::Module& module) {
+  const auto fc1 = linear(fc1_module);
+  keep(module, "fc1_weight", fc1.weight);
+  keep(module, "fc1_bias", fc1.bias);
+  const int64_t k = g.num_classes();
+  std::string body = fmt::format(
+      "def forward(self, z: Tensor, classes: Tensor) -> Tensor:\n"
+      "    one_hot = torch.eye({1}, dtype=z.dtype, device=z.device).index_select(0, classes)\n"
+      "    x = torch.cat([one_hot, z.view(-1, {0}).narrow(1, {1}, {2})], 1)\n"
+      "    x = torch.linear(x, self.fc1_weight, self.fc1_bias).view(-1, {3}, 1, 1)\n",
+      g.nz(), k, g.nz() - k, fc1.weight.size(0));
+  for (const auto& [name, block] : blocks) body += block_lines(*block.ptr(), name, module);
+  return body + "    return x\n";
 }
 
 // forward(z, classes) for the mlp G: the class embedding in front of z, then model's layers.
@@ -126,10 +148,23 @@ torch::jit::Module generator_torchscript(GeneratorImpl& g, const DataSpec& spec)
   module.register_attribute("dataset", c10::StringType::get(), dataset_kind_name(spec.kind));
   if (auto* mlp = g.as<MlpGeneratorImpl>()) {
     module.define(mlp_forward(*mlp, module));
+  } else if (auto* cifar = g.as<CifarGeneratorImpl>()) {
+    module.define(one_hot_forward(g, *cifar->fc1.ptr(),
+                                  {{"conv1", cifar->conv1},
+                                   {"conv2", cifar->conv2},
+                                   {"conv3", cifar->conv3},
+                                   {"conv4", cifar->conv4}},
+                                  module));
   } else {
-    auto* cifar = g.as<CifarGeneratorImpl>();
-    TORCH_CHECK(cifar, "generator_torchscript: a generator of no known family");
-    module.define(cifar_forward(*cifar, module));
+    auto* net = g.as<Imagenet128GeneratorImpl>();
+    TORCH_CHECK(net, "generator_torchscript: a generator of no known family");
+    module.define(one_hot_forward(g, *net->fc1,
+                                  {{"tconv2", net->tconv2},
+                                   {"tconv3", net->tconv3},
+                                   {"tconv4", net->tconv4},
+                                   {"tconv5", net->tconv5},
+                                   {"tconv6", net->tconv6}},
+                                  module));
   }
   module.eval();
   return module;

@@ -56,27 +56,12 @@ nn::AnyModule linear(int64_t in, int64_t out, bool spectral_norm) {
   return nn::AnyModule(nn::Linear(in, out));
 }
 
-void check_side(int64_t side) {
-  if (side != kSeedImageSide) {
-    throw UsageError("--image_size: expected " + std::to_string(kSeedImageSide) +
-                     " with --arch cifar (its layer tables fix it), got " + std::to_string(side));
-  }
-}
-
-// How the class enters the seed's G: one-hot in the first num_classes entries of z (N, nz).
-torch::Tensor with_class_one_hot(const torch::Tensor& z, const torch::Tensor& classes,
-                                 int64_t num_classes) {
-  auto x = z.clone();
-  x.narrow(1, 0, num_classes).copy_(torch::one_hot(classes, num_classes));
-  return x;
-}
-
 }  // namespace
 
 CifarGeneratorImpl::CifarGeneratorImpl(const GeneratorOptions& options) : GeneratorImpl(options) {
   guard_against_inexact_onednn();
   check_nz(Arch::kCifar, options.nz(), options.num_classes());
-  check_side(options.image_side());
+  check_image_side(Arch::kCifar, options.image_side());
   const bool sn = options.spectral_norm();
   fc1 = linear(options.nz(), kFc1Width, sn);
   register_module("fc1", fc1.ptr());
@@ -107,7 +92,7 @@ std::vector<LayerRecord> CifarGeneratorImpl::trace_layers() {
 CifarDiscriminatorImpl::CifarDiscriminatorImpl(const DiscriminatorOptions& options)
     : DiscriminatorImpl(options) {
   guard_against_inexact_onednn();
-  check_side(options.image_side());
+  check_image_side(Arch::kCifar, options.image_side());
   const double p = options.dropout();
   const bool sn = options.spectral_norm();
   conv1 = register_module("conv1", down_block(options.channels(), 16, 2, true, p, sn));

@@ -17,14 +17,6 @@ constexpr double kSlope = 0.2;
 // so that its weights and running statistics mean what they mean there.
 constexpr double kBatchNormEps = 0.8;
 
-void refuse_spectral_norm(bool spectral_norm) {
-  if (spectral_norm) {
-    throw UsageError(
-        "--spectral_norm: expected none with --arch mlp (spectral normalisation is the cifar "
-        "networks' option), got it on");
-  }
-}
-
 nn::LeakyReLU leaky_relu() { return nn::LeakyReLU(nn::LeakyReLUOptions().negative_slope(kSlope)); }
 
 int64_t image_elements(int64_t channels, int64_t side) { return channels * side * side; }
@@ -33,7 +25,8 @@ int64_t image_elements(int64_t channels, int64_t side) { return channels * side 
 
 MlpGeneratorImpl::MlpGeneratorImpl(const GeneratorOptions& options) : GeneratorImpl(options) {
   check_nz(Arch::kMlp, options.nz(), options.num_classes());
-  refuse_spectral_norm(options.spectral_norm());
+  refuse_spectral_norm(Arch::kMlp, options.spectral_norm());
+  check_image_side(Arch::kMlp, options.image_side());
   const int64_t k = options.num_classes();
   label_emb = register_module("label_emb", nn::Embedding(k, k));
   model = register_module("model", nn::Sequential());
@@ -69,7 +62,8 @@ std::vector<LayerRecord> MlpGeneratorImpl::trace_layers() {
 
 MlpDiscriminatorImpl::MlpDiscriminatorImpl(const DiscriminatorOptions& options)
     : DiscriminatorImpl(options) {
-  refuse_spectral_norm(options.spectral_norm());
+  refuse_spectral_norm(Arch::kMlp, options.spectral_norm());
+  check_image_side(Arch::kMlp, options.image_side());
   const double p = options.dropout();
   model = register_module("model", nn::Sequential());
   model->push_back(nn::Linear(image_elements(options.channels(), options.image_side()), 512));

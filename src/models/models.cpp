@@ -43,17 +43,45 @@ std::vector<LayerRecord> traced_in_eval_mode(Network& network) {
 }  // namespace
 
 std::shared_ptr<GeneratorImpl> make_generator(const GeneratorOptions& options) {
-  if (options.arch() == Arch::kMlp) return std::make_shared<MlpGeneratorImpl>(options);
+  switch (options.arch()) {
+    case Arch::kMlp:
+      return std::make_shared<MlpGeneratorImpl>(options);
+    case Arch::kImagenet128:
+      return std::make_shared<Imagenet128GeneratorImpl>(options);
+    case Arch::kCifar:
+      break;
+  }
   return std::make_shared<CifarGeneratorImpl>(options);
 }
 
 std::shared_ptr<DiscriminatorImpl> make_discriminator(const DiscriminatorOptions& options) {
-  if (options.arch() == Arch::kMlp) return std::make_shared<MlpDiscriminatorImpl>(options);
+  switch (options.arch()) {
+    case Arch::kMlp:
+      return std::make_shared<MlpDiscriminatorImpl>(options);
+    case Arch::kImagenet128:
+      return std::make_shared<Imagenet128DiscriminatorImpl>(options);
+    case Arch::kCifar:
+      break;
+  }
   return std::make_shared<CifarDiscriminatorImpl>(options);
 }
 
+torch::Tensor with_class_one_hot(const torch::Tensor& z, const torch::Tensor& classes,
+                                 int64_t num_classes) {
+  auto x = z.clone();
+  x.narrow(1, 0, num_classes).copy_(torch::one_hot(classes, num_classes));
+  return x;
+}
+
+void refuse_spectral_norm(Arch arch, bool spectral_norm) {
+  if (spectral_norm) {
+    throw UsageError("--spectral_norm: expected none with --arch " + arch_name(arch) +
+                     " (spectral normalisation is the cifar networks' option), got it on");
+  }
+}
+
 void check_nz(Arch arch, int64_t nz, int64_t num_classes) {
-  if (arch == Arch::kCifar && (nz <= num_classes || nz > kMaxNz)) {
+  if (class_in_noise(arch) && (nz <= num_classes || nz > kMaxNz)) {
     throw UsageError("--nz: expected " + std::to_string(num_classes + 1) + ".." +
                      std::to_string(kMaxNz) + " (the first " + std::to_string(num_classes) +
                      " entries of z hold the one-hot class), got " + std::to_string(nz));
@@ -67,19 +95,23 @@ torch::Tensor source_probability(const DiscriminatorOutput& out) {
 
 void dcgan_init(nn::Module& module) {
   torch::NoGradGuard no_grad;
+  // imagenet128's convolutions have no bias (clvrai's bias=False); zeros_ of none would throw.
+  const auto zeros_ = [](torch::Tensor& bias) {
+    if (bias.defined()) nn::init::zeros_(bias);
+  };
   for (auto& m : module.modules(/*include_self=*/true)) {
     if (auto* conv = m->as<nn::Conv2d>()) {
       nn::init::normal_(conv->weight, 0.0, 0.02);
-      nn::init::zeros_(conv->bias);
+      zeros_(conv->bias);
     } else if (auto* convt = m->as<nn::ConvTranspose2d>()) {
       nn::init::normal_(convt->weight, 0.0, 0.02);
-      nn::init::zeros_(convt->bias);
+      zeros_(convt->bias);
     } else if (auto* sn_conv = m->as<SNConv2d>()) {
       nn::init::normal_(sn_conv->weight_orig, 0.0, 0.02);
-      nn::init::zeros_(sn_conv->bias);
+      zeros_(sn_conv->bias);
     } else if (auto* sn_convt = m->as<SNConvTranspose2d>()) {
       nn::init::normal_(sn_convt->weight_orig, 0.0, 0.02);
-      nn::init::zeros_(sn_convt->bias);
+      zeros_(sn_convt->bias);
     } else if (auto* bn = m->as<nn::BatchNorm2d>()) {
       nn::init::normal_(bn->weight, 1.0, 0.02);
       nn::init::zeros_(bn->bias);

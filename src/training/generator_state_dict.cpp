@@ -1,6 +1,8 @@
 // A generator from a bare state dict (gen.pt as acgan exports it or the family's Python script
 // saves it): which family, and every size, read from its keys and shapes, as llm.c reads sizes
 // from a checkpoint's header. See include/acgan/training/checkpoint.h.
+#include <fmt/format.h>
+
 #include <cmath>
 #include <optional>
 
@@ -18,18 +20,6 @@ std::optional<torch::Tensor> matrix(const Dict& dict, const std::string& key) {
   const auto it = dict.find(key);
   if (it == dict.end() || !it->value().isTensor() || it->value().toTensor().dim() != 2) return {};
   return it->value().toTensor();
-}
-
-// CIFAR-10's names for 10 classes of 3 channels (the original's), numbers otherwise.
-DataSpec spec_for(int64_t classes, int64_t channels, int64_t side) {
-  DataSpec spec = cifar10_spec();
-  spec.class_names.resize(static_cast<size_t>(classes));
-  if (classes != kOriginalClasses || channels != kOriginalChannels) {
-    for (size_t k = 0; k < spec.class_names.size(); ++k) spec.class_names[k] = std::to_string(k);
-  }
-  spec.channels = channels;
-  spec.height = spec.width = side;
-  return spec;
 }
 
 // mlp: label_emb.weight (K, K), model.0.weight (128, K + nz), model.11.weight (C * S * S, 1024).
@@ -60,33 +50,76 @@ GeneratorOptions mlp_options(const Dict& dict, const std::string& path) {
       .image_side(grey != 0 ? grey : rgb);
 }
 
-// cifar: fc1.weight (384, nz) (fc1.weight_orig when spectrally normalised, as PyTorch names it),
-// conv4.0.weight (48, C, 4, 4).
-GeneratorOptions cifar_options(const Dict& dict, const std::string& path) {
+// The one-hot families' fc1.weight (width, nz), fc1.weight_orig when spectrally normalised (as
+// PyTorch names it); nz must hold the one-hot class (10, the original's, for a bare state dict).
+torch::Tensor first_layer(const Dict& dict, const std::string& path, bool* spectral_norm) {
   auto fc1 = matrix(dict, "fc1.weight");
-  const bool sn = !fc1 && matrix(dict, "fc1.weight_orig");
-  if (sn) fc1 = matrix(dict, "fc1.weight_orig");
+  *spectral_norm = !fc1 && matrix(dict, "fc1.weight_orig");
+  if (*spectral_norm) fc1 = matrix(dict, "fc1.weight_orig");
   if (!fc1) {
     throw Error(path +
                 ": neither an acgan checkpoint nor a generator state dict (no fc1.weight; "
                 "is it disc.pt?)");
   }
-  int64_t channels = kOriginalChannels;
-  const auto last = dict.find(sn ? "conv4.0.weight_orig" : "conv4.0.weight");
-  if (last != dict.end() && last->value().isTensor() && last->value().toTensor().dim() == 4) {
-    channels = last->value().toTensor().size(1);  // ConvTranspose2d: (in, out, kH, kW)
+  const int64_t nz = fc1->size(1), classes = kOriginalClasses;
+  if (nz <= classes || nz > kMaxNz) {
+    throw Error(fmt::format(
+        "{}: fc1.weight takes noise {} wide; acgan's G needs {}..{} (the first {} entries hold "
+        "the one-hot class)",
+        path, nz, classes + 1, kMaxNz, classes));
   }
-  return GeneratorOptions().nz(fc1->size(1)).channels(channels).spectral_norm(sn);
+  return *fc1;
+}
+
+// The output channels of G's last transposed convolution, (in, C, kH, kW), or the original's 3.
+int64_t out_channels(const Dict& dict, const std::string& key) {
+  const auto last = dict.find(key);
+  if (last != dict.end() && last->value().isTensor() && last->value().toTensor().dim() == 4)
+    return last->value().toTensor().size(1);
+  return kOriginalChannels;
+}
+
+// cifar: fc1.weight (384, nz), conv4.0.weight (48, C, 4, 4). imagenet128: fc1.weight (768, nz),
+// tconv6.0.weight (64, C, 8, 8); told apart by tconv2.0.weight.
+GeneratorOptions convolutional_options(const Dict& dict, const std::string& path) {
+  bool sn = false;
+  const auto fc1 = first_layer(dict, path, &sn);
+  if (dict.contains("tconv2.0.weight")) {
+    return GeneratorOptions()
+        .arch(Arch::kImagenet128)
+        .nz(fc1.size(1))
+        .channels(out_channels(dict, "tconv6.0.weight"))
+        .image_side(native_side(Arch::kImagenet128));
+  }
+  return GeneratorOptions()
+      .nz(fc1.size(1))
+      .channels(out_channels(dict, sn ? "conv4.0.weight_orig" : "conv4.0.weight"))
+      .spectral_norm(sn);
 }
 
 }  // namespace
 
+GeneratorOptions generator_options_from_state_dict(const Dict& dict, const std::string& path) {
+  return dict.contains("label_emb.weight") ? mlp_options(dict, path)
+                                           : convolutional_options(dict, path);
+}
+
+DataSpec bare_generator_spec(const GeneratorOptions& g) {
+  DataSpec spec = cifar10_spec();
+  spec.class_names.resize(static_cast<size_t>(g.num_classes()));
+  if (g.num_classes() != kOriginalClasses || g.channels() != kOriginalChannels) {
+    for (size_t k = 0; k < spec.class_names.size(); ++k) spec.class_names[k] = std::to_string(k);
+  }
+  spec.channels = g.channels();
+  spec.height = spec.width = g.image_side();
+  return spec;
+}
+
 Generator generator_from_state_dict(const Dict& dict, const std::string& path, DataSpec* spec) {
-  const auto options =
-      dict.contains("label_emb.weight") ? mlp_options(dict, path) : cifar_options(dict, path);
+  const auto options = generator_options_from_state_dict(dict, path);
   Generator g(options);
   load_state_dict(*g, dict, path);
-  if (spec) *spec = spec_for(options.num_classes(), options.channels(), options.image_side());
+  if (spec) *spec = bare_generator_spec(options);
   return g;
 }
 

@@ -34,9 +34,7 @@ void validate_run_flags(const TrainOptions& o) {
   parse_cifar100_labels(o.labels);
   check_channels_flag(o.channels);
   require_flag(o.image_size == 0 || side_is_supported(arch, o.image_size), "image_size",
-               arch == Arch::kCifar
-                   ? std::to_string(kSeedImageSide) + ", the side the cifar networks take (or 0)"
-                   : "4..128 with --arch " + o.arch + " (or 0 for 32)",
+               supported_sides(arch) + " (or 0 for " + std::to_string(native_side(arch)) + ")",
                o.image_size);
   require_flag(o.num_workers >= 0 && o.num_workers <= kMaxWorkers, "num_workers",
                "0.." + std::to_string(kMaxWorkers), o.num_workers);
@@ -173,8 +171,9 @@ const std::vector<TrainOptionSpec>& train_option_table() {
       {"outdir", "folder to output images and model checkpoints", &O::outdir, true, not_kept},
       // acgan's additions.
       {"arch",
-       "cifar | mlp: the networks (cifar: the original script's; mlp: PyTorch-GAN's fully "
-       "connected ACGAN, a class embedding in front of z, any image side)",
+       "cifar | mlp | imagenet128: the networks (cifar: the original script's; mlp: "
+       "PyTorch-GAN's fully connected ACGAN, a class embedding in front of z, any image side; "
+       "imagenet128: the paper's 128x128 ImageNet networks, as clvrai/ACGAN-PyTorch builds them)",
        &O::arch, false, kept},
       {"dataset",
        "auto | cifar10 | cifar100 | fashion_mnist | mnist | folder: what --root_dir holds (auto: "

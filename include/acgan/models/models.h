@@ -3,10 +3,10 @@
 // evaluation and interop hold a Generator / Discriminator and never need to know which one.
 //
 // Generator: G(z, classes): z (N, nz) ~ N(0, 1), classes (N) int64 in 0..K-1 -> images
-//   (N, C, S, S) in [-1, 1]. Each family puts the class into its own input (cifar: one-hot in a
-//   copy of z's first K entries, as the original's caller wrote it; mlp: a learnt embedding in
-//   front of z); nothing outside the networks writes it. C and K are the data's (data_spec.h), S
-//   the family's side.
+//   (N, C, S, S) in [-1, 1]. Each family puts the class into its own input (cifar, imagenet128:
+//   one-hot in a copy of z's first K entries, as the original's caller wrote it; mlp: a learnt
+//   embedding in front of z); nothing outside the networks writes it. C and K are the data's
+//   (data_spec.h), S the family's side.
 // Discriminator: D(x) -> {source logit (N), class logits (N, K)}. The source head's Sigmoid is
 //   registered (the original's layout) but left to source_probability(): the loss takes BCE with
 //   logits (the same mathematics as BCE on the probability, without a NaN or saturated probability
@@ -33,8 +33,6 @@ namespace acgan {
 constexpr int64_t kOriginalClasses = 10;
 constexpr int64_t kOriginalChannels = 3;
 constexpr int64_t kDefaultNz = 110;
-// The image side the seed's networks produce and take (their layer tables fix it).
-constexpr int64_t kSeedImageSide = 32;
 
 struct GeneratorOptions {
   TORCH_ARG(int64_t, nz) = kDefaultNz;
@@ -42,7 +40,7 @@ struct GeneratorOptions {
   TORCH_ARG(int64_t, channels) = kOriginalChannels;  // of the images it makes
   TORCH_ARG(bool, spectral_norm) = false;
   TORCH_ARG(Arch, arch) = Arch::kCifar;
-  TORCH_ARG(int64_t, image_side) = kSeedImageSide;  // of the images it makes (cifar: 32 only)
+  TORCH_ARG(int64_t, image_side) = kSeedImageSide;  // of the images it makes (arch.h's sides)
 };
 
 // One row of a torchsummary-style table: a leaf layer, its output shape (batch as -1), its
@@ -90,7 +88,7 @@ struct DiscriminatorOptions {
   TORCH_ARG(int64_t, channels) = kOriginalChannels;    // of the images it takes
   TORCH_ARG(bool, spectral_norm) = false;
   TORCH_ARG(Arch, arch) = Arch::kCifar;
-  TORCH_ARG(int64_t, image_side) = kSeedImageSide;  // of the images it takes (cifar: 32 only)
+  TORCH_ARG(int64_t, image_side) = kSeedImageSide;  // of the images it takes (arch.h's sides)
 };
 
 // What D says about a batch. Both are at least float32 whatever precision D ran in (precision.h).
@@ -134,15 +132,16 @@ class Discriminator : public torch::nn::ModuleHolder<DiscriminatorImpl> {
 void use_fast_paths(torch::nn::Module& network, const FastPaths& paths);
 
 // The original's weights_init: Conv/ConvT weights N(0, 0.02) and biases 0, BatchNorm2d weights
-// N(1, 0.02) and biases 0; Linear layers keep LibTorch's default (the same as PyTorch's). The mlp
-// family has none of those layers: its script applies no init, and neither does this.
+// N(1, 0.02) and biases 0 (where a layer has one: imagenet128's convolutions have none); Linear
+// layers keep LibTorch's default (the same as PyTorch's). The mlp family has none of those layers:
+// its script applies no init, and neither does this.
 void dcgan_init(torch::nn::Module& module);
 
 // nz's bound: G's first layer then holds 384 x 65,536 = 25 M weights.
 constexpr int64_t kMaxNz = 65536;
 
-// Throws acgan::UsageError unless nz fits the family: cifar's must hold the one-hot class and some
-// noise (nz > num_classes); every family's nz <= kMaxNz.
+// Throws acgan::UsageError unless nz fits the family: where the class is one-hot in z (cifar,
+// imagenet128) nz must hold it and some noise (nz > num_classes); every family's nz <= kMaxNz.
 void check_nz(Arch arch, int64_t nz, int64_t num_classes);
 
 int64_t count_parameters(const torch::nn::Module& module);

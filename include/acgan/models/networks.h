@@ -15,11 +15,23 @@
 //      Dropout, LeakyReLU -> adv_layer (Linear 1 + Sigmoid), aux_layer (Linear K + Softmax). D
 //      returns the logits: the Softmax is registered but not applied (the class loss is
 //      cross-entropy on logits, not the script's softmax taken twice).
+// imagenet128 (the paper's 128-pixel ImageNet networks, clvrai/ACGAN-PyTorch network.py):
+//   G: z -> one-hot class in z[:, :K] -> fc1 Linear(nz, 768) -> (N, 768, 1, 1) -> tconv2..4
+//      ConvT 5x5 stride 2 padding 0, no bias (384 5x5, 256 13x13, 192 29x29) + BatchNorm + ReLU ->
+//      tconv5 ConvT 5x5 (64 61x61) + Tanh (no BatchNorm: the table's quirk, kept) -> tconv6 ConvT
+//      8x8 stride 2 (C 128x128) + Tanh.
+//   D: x (N, C, 128, 128) -> conv1..6 3x3, no bias (16, 32, 64, 128, 256, 512; stride 2 padding 1
+//      at 1, 3, 5, stride 1 padding 0 at 2, 4, 6: 64, 62, 31, 29, 15, 13), LeakyReLU(0.2) and
+//      Dropout in every block, BatchNorm from the second -> (N, 86528) -> fc_dis Linear 1, fc_aux
+//      Linear K (logits: the table's Softmax and Sigmoid are registered, hold no weights, and are
+//      not applied).
 #pragma once
 
+#include <torch/nn/modules/activation.h>
 #include <torch/nn/modules/container/any.h>
 #include <torch/nn/modules/container/sequential.h>
 #include <torch/nn/modules/embedding.h>
+#include <torch/nn/modules/linear.h>
 
 #include <vector>
 
@@ -66,6 +78,39 @@ class MlpDiscriminatorImpl : public DiscriminatorImpl {
 
   torch::nn::Sequential model{nullptr}, adv_layer{nullptr}, aux_layer{nullptr};
 };
+
+class Imagenet128GeneratorImpl : public GeneratorImpl {
+ public:
+  explicit Imagenet128GeneratorImpl(const GeneratorOptions& options);
+  torch::Tensor forward(const torch::Tensor& z, const torch::Tensor& classes) override;
+  std::vector<LayerRecord> trace_layers() override;
+
+  torch::nn::Linear fc1{nullptr};  // (nz, 768)
+  torch::nn::Sequential tconv2{nullptr}, tconv3{nullptr}, tconv4{nullptr}, tconv5{nullptr},
+      tconv6{nullptr};
+};
+
+class Imagenet128DiscriminatorImpl : public DiscriminatorImpl {
+ public:
+  explicit Imagenet128DiscriminatorImpl(const DiscriminatorOptions& options);
+  DiscriminatorOutput forward(const torch::Tensor& x) override;
+  std::vector<LayerRecord> trace_layers() override;
+
+  torch::nn::Sequential conv1{nullptr}, conv2{nullptr}, conv3{nullptr}, conv4{nullptr},
+      conv5{nullptr}, conv6{nullptr};
+  torch::nn::Linear fc_dis{nullptr}, fc_aux{nullptr};
+  // The table's heads end in these; they hold no weights, and D returns the logits instead.
+  torch::nn::Softmax softmax{nullptr};
+  torch::nn::Sigmoid sigmoid{nullptr};
+};
+
+// How the class enters the cifar and imagenet128 G: a copy of z (N, nz) with the one-hot class in
+// its first num_classes entries, as the original's caller wrote it into z.
+torch::Tensor with_class_one_hot(const torch::Tensor& z, const torch::Tensor& classes,
+                                 int64_t num_classes);
+// Throws acgan::UsageError naming --spectral_norm where it is on for a family without it (mlp,
+// imagenet128: spectral normalisation is the cifar networks').
+void refuse_spectral_norm(Arch arch, bool spectral_norm);
 
 // For the families' trace_layers(): a leaf layer's row, and every layer of a Sequential run and
 // recorded in order.

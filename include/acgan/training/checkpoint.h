@@ -92,7 +92,13 @@ DiscriminatorOptions discriminator_options(const TrainOptions& options);
 // (CIFAR-10's names for 3 channels, numbers otherwise).
 Generator load_generator(const std::string& path, DataSpec* spec = nullptr);
 // The bare state dict part of load_generator (generator_state_dict.cpp): the family, nz, channels
-// and side read from the keys and their shapes (mlp: label_emb.weight present).
+// and side read from the keys and their shapes (mlp: label_emb.weight present; imagenet128:
+// tconv2.0.weight; cifar otherwise). Throws acgan::Error naming `path` where they fit no family.
+GeneratorOptions generator_options_from_state_dict(const c10::impl::GenericDict& dict,
+                                                   const std::string& path);
+// The data spec a bare state dict implies, which records no class names: CIFAR-10's for 10 classes
+// of 3 channels (the original's), numbers otherwise.
+DataSpec bare_generator_spec(const GeneratorOptions& g);
 Generator generator_from_state_dict(const c10::impl::GenericDict& dict, const std::string& path,
                                     DataSpec* spec);
 
