@@ -276,6 +276,20 @@ TEST(ImportTest, NonFiniteWeightsAndUnusableWidthsAreTheFilesFault) {
   EXPECT_EQ(testing::error_line(r.output).find("--nz"), std::string::npos) << r.output;
 }
 
+// A spectrally normalised G (fc1.weight_orig, as a --spectral_norm both run exports it) imports
+// into a --spectral_norm both checkpoint, its weights unchanged.
+TEST(ImportTest, SpectrallyNormalisedGeneratorsImportAsSuch) {
+  testing::TempDir dir;
+  Generator g(GeneratorOptions().spectral_norm(true));
+  save_state_dict_file(*g, dir / "gen.pt");
+  ASSERT_EQ(
+      testing::run_acgan({"import", "--gen", dir / "gen.pt", "--out", dir / "c.pt"}).exit_code, 0);
+  EXPECT_EQ(read_checkpoint_config(dir / "c.pt").at("spectral_norm"), "both");
+  auto back = load_generator(dir / "c.pt");
+  for (const auto& item : g->named_parameters())
+    EXPECT_TRUE(torch::equal(item.value(), back->named_parameters()[item.key()])) << item.key();
+}
+
 TEST(PythonStateDictTest, TheFormatBeforePyTorch16GetsTheConversionCommand) {
   testing::TempDir dir;
   const std::string legacy("\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19.", 15);
