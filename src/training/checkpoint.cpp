@@ -226,13 +226,11 @@ void set_recorded_option(TrainOptions& options, const std::string& key, const st
   const auto* spec = find_train_option(key);
   if (!spec || spec->on_resume == OnResume::kNotKept) return;
   bool ok = set_option_value(options, *spec, value);
-  if (ok && (key == "precision" || key == "arch")) {
-    try {
-      key == "arch" ? static_cast<void>(parse_arch(value))
-                    : static_cast<void>(parse_precision(value));
-    } catch (const UsageError&) {
-      ok = false;
-    }
+  try {  // the values the rest of the file is read by must be ones this release knows
+    if (ok && key == "arch") parse_arch(value);
+    if (ok && key == "precision") parse_precision(value);
+  } catch (const UsageError&) {
+    ok = false;
   }
   if (!ok) throw Error(path + ": records " + key + " '" + value + "'; the file is damaged");
 }

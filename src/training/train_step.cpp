@@ -93,78 +93,117 @@ StepOptions step_options_for(Precision precision, LossScaler& scaler) {
   return options;
 }
 
+namespace {
+
+// What the D and G updates of a step share: autocast for forward passes (backward passes and
+// losses run outside it), DiffAugment, loss weights and scaling, and the optimizer step.
+class StepContext {
+ public:
+  StepContext(const StepOptions& options, c10::DeviceType device_type)
+      : options_(options), device_type_(device_type) {}
+  const StepOptions& options() const { return options_; }
+  AutocastScope autocast() const { return AutocastScope(device_type_, options_.precision); }
+  torch::Tensor augment(const torch::Tensor& x) const { return diff_augment(x, options_.augment); }
+  // A weight of 1 is not multiplied: the cifar step's kernels stay the original's.
+  static torch::Tensor weighted(torch::Tensor loss, double weight) {
+    return weight == 1 ? loss : loss * weight;
+  }
+  void backward(const torch::Tensor& loss) const {
+    (options_.scaler ? options_.scaler->scale(loss) : loss).backward();
+  }
+  void step(torch::optim::Optimizer& opt, torch::nn::Module& network) const {
+    // With fp16 the gradients are still scaled here: an Inf on any rank reaches every rank's sum,
+    // so all ranks skip the step together.
+    if (options_.gradient_hook) options_.gradient_hook->on_gradients(network);
+    if (options_.scaler)
+      options_.scaler->step(opt);
+    else
+      opt.step();
+  }
+
+ private:
+  const StepOptions& options_;
+  c10::DeviceType device_type_;
+};
+
+struct DStep {
+  DiscriminatorOutput on_real, on_fake;
+  torch::Tensor fake;  // G's batch, still attached to G's graph for the G step
+  torch::Tensor loss_real, loss_fake;
+};
+
+// D step: real batch, then the detached fake; both backward passes accumulate into one Adam step.
+DStep d_step(const StepContext& c, GeneratorImpl& g, DiscriminatorImpl& d,
+             torch::optim::Optimizer& opt_d, const torch::Tensor& real, const torch::Tensor& labels,
+             const Noise& noise) {
+  const auto& o = c.options();
+  DStep r;
+  opt_d.zero_grad();
+  {
+    const auto scope = c.autocast();
+    r.on_real = d.forward(c.augment(real));  // (B), (B, K)
+  }
+  r.loss_real = StepContext::weighted(source_class_loss(r.on_real, SourceTerm::kDReal, labels, o),
+                                      o.weights.d_real);
+  c.backward(r.loss_real);
+  {
+    const auto scope = c.autocast();
+    r.fake = g.forward(noise.z, noise.c);  // (B, C, S, S)
+    r.on_fake = d.forward(c.augment(r.fake.detach()));
+  }
+  r.loss_fake = StepContext::weighted(
+      source_class_loss(r.on_fake, SourceTerm::kDFake, noise.c, o, o.d_class_loss_on_fakes),
+      o.weights.d_fake);
+  c.backward(r.loss_fake);
+  c.step(opt_d, d);
+  return r;
+}
+
+// G step on the same fake; D frozen (when asked) so only G's gradients are computed. Returns D's
+// output on the fake and G's loss.
+std::pair<DiscriminatorOutput, torch::Tensor> g_step(const StepContext& c, GeneratorImpl& g,
+                                                     DiscriminatorImpl& d,
+                                                     torch::optim::Optimizer& opt_g,
+                                                     const torch::Tensor& fake,
+                                                     const Noise& noise) {
+  const auto& o = c.options();
+  opt_g.zero_grad();
+  DiscriminatorOutput on_fake;
+  torch::Tensor loss;
+  {
+    std::optional<FrozenParameters> frozen;
+    if (o.freeze_d_in_g_step) frozen.emplace(d);
+    {
+      const auto scope = c.autocast();
+      on_fake = d.forward(c.augment(fake));
+    }
+    loss =
+        StepContext::weighted(source_class_loss(on_fake, SourceTerm::kG, noise.c, o), o.weights.g);
+    c.backward(loss);
+  }
+  c.step(opt_g, g);
+  return {on_fake, loss};
+}
+
+torch::Tensor accuracy_percent(const DiscriminatorOutput& out, const torch::Tensor& classes) {
+  return out.class_logits.argmax(1).eq(classes).to(out.class_logits.scalar_type()).mean() * 100;
+}
+
+}  // namespace
+
 torch::Tensor train_step(GeneratorImpl& g, DiscriminatorImpl& d, torch::optim::Optimizer& opt_g,
                          torch::optim::Optimizer& opt_d, const torch::Tensor& real,
                          const torch::Tensor& labels, const Noise& noise,
                          const StepOptions& options) {
-  const auto device_type = real.device().type();
-  // Forward passes run under autocast; backward passes and losses outside it.
-  const auto autocast = [&] { return AutocastScope(device_type, options.precision); };
-  LossScaler* scaler = options.scaler;
-  const LossWeights& w = options.weights;
-  const auto backward = [&](const torch::Tensor& loss) {
-    (scaler ? scaler->scale(loss) : loss).backward();
-  };
-  const auto augment = [&](const torch::Tensor& x) { return diff_augment(x, options.augment); };
-  const auto step = [&](torch::optim::Optimizer& opt, torch::nn::Module& network) {
-    // With fp16 the gradients are still scaled here: an Inf on any rank reaches every rank's sum,
-    // so all ranks skip the step together.
-    if (options.gradient_hook) options.gradient_hook->on_gradients(network);
-    if (scaler)
-      scaler->step(opt);
-    else
-      opt.step();
-  };
-
-  // D step: real batch, then the detached fake; both backward passes accumulate into one Adam step.
-  opt_d.zero_grad();
-  DiscriminatorOutput on_real, on_fake, on_fake_g;
-  torch::Tensor fake;
-  {
-    const auto scope = autocast();
-    on_real = d.forward(augment(real));  // (B), (B, 10)
-  }
-  const auto weighted = [](torch::Tensor loss, double weight) {
-    return weight == 1 ? loss : loss * weight;
-  };
-  auto loss_d_real =
-      weighted(source_class_loss(on_real, SourceTerm::kDReal, labels, options), w.d_real);
-  backward(loss_d_real);
-
-  {
-    const auto scope = autocast();
-    fake = g.forward(noise.z, noise.c);  // (B, 3, 32, 32)
-    on_fake = d.forward(augment(fake.detach()));
-  }
-  auto loss_d_fake = weighted(source_class_loss(on_fake, SourceTerm::kDFake, noise.c, options,
-                                                options.d_class_loss_on_fakes),
-                              w.d_fake);
-  backward(loss_d_fake);
-  step(opt_d, d);
-
-  // G step on the same fake; D frozen (when asked) so only G's gradients are computed.
-  opt_g.zero_grad();
-  torch::Tensor loss_g;
-  {
-    std::optional<FrozenParameters> frozen;
-    if (options.freeze_d_in_g_step) frozen.emplace(d);
-    {
-      const auto scope = autocast();
-      on_fake_g = d.forward(augment(fake));
-    }
-    loss_g = weighted(source_class_loss(on_fake_g, SourceTerm::kG, noise.c, options), w.g);
-    backward(loss_g);
-  }
-  step(opt_g, g);
-  if (scaler) scaler->update();
+  const StepContext context(options, real.device().type());
+  const auto dr = d_step(context, g, d, opt_d, real, labels, noise);
+  const auto [on_fake_g, loss_g] = g_step(context, g, d, opt_g, dr.fake, noise);
+  if (options.scaler) options.scaler->update();
 
   torch::NoGradGuard no_grad;
-  const auto accuracy_percent = [](const DiscriminatorOutput& out, const torch::Tensor& classes) {
-    return out.class_logits.argmax(1).eq(classes).to(out.class_logits.scalar_type()).mean() * 100;
-  };
-  return torch::stack({loss_d_real.detach(), loss_d_fake.detach(), loss_g.detach(),
-                       accuracy_percent(on_real, labels), accuracy_percent(on_fake, noise.c),
-                       source_probability(on_real).mean(), source_probability(on_fake).mean(),
+  return torch::stack({dr.loss_real.detach(), dr.loss_fake.detach(), loss_g.detach(),
+                       accuracy_percent(dr.on_real, labels), accuracy_percent(dr.on_fake, noise.c),
+                       source_probability(dr.on_real).mean(), source_probability(dr.on_fake).mean(),
                        source_probability(on_fake_g).mean()});
 }
 
