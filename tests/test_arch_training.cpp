@@ -15,6 +15,9 @@
 #include "acgan/commands/generate.h"
 #include "acgan/commands/train.h"
 #include "acgan/error.h"
+#include "acgan/eval/classifier.h"
+#include "acgan/eval/classifier_training.h"
+#include "acgan/eval/eval_command.h"
 #include "acgan/interop/import_export.h"
 #include "acgan/io/atomic_file.h"
 #include "acgan/io/image_grid.h"
@@ -83,6 +86,34 @@ TEST_F(MlpTrainingTest, TrainsWithTheFamilysDefaultsAndResumesBitForBit) {
   generate(gen);
   EXPECT_EQ(read_png(gen.out).sizes(), (std::vector<int64_t>{62, 92, 3}));
   testing::expect_resume_is_exact(options("", 1));
+}
+
+// The classifier judges at the side it was trained at (32): a 28-pixel run is evaluated with it,
+// its samples and the real images resized as the classifier's data was.
+TEST_F(MlpTrainingTest, IsEvaluatedByAClassifierOfAnotherSide) {
+  TempDir out;
+  ASSERT_EQ(train(options(out.path(), 1)), 0);
+  ClassifierTrainOptions classifier;
+  classifier.root_dir = data_dir();
+  classifier.channels = 1;
+  classifier.out = out / "classifier.pt";
+  classifier.num_epochs = 1;
+  classifier.width = 2;
+  classifier.batch_size = 20;
+  classifier.threads = 2;
+  train_classifier(classifier);
+  EXPECT_EQ(load_classifier(classifier.out, "--classifier").spec.height, 32);
+  EvalCommandOptions eval;
+  eval.checkpoint = out / "checkpoint.pt";
+  eval.n = 20;
+  eval.cache = "none";
+  eval.threads = 2;
+  eval.settings.root_dir = data_dir();
+  eval.settings.classifier = classifier.out;
+  eval.settings.metrics = "accuracy";
+  const auto report = run_eval(eval);
+  ASSERT_TRUE(report.value("classifier_accuracy").has_value());
+  EXPECT_GE(*report.value("classifier_accuracy_real"), 0.0);
 }
 
 TEST_F(MlpTrainingTest, WhatOnlyTheCifarNetworksHaveIsRefusedBeforeAnyFile) {

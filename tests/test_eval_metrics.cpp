@@ -7,9 +7,13 @@
 #include <cmath>
 #include <string>
 
+#include "acgan/data/image_dataset.h"
+#include "acgan/eval/classifier.h"
 #include "acgan/eval/feature_metrics.h"
+#include "acgan/eval/feature_network.h"
 #include "acgan/eval/ms_ssim.h"
 #include "acgan/io/sha256.h"
+#include "test_support.h"
 
 namespace acgan {
 namespace {
@@ -227,4 +231,24 @@ TEST(Sha256Test, KnownDigests) {
 }
 
 }  // namespace
+// acgan's classifier judges at the side it was trained at: 64-pixel images give exactly what
+// their resize to 32 (the data sets' bilinear resize) gives, and differ from the 64-pixel input
+// run as it is.
+TEST(ClassifierNetworkTest, ImagesOfAnotherSideAreResizedToItsOwn) {
+  acgan::testing::TempDir dir;
+  torch::manual_seed(1);
+  acgan::Classifier net(acgan::ClassifierOptions().width(2));
+  acgan::save_classifier(dir / "c.pt", net, 0.5, acgan::cifar10_spec());
+  const auto network = acgan::load_classifier_network(dir / "c.pt", torch::kCPU, nullptr);
+  const auto pixels = torch::randint(0, 256, {4, 3, 64, 64}).to(torch::kUInt8);
+  const auto at_64 = network->run(pixels, true, true);
+  const auto at_32 = network->run(acgan::resize_pixels(pixels, 32), true, true);
+  EXPECT_TRUE(torch::equal(at_64.logits, at_32.logits));
+  EXPECT_TRUE(torch::equal(at_64.features, at_32.features));
+  net->eval();
+  torch::NoGradGuard no_grad;
+  EXPECT_FALSE(torch::allclose(net->forward_with_flip(pixels).logits, at_64.logits))
+      << "the 64-pixel input run as it is";
+}
+
 }  // namespace acgan

@@ -46,20 +46,23 @@ ImageDataset ImageDataset::with_channels(int64_t channels) const {
 
 ImageDataset ImageDataset::with_side(int64_t side) const {
   if (spec_.height == side && spec_.width == side) return *this;
-  namespace F = torch::nn::functional;
-  const auto size = F::InterpolateFuncOptions()
-                        .size(std::vector<int64_t>{side, side})
-                        .mode(torch::kBilinear)
-                        .align_corners(false);
   std::vector<torch::Tensor> parts;  // in chunks: bounded float memory
-  for (const auto& part : images_.split(4096))
-    parts.push_back(
-        F::interpolate(part.to(torch::kFloat), size).round_().clamp_(0, 255).to(torch::kUInt8));
+  for (const auto& part : images_.split(4096)) parts.push_back(resize_pixels(part, side));
   auto spec = spec_;
   spec.height = spec.width = side;
   ImageDataset resized(torch::cat(parts), labels_, spec);
   resized.set_source_digest(source_digest_);
   return resized;
+}
+
+torch::Tensor resize_pixels(const torch::Tensor& pixels, int64_t side) {
+  if (pixels.size(2) == side && pixels.size(3) == side) return pixels;
+  namespace F = torch::nn::functional;
+  const auto size = F::InterpolateFuncOptions()
+                        .size(std::vector<int64_t>{side, side})
+                        .mode(torch::kBilinear)
+                        .align_corners(false);
+  return F::interpolate(pixels.to(torch::kFloat), size).round_().clamp_(0, 255).to(torch::kUInt8);
 }
 
 torch::Tensor normalize_pixels(const torch::Tensor& pixels) {

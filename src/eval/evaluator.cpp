@@ -134,6 +134,9 @@ Evaluator::Evaluator(const EvalSettings& settings)
   if (!settings_.classifier.empty()) {
     DataSpec trained_on;
     classifier_ = load_classifier_network(settings_.classifier, device_, &trained_on);
+    // The same data at any side: the classifier resizes what it judges to its own.
+    trained_on.height = settings_.spec.height;
+    trained_on.width = settings_.spec.width;
     if (trained_on != settings_.spec) {
       throw UsageError(
           "--classifier " + settings_.classifier + ": trained on " + trained_on.describe() +

@@ -8,6 +8,7 @@
 
 #include <sstream>
 
+#include "acgan/data/image_dataset.h"
 #include "acgan/error.h"
 #include "acgan/eval/classifier.h"
 #include "acgan/io/atomic_file.h"
@@ -89,15 +90,19 @@ class InceptionNetwork : public FeatureNetwork {
 
 class ClassifierNetwork : public FeatureNetwork {
  public:
-  ClassifierNetwork(Classifier net, std::string path, std::string sha256)
+  ClassifierNetwork(Classifier net, std::string path, std::string sha256, int64_t side)
       : FeatureNetwork(NetworkKind::kClassifier, std::move(path), std::move(sha256)),
-        net_(std::move(net)) {}
+        net_(std::move(net)),
+        side_(side) {}
 
   NetworkOutputs run(const torch::Tensor& pixels, bool features, bool logits) override {
     torch::NoGradGuard no_grad;
     net_->eval();
     const auto device = net_->parameters().front().device();
-    const auto out = net_->forward_with_flip(pixels.to(device));
+    // It judges images at the side it was trained at (classifier train resizes every data set
+    // to it): other sides (mlp's 28, imagenet128's 128) are resized as the data was, the real
+    // images and the samples alike.
+    const auto out = net_->forward_with_flip(resize_pixels(pixels, side_).to(device));
     NetworkOutputs result;
     if (features) result.features = out.features.to(torch::kCPU, torch::kFloat32);
     if (logits) result.logits = out.logits.to(torch::kCPU, torch::kFloat32);
@@ -106,6 +111,7 @@ class ClassifierNetwork : public FeatureNetwork {
 
  private:
   Classifier net_;
+  int64_t side_;
 };
 
 }  // namespace
@@ -165,7 +171,8 @@ std::unique_ptr<FeatureNetwork> load_classifier_network(const std::string& path,
   auto file = load_classifier(path, "--classifier");
   if (trained_on) *trained_on = file.spec;
   file.network->to(device);
-  return std::make_unique<ClassifierNetwork>(file.network, path, sha256_hex(read_file(path)));
+  return std::make_unique<ClassifierNetwork>(file.network, path, sha256_hex(read_file(path)),
+                                             file.spec.height);
 }
 
 }  // namespace acgan

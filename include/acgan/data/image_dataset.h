@@ -62,4 +62,8 @@ class ImageDataset : public torch::data::datasets::Dataset<ImageDataset> {
 // uint8 pixels -> float in [-1, 1], bit-identical to ToTensor() + Normalize(0.5, 0.5).
 torch::Tensor normalize_pixels(const torch::Tensor& pixels);
 
+// uint8 images (N, C, H, W) -> (N, C, side, side) uint8, bilinear (align_corners false), rounded:
+// how with_side resizes a data set, so images resized later (eval's samples) match it.
+torch::Tensor resize_pixels(const torch::Tensor& pixels, int64_t side);
+
 }  // namespace acgan
