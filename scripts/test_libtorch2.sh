@@ -11,11 +11,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 root=${ACGAN_TRIXIE_ROOT:-$PWD/build/trixie}
 suite=trixie
-# What scripts/setup.sh --tests installs on bookworm, from trixie; python3-torch (2.6, on the same
-# libtorch) runs the tests that check acgan against Python at test time (interop, mlp reference).
+# What scripts/setup.sh --tests installs on bookworm, from trixie.
 packages=(g++ cmake ninja-build pkg-config libtorch-dev libcli11-dev libspdlog-dev libstb-dev libgloo-dev
           zlib1g-dev libopenblas0-openmp curl ca-certificates googletest libgtest-dev python3
-          python3-matplotlib python3-torch dataset-fashion-mnist)
+          python3-matplotlib dataset-fashion-mnist)
 
 say() { echo "test_libtorch2: $*" >&2; }
 unavailable() { say "error: $*; nothing was checked"; exit 3; }
