@@ -135,9 +135,10 @@ Evaluator::Evaluator(const EvalSettings& settings)
     DataSpec trained_on;
     classifier_ = load_classifier_network(settings_.classifier, device_, &trained_on);
     // The same data at any side: the classifier resizes what it judges to its own.
-    trained_on.height = settings_.spec.height;
-    trained_on.width = settings_.spec.width;
-    if (trained_on != settings_.spec) {
+    auto at_the_samples_side = trained_on;
+    at_the_samples_side.height = settings_.spec.height;
+    at_the_samples_side.width = settings_.spec.width;
+    if (at_the_samples_side != settings_.spec) {
       throw UsageError(
           "--classifier " + settings_.classifier + ": trained on " + trained_on.describe() +
           ", the samples are " + settings_.spec.describe() +
