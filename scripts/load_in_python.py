@@ -48,7 +48,7 @@ def load(folder, metadata):
     if metadata.get("spectral_norm", "none") == "both":
         sys.exit("load_in_python: error: a spectrally normalised G: export it with --torchscript")
     g = Generator(metadata["nz"], metadata["num_classes"])
-    g.load_state_dict(torch.load(os.path.join(folder, "gen.pt")), strict=True)
+    g.load_state_dict(torch.load(os.path.join(folder, "gen.pt"), weights_only=True), strict=True)
     return g.eval(), "gen.pt in the original's Generator"
 
 

@@ -1,8 +1,11 @@
 // Named tensors in and out of modules and files. See include/acgan/io/state_dict.h.
 #include "acgan/io/state_dict.h"
 
+#include <caffe2/serialize/inline_container.h>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
+#include <torch/csrc/jit/serialization/export.h>
+#include <torch/csrc/jit/serialization/pickler.h>
 #include <torch/serialize.h>
 #include <torch/torch.h>
 
@@ -183,8 +186,26 @@ void load_state_dict(torch::nn::Module& module, const c10::impl::GenericDict& st
 void save_state_dict_file(const torch::nn::Module& module, const std::string& path) {
   c10::Dict<std::string, torch::Tensor> cpu;
   for (const auto& item : state_dict(module)) cpu.insert(item.key(), item.value().detach().cpu());
-  const std::vector<char> bytes = torch::pickle_save(c10::IValue(cpu));
-  write_file_atomic(path, std::string_view(bytes.data(), bytes.size()));
+  // torch::pickle_save's layout, without its type tag on the dict (a GLOBAL that
+  // torch.load(weights_only=True), PyTorch 2.6's default, refuses): a plain dict of tensors.
+  std::vector<char> pickle;
+  torch::jit::Pickler pickler(  // no tensor table: tensors go out as torch.save's storages
+      [&](const char* data, size_t size) { pickle.insert(pickle.end(), data, data + size); },
+      nullptr, nullptr, nullptr, nullptr, /*tag_aggregates=*/false);
+  pickler.protocol();
+  pickler.pushIValue(c10::IValue(cpu));
+  pickler.stop();
+  std::string bytes;
+  {
+    caffe2::serialize::PyTorchStreamWriter writer([&](const void* data, size_t size) {
+      bytes.append(static_cast<const char*>(data), size);
+      return size;
+    });
+    torch::jit::writeArchiveAndTensors("data", pickle.data(), pickle.size(), pickler.tensorData(),
+                                       writer);
+    writer.writeEndOfFile();
+  }
+  write_file_atomic(path, bytes);
 }
 
 c10::impl::GenericDict parse_tensor_dict(std::string_view bytes, const std::string& path) {

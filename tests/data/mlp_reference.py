@@ -84,14 +84,14 @@ def check(models, dirs):
     export, original = dirs.split(":")
     g, d = models.MLPGenerator(), models.MLPDiscriminator()
     for net, name in ((g, "gen.pt"), (d, "disc.pt")):
-        net.load_state_dict(torch.load(os.path.join(export, name)), strict=True)
-        before = torch.load(os.path.join(original, name))
+        net.load_state_dict(torch.load(os.path.join(export, name), weights_only=True), strict=True)
+        before = torch.load(os.path.join(original, name), weights_only=True)
         for key, value in net.state_dict().items():
             if not torch.equal(value, before[key]):
                 sys.exit(f"{name}: {key} differs after the round trip")
     script = os.path.join(export, "generator.pt")
     if os.path.exists(script):  # the script's own G on the same inputs: within float32 rounding
-        outputs = torch.load(os.path.join(original, "outputs.pt"))
+        outputs = torch.load(os.path.join(original, "outputs.pt"), weights_only=True)
         with torch.no_grad():
             drawn = torch.jit.load(script)(outputs["z"], outputs["c"])
         error = (drawn - outputs["images"]).abs().max().item()
