@@ -171,17 +171,11 @@ TEST(MlpModelsTest, TheClassEntersThroughTheEmbedding) {
   EXPECT_TRUE(torch::equal(images, g->forward(z, torch::tensor({2, 5}))));
 }
 
-TEST(MlpModelsTest, NoiseWidthAndSpectralNormAreChecked) {
+TEST(MlpModelsTest, NoiseWidthAndSideAreChecked) {
   EXPECT_NO_THROW(check_nz(Arch::kMlp, 1, 10));  // the class is not in z: any width from 1
   testing::expect_error<UsageError>([] { check_nz(Arch::kMlp, 0, 10); }, {"--nz: expected 1.."});
   testing::expect_error<UsageError>([] { check_nz(Arch::kCifar, 10, 10); },
                                     {"--nz: expected 11..", "one-hot class"});
-  testing::expect_error<UsageError>(
-      [] { Generator(GeneratorOptions().arch(Arch::kMlp).nz(100).spectral_norm(true)); },
-      {"--spectral_norm: expected none with --arch mlp"});
-  testing::expect_error<UsageError>(
-      [] { Discriminator(DiscriminatorOptions().arch(Arch::kMlp).spectral_norm(true)); },
-      {"--spectral_norm: expected none with --arch mlp"});
   testing::expect_error<UsageError>([] { Generator(GeneratorOptions().image_side(64)); },
                                     {"--image_size: expected 32 with --arch cifar"});
 }

@@ -1,14 +1,19 @@
 // Spectral normalisation (spectral_norm.h): against PyTorch's torch.nn.utils.spectral_norm on the
 // same seed (LibTorch and PyTorch 1.13 draw the same stream), against its definition, against an
-// exact SVD, and in the networks (PyTorch's state-dict names; BatchNorm gone from D only).
+// exact SVD, and in every family's networks (PyTorch's state-dict names; BatchNorm gone from D
+// only; a spectrally normalised gen.pt read back as such, and G as TorchScript).
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
 #include <set>
 
+#include "acgan/interop/torchscript_export.h"
 #include "acgan/io/state_dict.h"
 #include "acgan/models/models.h"
+#include "acgan/models/networks.h"
 #include "acgan/models/spectral_norm.h"
+#include "acgan/training/checkpoint.h"
+#include "test_support.h"
 
 namespace acgan {
 namespace {
@@ -121,6 +126,78 @@ TEST(SpectralNormTest, DcganInitSetsWeightOrig) {
   const auto w = d->named_parameters()["conv6.0.weight_orig"];
   EXPECT_NEAR(w.std().item<double>(), 0.02, 0.001);
   EXPECT_EQ(d->named_parameters()["conv6.0.bias"].abs().sum().item<double>(), 0);
+}
+
+// The other families as --spectral_norm both builds them: every Linear and (transposed)
+// convolution normalised under PyTorch's names (imagenet128's without bias, as clvrai's), BatchNorm
+// kept in G and gone from D, mlp's class embedding plain (G's input, not a layer). G keeps its
+// parameter count; a bare gen.pt of it reads back as such, and its TorchScript draws its images.
+struct FamilyKeys {
+  Arch arch;
+  int64_t nz, channels, side;
+  std::vector<std::string> g_keys, g_absent, d_keys, d_absent;
+};
+
+TEST(SpectralNormTest, EveryFamilyNormalisesEveryLayer) {
+  const std::vector<FamilyKeys> families = {
+      {Arch::kMlp,
+       100,
+       1,
+       28,
+       {"label_emb.weight", "model.0.weight_orig", "model.0.bias", "model.3.running_mean",
+        "model.11.weight_u", "model.11.weight_v"},
+       {"model.0.weight", "model.11.weight"},
+       {"model.0.weight_orig", "model.5.weight_v", "adv_layer.0.weight_orig", "adv_layer.0.bias",
+        "aux_layer.0.weight_u"},
+       {"model.0.weight", "aux_layer.0.weight"}},
+      {Arch::kImagenet128,
+       110,
+       3,
+       128,
+       {"fc1.weight_orig", "fc1.bias", "tconv2.0.weight_orig", "tconv2.1.running_mean",
+        "tconv6.0.weight_v"},
+       {"fc1.weight", "tconv2.0.bias", "tconv2.0.weight"},
+       {"conv1.0.weight_orig", "conv6.0.weight_u", "fc_dis.weight_orig", "fc_aux.bias"},
+       {"conv1.0.bias", "conv2.1.running_mean", "fc_dis.weight"}},
+  };
+  for (const auto& f : families) {
+    SCOPED_TRACE(arch_name(f.arch));
+    const auto g_options =
+        GeneratorOptions().arch(f.arch).nz(f.nz).channels(f.channels).image_side(f.side);
+    Generator g(GeneratorOptions(g_options).spectral_norm(true));
+    Discriminator d(DiscriminatorOptions()
+                        .arch(f.arch)
+                        .channels(f.channels)
+                        .image_side(f.side)
+                        .spectral_norm(true));
+    const auto g_keys = keys(*g), d_keys = keys(*d);
+    for (const auto& key : f.g_keys) EXPECT_TRUE(has(g_keys, key)) << key;
+    for (const auto& key : f.g_absent) EXPECT_FALSE(has(g_keys, key)) << key;
+    for (const auto& key : f.d_keys) EXPECT_TRUE(has(d_keys, key)) << key;
+    for (const auto& key : f.d_absent) EXPECT_FALSE(has(d_keys, key)) << key;
+    for (const auto& key : d_keys) EXPECT_EQ(key.find("running_mean"), std::string::npos) << key;
+    EXPECT_EQ(count_parameters(*g), count_parameters(*Generator(g_options)));
+
+    const auto z = torch::randn({2, f.nz});
+    const auto classes = torch::tensor({1, 7});
+    const auto images = g->forward(z, classes);
+    EXPECT_EQ(images.sizes(), torch::IntArrayRef({2, f.channels, f.side, f.side}));
+    EXPECT_EQ(d->forward(images).class_logits.sizes(), torch::IntArrayRef({2, 10}));
+
+    testing::TempDir dir;
+    save_state_dict_file(*g, dir / "gen.pt");
+    const auto read =
+        generator_options_from_state_dict(load_tensor_dict_file(dir / "gen.pt"), dir / "gen.pt");
+    EXPECT_EQ(read.arch(), f.arch);
+    EXPECT_TRUE(read.spectral_norm());
+    EXPECT_EQ(read.nz(), f.nz);
+    EXPECT_EQ(read.channels(), f.channels);
+    g->eval();
+    torch::NoGradGuard no_grad;
+    auto script = generator_torchscript(*g, bare_generator_spec(read));
+    const auto scripted = script.forward({z, classes}).toTensor();
+    EXPECT_LT((scripted - g->forward(z, classes)).abs().max().item<double>(), 1e-5);
+  }
 }
 
 }  // namespace

@@ -36,7 +36,7 @@ TrainOptions import_options(const c10::impl::GenericDict& gen, const std::string
   TrainOptions options;
   options.arch = arch_name(g.arch());
   options.nz = g.nz();
-  // A spectrally normalised G (fc1.weight_orig) comes from a --spectral_norm both run.
+  // A spectrally normalised G (weight_orig keys) comes from a --spectral_norm both run.
   if (g.spectral_norm()) options.spectral_norm = "both";
   options.data_spec = bare_generator_spec(g);
   for (const auto& [flag, value] : arch_settings(options.arch))

@@ -107,9 +107,10 @@ std::string mlp_forward(MlpGeneratorImpl& g, torch::jit::Module& module) {
   for (size_t i = 0; i < g.model->size(); ++i) {
     const auto name = fmt::format("model_{}", i);
     auto& layer = *g.model->ptr(i);
-    if (auto* fc = layer.as<nn::Linear>()) {
-      keep(module, name + "_weight", fc->weight);
-      keep(module, name + "_bias", fc->bias);
+    if (layer.as<nn::Linear>() || layer.as<SNLinear>()) {
+      const auto fc = linear(layer);
+      keep(module, name + "_weight", fc.weight);
+      keep(module, name + "_bias", fc.bias);
       body += fmt::format("    x = torch.linear(x, self.{0}_weight, self.{0}_bias)\n", name);
     } else if (auto* bn = layer.as<nn::BatchNorm1d>()) {
       keep(module, name + "_weight", bn->weight);
@@ -158,7 +159,7 @@ torch::jit::Module generator_torchscript(GeneratorImpl& g, const DataSpec& spec)
   } else {
     auto* net = g.as<Imagenet128GeneratorImpl>();
     TORCH_CHECK(net, "generator_torchscript: a generator of no known family");
-    module.define(one_hot_forward(g, *net->fc1,
+    module.define(one_hot_forward(g, *net->fc1.ptr(),
                                   {{"tconv2", net->tconv2},
                                    {"tconv3", net->tconv3},
                                    {"tconv4", net->tconv4},

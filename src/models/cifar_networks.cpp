@@ -5,7 +5,6 @@
 #include "acgan/models/fast_ops.h"
 #include "acgan/models/networks.h"
 #include "acgan/models/precision.h"
-#include "acgan/models/spectral_norm.h"
 
 namespace nn = torch::nn;
 
@@ -20,10 +19,7 @@ nn::Sequential up_block(int64_t in, int64_t out, int64_t stride, int64_t padding
                         bool spectral_norm) {
   const auto conv = nn::ConvTranspose2dOptions(in, out, 4).stride(stride).padding(padding);
   nn::Sequential block;
-  if (spectral_norm)
-    block->push_back(SNConvTranspose2d(conv));
-  else
-    block->push_back(nn::ConvTranspose2d(conv));
+  block->push_back(conv_transpose_layer(conv, spectral_norm));
   if (last) {
     block->push_back(nn::Tanh());
   } else {
@@ -39,21 +35,12 @@ nn::Sequential down_block(int64_t in, int64_t out, int64_t stride, bool first, d
                           bool spectral_norm) {
   const auto conv = nn::Conv2dOptions(in, out, 3).stride(stride).padding(1);
   nn::Sequential block;
-  if (spectral_norm)
-    block->push_back(SNConv2d(conv));
-  else
-    block->push_back(nn::Conv2d(conv));
+  block->push_back(conv_layer(conv, spectral_norm));
   if (!first && !spectral_norm)
     block->push_back(nn::BatchNorm2d(nn::BatchNorm2dOptions(out).eps(1e-5).momentum(0.1)));
   block->push_back(nn::LeakyReLU(nn::LeakyReLUOptions().negative_slope(0.2)));
   if (!first) block->push_back(nn::Dropout(nn::DropoutOptions(dropout)));
   return block;
-}
-
-// A Linear layer, spectrally normalised or not.
-nn::AnyModule linear(int64_t in, int64_t out, bool spectral_norm) {
-  if (spectral_norm) return nn::AnyModule(SNLinear(nn::LinearOptions(in, out)));
-  return nn::AnyModule(nn::Linear(in, out));
 }
 
 }  // namespace
@@ -63,7 +50,7 @@ CifarGeneratorImpl::CifarGeneratorImpl(const GeneratorOptions& options) : Genera
   check_nz(Arch::kCifar, options.nz(), options.num_classes());
   check_image_side(Arch::kCifar, options.image_side());
   const bool sn = options.spectral_norm();
-  fc1 = linear(options.nz(), kFc1Width, sn);
+  fc1 = linear_layer(nn::LinearOptions(options.nz(), kFc1Width), sn);
   register_module("fc1", fc1.ptr());
   conv1 = register_module("conv1", up_block(kFc1Width, 192, 1, 0, false, sn));
   conv2 = register_module("conv2", up_block(192, 96, 2, 1, false, sn));
@@ -102,10 +89,10 @@ CifarDiscriminatorImpl::CifarDiscriminatorImpl(const DiscriminatorOptions& optio
   conv5 = register_module("conv5", down_block(128, 256, 2, false, p, sn));
   conv6 = register_module("conv6", down_block(256, 512, 1, false, p, sn));
   fc_source = register_module("fc_source", nn::Sequential());
-  fc_source->push_back(linear(kFeatures, 1, sn));
+  fc_source->push_back(linear_layer(nn::LinearOptions(kFeatures, 1), sn));
   fc_source->push_back(nn::Sigmoid());
   fc_class = register_module("fc_class", nn::Sequential());
-  fc_class->push_back(linear(kFeatures, options.num_classes(), sn));
+  fc_class->push_back(linear_layer(nn::LinearOptions(kFeatures, options.num_classes()), sn));
 }
 
 DiscriminatorOutput CifarDiscriminatorImpl::forward(const torch::Tensor& x) {

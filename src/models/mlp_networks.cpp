@@ -25,13 +25,14 @@ int64_t image_elements(int64_t channels, int64_t side) { return channels * side 
 
 MlpGeneratorImpl::MlpGeneratorImpl(const GeneratorOptions& options) : GeneratorImpl(options) {
   check_nz(Arch::kMlp, options.nz(), options.num_classes());
-  refuse_spectral_norm(Arch::kMlp, options.spectral_norm());
   check_image_side(Arch::kMlp, options.image_side());
   const int64_t k = options.num_classes();
+  const bool sn = options.spectral_norm();
+  // The class embedding is G's input, not a layer: it stays plain (as BigGAN's shared embedding).
   label_emb = register_module("label_emb", nn::Embedding(k, k));
   model = register_module("model", nn::Sequential());
   const auto block = [&](int64_t in, int64_t out, bool normalize) {
-    model->push_back(nn::Linear(in, out));
+    model->push_back(linear_layer(nn::LinearOptions(in, out), sn));
     if (normalize)
       model->push_back(nn::BatchNorm1d(nn::BatchNorm1dOptions(out).eps(kBatchNormEps)));
     model->push_back(leaky_relu());
@@ -40,7 +41,8 @@ MlpGeneratorImpl::MlpGeneratorImpl(const GeneratorOptions& options) : GeneratorI
   block(128, 256, true);
   block(256, 512, true);
   block(512, 1024, true);
-  model->push_back(nn::Linear(1024, image_elements(options.channels(), options.image_side())));
+  model->push_back(linear_layer(
+      nn::LinearOptions(1024, image_elements(options.channels(), options.image_side())), sn));
   model->push_back(nn::Tanh());
 }
 
@@ -62,21 +64,27 @@ std::vector<LayerRecord> MlpGeneratorImpl::trace_layers() {
 
 MlpDiscriminatorImpl::MlpDiscriminatorImpl(const DiscriminatorOptions& options)
     : DiscriminatorImpl(options) {
-  refuse_spectral_norm(Arch::kMlp, options.spectral_norm());
   check_image_side(Arch::kMlp, options.image_side());
   const double p = options.dropout();
+  const bool sn = options.spectral_norm();
+  const auto linear = [sn](int64_t in, int64_t out) {
+    return linear_layer(nn::LinearOptions(in, out), sn);
+  };
   model = register_module("model", nn::Sequential());
-  model->push_back(nn::Linear(image_elements(options.channels(), options.image_side()), 512));
+  model->push_back(linear(image_elements(options.channels(), options.image_side()), 512));
   model->push_back(leaky_relu());
-  model->push_back(nn::Linear(512, 256));
+  model->push_back(linear(512, 256));
   model->push_back(nn::Dropout(nn::DropoutOptions(p)));
   model->push_back(leaky_relu());
-  model->push_back(nn::Linear(256, 128));
+  model->push_back(linear(256, 128));
   model->push_back(nn::Dropout(nn::DropoutOptions(p)));
   model->push_back(leaky_relu());
-  adv_layer = register_module("adv_layer", nn::Sequential(nn::Linear(128, 1), nn::Sigmoid()));
-  aux_layer = register_module("aux_layer", nn::Sequential(nn::Linear(128, options.num_classes()),
-                                                          nn::Softmax(nn::SoftmaxOptions(1))));
+  adv_layer = register_module("adv_layer", nn::Sequential());
+  adv_layer->push_back(linear(128, 1));
+  adv_layer->push_back(nn::Sigmoid());
+  aux_layer = register_module("aux_layer", nn::Sequential());
+  aux_layer->push_back(linear(128, options.num_classes()));
+  aux_layer->push_back(nn::Softmax(nn::SoftmaxOptions(1)));
 }
 
 DiscriminatorOutput MlpDiscriminatorImpl::forward(const torch::Tensor& x) {

@@ -73,11 +73,19 @@ torch::Tensor with_class_one_hot(const torch::Tensor& z, const torch::Tensor& cl
   return x;
 }
 
-void refuse_spectral_norm(Arch arch, bool spectral_norm) {
-  if (spectral_norm) {
-    throw UsageError("--spectral_norm: expected none with --arch " + arch_name(arch) +
-                     " (spectral normalisation is the cifar networks' option), got it on");
-  }
+nn::AnyModule linear_layer(const nn::LinearOptions& options, bool spectral_norm) {
+  if (spectral_norm) return nn::AnyModule(SNLinear(options));
+  return nn::AnyModule(nn::Linear(options));
+}
+
+nn::AnyModule conv_layer(const nn::Conv2dOptions& options, bool spectral_norm) {
+  if (spectral_norm) return nn::AnyModule(SNConv2d(options));
+  return nn::AnyModule(nn::Conv2d(options));
+}
+
+nn::AnyModule conv_transpose_layer(const nn::ConvTranspose2dOptions& options, bool spectral_norm) {
+  if (spectral_norm) return nn::AnyModule(SNConvTranspose2d(options));
+  return nn::AnyModule(nn::ConvTranspose2d(options));
 }
 
 void check_nz(Arch arch, int64_t nz, int64_t num_classes) {

@@ -22,11 +22,23 @@ std::optional<torch::Tensor> matrix(const Dict& dict, const std::string& key) {
   return it->value().toTensor();
 }
 
-// mlp: label_emb.weight (K, K), model.0.weight (128, K + nz), model.11.weight (C * S * S, 1024).
-// C * S * S is a square for one channel and never for three (3 S^2 is not a square).
+// A layer's weight key: `layer`.weight, or `layer`.weight_orig where the dict is spectrally
+// normalised (PyTorch's spectral_norm names), told by the first layer's key `first`.
+bool spectrally_normalised(const Dict& dict, const std::string& first) {
+  return !dict.contains(first + ".weight") && dict.contains(first + ".weight_orig");
+}
+std::string weight_key(const std::string& layer, bool spectral_norm) {
+  return layer + (spectral_norm ? ".weight_orig" : ".weight");
+}
+
+// mlp: label_emb.weight (K, K), model.0.weight (128, K + nz), model.11.weight (C * S * S, 1024)
+// (weight_orig spectrally normalised). C * S * S is a square for one channel and never for three
+// (3 S^2 is not a square).
 GeneratorOptions mlp_options(const Dict& dict, const std::string& path) {
   const auto emb = matrix(dict, "label_emb.weight");
-  const auto first = matrix(dict, "model.0.weight"), last = matrix(dict, "model.11.weight");
+  const bool sn = spectrally_normalised(dict, "model.0");
+  const auto first = matrix(dict, weight_key("model.0", sn));
+  const auto last = matrix(dict, weight_key("model.11", sn));
   if (!first || !last) {
     throw Error(path +
                 ": has label_emb.weight but no model.0.weight / model.11.weight of 2 "
@@ -47,15 +59,15 @@ GeneratorOptions mlp_options(const Dict& dict, const std::string& path) {
       .nz(first->size(1) - k)
       .num_classes(k)
       .channels(grey != 0 ? 1 : 3)
-      .image_side(grey != 0 ? grey : rgb);
+      .image_side(grey != 0 ? grey : rgb)
+      .spectral_norm(sn);
 }
 
 // The one-hot families' fc1.weight (width, nz), fc1.weight_orig when spectrally normalised (as
 // PyTorch names it); nz must hold the one-hot class (10, the original's, for a bare state dict).
 torch::Tensor first_layer(const Dict& dict, const std::string& path, bool* spectral_norm) {
-  auto fc1 = matrix(dict, "fc1.weight");
-  *spectral_norm = !fc1 && matrix(dict, "fc1.weight_orig");
-  if (*spectral_norm) fc1 = matrix(dict, "fc1.weight_orig");
+  *spectral_norm = spectrally_normalised(dict, "fc1");
+  const auto fc1 = matrix(dict, weight_key("fc1", *spectral_norm));
   if (!fc1) {
     throw Error(path +
                 ": neither an acgan checkpoint nor a generator state dict (no fc1.weight; "
@@ -84,16 +96,17 @@ int64_t out_channels(const Dict& dict, const std::string& key) {
 GeneratorOptions convolutional_options(const Dict& dict, const std::string& path) {
   bool sn = false;
   const auto fc1 = first_layer(dict, path, &sn);
-  if (dict.contains("tconv2.0.weight")) {
+  if (dict.contains(weight_key("tconv2.0", sn))) {
     return GeneratorOptions()
         .arch(Arch::kImagenet128)
         .nz(fc1.size(1))
-        .channels(out_channels(dict, "tconv6.0.weight"))
-        .image_side(native_side(Arch::kImagenet128));
+        .channels(out_channels(dict, weight_key("tconv6.0", sn)))
+        .image_side(native_side(Arch::kImagenet128))
+        .spectral_norm(sn);
   }
   return GeneratorOptions()
       .nz(fc1.size(1))
-      .channels(out_channels(dict, sn ? "conv4.0.weight_orig" : "conv4.0.weight"))
+      .channels(out_channels(dict, weight_key("conv4.0", sn)))
       .spectral_norm(sn);
 }
 

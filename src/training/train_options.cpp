@@ -71,12 +71,7 @@ void validate_step_flags(const TrainOptions& o) {
   require_flag(o.label_smoothing == 0 || loss == SourceLoss::kBce, "label_smoothing",
                "0 with --loss hinge (smoothing is a BCE target)", o.label_smoothing);
   parse_on_off("d_class_loss_on_fakes", o.d_class_loss_on_fakes);
-  require_flag(parse_spectral_norm(o.spectral_norm) == SpectralNormOn::kNone ||
-                   parse_arch(o.arch) == Arch::kCifar,
-               "spectral_norm",
-               "none with --arch " + o.arch +
-                   " (spectral normalisation is the cifar networks'; --recipe mod turns it on)",
-               o.spectral_norm);
+  parse_spectral_norm(o.spectral_norm);
   require_flag(std::isfinite(o.g_ema) && o.g_ema >= 0 && o.g_ema < 1, "g_ema",
                "0 (none) or a decay in (0, 1), e.g. 0.999", o.g_ema);
   parse_diffaugment(o.diffaugment);

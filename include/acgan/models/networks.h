@@ -30,6 +30,7 @@
 #include <torch/nn/modules/activation.h>
 #include <torch/nn/modules/container/any.h>
 #include <torch/nn/modules/container/sequential.h>
+#include <torch/nn/modules/conv.h>
 #include <torch/nn/modules/embedding.h>
 #include <torch/nn/modules/linear.h>
 
@@ -85,7 +86,7 @@ class Imagenet128GeneratorImpl : public GeneratorImpl {
   torch::Tensor forward(const torch::Tensor& z, const torch::Tensor& classes) override;
   std::vector<LayerRecord> trace_layers() override;
 
-  torch::nn::Linear fc1{nullptr};  // (nz, 768)
+  torch::nn::AnyModule fc1;  // (nz, 768): Linear, or SNLinear with --spectral_norm both
   torch::nn::Sequential tconv2{nullptr}, tconv3{nullptr}, tconv4{nullptr}, tconv5{nullptr},
       tconv6{nullptr};
 };
@@ -98,7 +99,7 @@ class Imagenet128DiscriminatorImpl : public DiscriminatorImpl {
 
   torch::nn::Sequential conv1{nullptr}, conv2{nullptr}, conv3{nullptr}, conv4{nullptr},
       conv5{nullptr}, conv6{nullptr};
-  torch::nn::Linear fc_dis{nullptr}, fc_aux{nullptr};
+  torch::nn::AnyModule fc_dis, fc_aux;  // Linear, or SNLinear with --spectral_norm
   // The table's heads end in these; they hold no weights, and D returns the logits instead.
   torch::nn::Softmax softmax{nullptr};
   torch::nn::Sigmoid sigmoid{nullptr};
@@ -108,9 +109,12 @@ class Imagenet128DiscriminatorImpl : public DiscriminatorImpl {
 // its first num_classes entries, as the original's caller wrote it into z.
 torch::Tensor with_class_one_hot(const torch::Tensor& z, const torch::Tensor& classes,
                                  int64_t num_classes);
-// Throws acgan::UsageError naming --spectral_norm where it is on for a family without it (mlp,
-// imagenet128: spectral normalisation is the cifar networks').
-void refuse_spectral_norm(Arch arch, bool spectral_norm);
+// A layer of any family, spectrally normalised (PyTorch's spectral_norm keys: weight_orig,
+// weight_u, weight_v) or plain, as the network's --spectral_norm says.
+torch::nn::AnyModule linear_layer(const torch::nn::LinearOptions& options, bool spectral_norm);
+torch::nn::AnyModule conv_layer(const torch::nn::Conv2dOptions& options, bool spectral_norm);
+torch::nn::AnyModule conv_transpose_layer(const torch::nn::ConvTranspose2dOptions& options,
+                                          bool spectral_norm);
 
 // For the families' trace_layers(): a leaf layer's row, and every layer of a Sequential run and
 // recorded in order.
