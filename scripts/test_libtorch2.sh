@@ -14,7 +14,7 @@ suite=trixie
 # What scripts/setup.sh --tests installs on bookworm, from trixie.
 packages=(g++ cmake ninja-build pkg-config libtorch-dev libcli11-dev libspdlog-dev libstb-dev libgloo-dev
           zlib1g-dev libopenblas0-openmp curl ca-certificates googletest libgtest-dev python3
-          python3-matplotlib dataset-fashion-mnist)
+          python3-matplotlib python3-torch python3-onnx dataset-fashion-mnist)
 
 say() { echo "test_libtorch2: $*" >&2; }
 unavailable() { say "error: $*; nothing was checked"; exit 3; }

@@ -13,6 +13,7 @@
 #include "acgan/io/atomic_file.h"
 #include "acgan/io/python_state_dict.h"
 #include "acgan/io/state_dict.h"
+#include "acgan/models/fast_ops.h"
 #include "acgan/training/checkpoint.h"
 #include "test_support.h"
 
@@ -98,7 +99,9 @@ TEST_F(PythonInteropTest, ExportLoadsBackIntoTheOriginalNetworksBitForBit) {
       {"export", "--checkpoint", checkpoint, "--out", path("export"), "--torchscript"});
   ASSERT_EQ(exported.exit_code, 0) << exported.output;
   // The TorchScript generator in LibTorch: Python's images from Python's noise, within float32
-  // rounding of other kernels.
+  // rounding of other kernels. Both on LibTorch's own transposed convolution where oneDNN's is
+  // inexact (LibTorch 2.6 on Zen 5: 0.006 off), as acgan's networks run (python_networks.py too).
+  guard_against_inexact_onednn();
   auto generator = torch::jit::load(path("export/generator.pt"));
   const auto images = generator.forward({output("z"), output("c")}).toTensor();
   EXPECT_LT((images - output("images")).abs().max().item<double>(), 1e-5);
