@@ -28,8 +28,10 @@ declare -A flags=(
   [diffaugment]="--diffaugment color,translation,cutout"
   [label_smoothing]="--label_smoothing 0.1"
   [ttur]="--lr_g 0.0001 --lr_d 0.0004"
+  [mod_tac]="--recipe mod --cond tac"
+  [mod_adc]="--recipe mod --cond adc"
 )
-configs=${CONFIGS:-"original mod no_class_loss_on_fakes hinge sn_d sn_both g_ema diffaugment label_smoothing ttur"}
+configs=${CONFIGS:-"original mod no_class_loss_on_fakes hinge sn_d sn_both g_ema diffaugment label_smoothing ttur mod_tac mod_adc"}
 
 for config in $configs; do
   [ -n "${flags[$config]+set}" ] || { echo "recipe_study: unknown configuration $config" >&2; exit 2; }

@@ -18,6 +18,7 @@
 #include "acgan/models/fast_ops.h"
 #include "acgan/models/precision.h"
 #include "acgan/runtime.h"
+#include "acgan/training/class_losses.h"
 #include "acgan/training/outdir_claim.h"
 #include "acgan/training/resume_policy.h"
 #include "acgan/training/stop_signal.h"
@@ -63,11 +64,15 @@ void log_machine(const torch::Device& device, int threads, const BlasInfo& blas,
 void log_run(const TrainOptions& o) {
   spdlog::info("run: seed {} | nz {} | lr {} | beta1 {} | {} epochs | {} | outdir {}", o.seed, o.nz,
                o.lr, o.beta1, o.num_epochs, o.precision, o.outdir);
-  spdlog::info("losses: {}{}, D's class loss on fakes {} | Adam: lr G {} D {}, betas ({}, {})",
-               o.loss,
+  const auto cond = parse_conditioning(o.cond);
+  const auto class_terms = cond == Conditioning::kAc
+                               ? fmt::format("D's class loss on fakes {}", o.d_class_loss_on_fakes)
+                               : fmt::format("class terms {}", o.cond);
+  const double weight = class_weight(cond, o.cond_lambda);
+  spdlog::info("losses: {}{}, {}{} | Adam: lr G {} D {}, betas ({}, {})", o.loss,
                o.label_smoothing > 0 ? fmt::format(" (real target {})", 1 - o.label_smoothing) : "",
-               o.d_class_loss_on_fakes, o.lr_g > 0 ? o.lr_g : o.lr, o.lr_d > 0 ? o.lr_d : o.lr,
-               o.beta1, o.beta2);
+               class_terms, weight != 1 ? fmt::format(" weighted {}", weight) : "",
+               o.lr_g > 0 ? o.lr_g : o.lr, o.lr_d > 0 ? o.lr_d : o.lr, o.beta1, o.beta2);
   spdlog::info(
       "recipe {} | spectral norm {} | G's weight average {} | DiffAugment {}", o.recipe,
       o.spectral_norm,

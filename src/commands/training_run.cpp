@@ -17,6 +17,7 @@
 #include "acgan/io/image_grid.h"
 #include "acgan/io/state_dict.h"
 #include "acgan/runtime.h"
+#include "acgan/training/class_losses.h"
 #include "acgan/training/stop_signal.h"
 #include "acgan/training/training_data.h"
 
@@ -33,6 +34,8 @@ StepOptions step_options_for(const TrainOptions& o, LossScaler& scaler) {
   step.source_loss = parse_source_loss(o.loss);
   step.label_smoothing = o.label_smoothing;
   step.d_class_loss_on_fakes = parse_on_off("d_class_loss_on_fakes", o.d_class_loss_on_fakes);
+  step.cond = parse_conditioning(o.cond);
+  step.class_weight = class_weight(step.cond, o.cond_lambda);
   step.augment = parse_diffaugment(o.diffaugment);
   step.weights = loss_weights_for(parse_arch(o.arch));
   return step;

@@ -92,7 +92,8 @@ CifarDiscriminatorImpl::CifarDiscriminatorImpl(const DiscriminatorOptions& optio
   fc_source->push_back(linear_layer(nn::LinearOptions(kFeatures, 1), sn));
   fc_source->push_back(nn::Sigmoid());
   fc_class = register_module("fc_class", nn::Sequential());
-  fc_class->push_back(linear_layer(nn::LinearOptions(kFeatures, options.num_classes()), sn));
+  fc_class->push_back(linear_layer(nn::LinearOptions(kFeatures, class_width()), sn));
+  add_twin_head(kFeatures);
 }
 
 DiscriminatorOutput CifarDiscriminatorImpl::forward(const torch::Tensor& x) {
@@ -105,7 +106,11 @@ DiscriminatorOutput CifarDiscriminatorImpl::forward(const torch::Tensor& x) {
   h = h.view({-1, kFeatures});
   // fc_source's Sigmoid (index 1) is left to source_probability(); the loss reads the logit.
   auto logit = fc_source->begin()->forward(h).view({-1});  // (N)
-  return {at_least_float32(logit), at_least_float32(fc_class->forward(h))};
+  DiscriminatorOutput out;
+  out.source_logit = at_least_float32(logit);
+  out.class_logits = at_least_float32(fc_class->forward(h));
+  apply_twin_head(h, out);
+  return out;
 }
 
 std::vector<LayerRecord> CifarDiscriminatorImpl::trace_layers() {
@@ -116,6 +121,7 @@ std::vector<LayerRecord> CifarDiscriminatorImpl::trace_layers() {
   x = x.view({-1, kFeatures});
   trace_sequential(*fc_source, x, rows);
   trace_sequential(*fc_class, x, rows);
+  trace_twin_head(x, rows);
   return rows;
 }
 

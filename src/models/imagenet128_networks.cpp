@@ -104,10 +104,11 @@ Imagenet128DiscriminatorImpl::Imagenet128DiscriminatorImpl(const DiscriminatorOp
   conv6 = register_module("conv6", down_block(256, 512, 1, false, p, sn));
   fc_dis = linear_layer(nn::LinearOptions(kFeatures, 1), sn);
   register_module("fc_dis", fc_dis.ptr());
-  fc_aux = linear_layer(nn::LinearOptions(kFeatures, options.num_classes()), sn);
+  fc_aux = linear_layer(nn::LinearOptions(kFeatures, class_width()), sn);
   register_module("fc_aux", fc_aux.ptr());
   softmax = register_module("softmax", nn::Softmax(1));
   sigmoid = register_module("sigmoid", nn::Sigmoid());
+  add_twin_head(kFeatures);
 }
 
 DiscriminatorOutput Imagenet128DiscriminatorImpl::forward(const torch::Tensor& x) {
@@ -118,7 +119,11 @@ DiscriminatorOutput Imagenet128DiscriminatorImpl::forward(const torch::Tensor& x
   h = forward_block(*conv5, h, fast_paths);       // (N, 256, 15, 15)
   h = forward_block(*conv6, h, fast_paths);       // (N, 512, 13, 13)
   h = h.reshape({-1, kFeatures});
-  return {at_least_float32(fc_dis.forward(h).view({-1})), at_least_float32(fc_aux.forward(h))};
+  DiscriminatorOutput out;
+  out.source_logit = at_least_float32(fc_dis.forward(h).view({-1}));
+  out.class_logits = at_least_float32(fc_aux.forward(h));
+  apply_twin_head(h, out);
+  return out;
 }
 
 std::vector<LayerRecord> Imagenet128DiscriminatorImpl::trace_layers() {
@@ -134,6 +139,7 @@ std::vector<LayerRecord> Imagenet128DiscriminatorImpl::trace_layers() {
   rows.push_back(record_layer(*fc_aux.ptr(), classes));
   rows.push_back(record_layer(*softmax, softmax->forward(classes)));
   rows.push_back(record_layer(*sigmoid, sigmoid->forward(source)));
+  trace_twin_head(x, rows);
   return rows;
 }
 

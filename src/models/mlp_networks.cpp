@@ -83,15 +83,20 @@ MlpDiscriminatorImpl::MlpDiscriminatorImpl(const DiscriminatorOptions& options)
   adv_layer->push_back(linear(128, 1));
   adv_layer->push_back(nn::Sigmoid());
   aux_layer = register_module("aux_layer", nn::Sequential());
-  aux_layer->push_back(linear(128, options.num_classes()));
+  aux_layer->push_back(linear(128, class_width()));
   aux_layer->push_back(nn::Softmax(nn::SoftmaxOptions(1)));
+  add_twin_head(128);
 }
 
 DiscriminatorOutput MlpDiscriminatorImpl::forward(const torch::Tensor& x) {
   const auto h = forward_block(*model, x.reshape({x.size(0), -1}), fast_paths);  // (N, 128)
   // The heads' Sigmoid and Softmax are left out: the losses take logits (networks.h).
   const auto logit = adv_layer->begin()->forward(h).view({-1});
-  return {at_least_float32(logit), at_least_float32(aux_layer->begin()->forward(h))};
+  DiscriminatorOutput out;
+  out.source_logit = at_least_float32(logit);
+  out.class_logits = at_least_float32(aux_layer->begin()->forward(h));
+  apply_twin_head(h, out);
+  return out;
 }
 
 std::vector<LayerRecord> MlpDiscriminatorImpl::trace_layers() {
@@ -101,6 +106,7 @@ std::vector<LayerRecord> MlpDiscriminatorImpl::trace_layers() {
       trace_sequential(*model, torch::zeros({2, image_elements(options().channels(), side)}), rows);
   trace_sequential(*adv_layer, h, rows);
   trace_sequential(*aux_layer, h, rows);
+  trace_twin_head(h, rows);
   return rows;
 }
 

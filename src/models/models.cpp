@@ -7,6 +7,7 @@
 #include "acgan/error.h"
 #include "acgan/models/fast_ops.h"
 #include "acgan/models/networks.h"
+#include "acgan/models/precision.h"
 #include "acgan/models/spectral_norm.h"
 
 namespace nn = torch::nn;
@@ -86,6 +87,21 @@ nn::AnyModule conv_layer(const nn::Conv2dOptions& options, bool spectral_norm) {
 nn::AnyModule conv_transpose_layer(const nn::ConvTranspose2dOptions& options, bool spectral_norm) {
   if (spectral_norm) return nn::AnyModule(SNConvTranspose2d(options));
   return nn::AnyModule(nn::ConvTranspose2d(options));
+}
+
+void DiscriminatorImpl::add_twin_head(int64_t features) {
+  if (!has_twin_head(options_.cond())) return;
+  twin_ =
+      linear_layer(nn::LinearOptions(features, options_.num_classes()), options_.spectral_norm());
+  register_module("fc_twin", twin_.ptr());
+}
+
+void DiscriminatorImpl::apply_twin_head(const torch::Tensor& h, DiscriminatorOutput& out) {
+  if (!twin_.is_empty()) out.twin_logits = at_least_float32(twin_.forward(h));
+}
+
+void DiscriminatorImpl::trace_twin_head(const torch::Tensor& h, std::vector<LayerRecord>& rows) {
+  if (!twin_.is_empty()) rows.push_back(record_layer(*twin_.ptr(), twin_.forward(h)));
 }
 
 void check_nz(Arch arch, int64_t nz, int64_t num_classes) {

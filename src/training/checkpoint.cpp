@@ -142,7 +142,8 @@ DiscriminatorOptions discriminator_options(const TrainOptions& options) {
       .channels(options.data_spec.channels)
       .spectral_norm(parse_spectral_norm(options.spectral_norm) != SpectralNormOn::kNone)
       .arch(parse_arch(options.arch))
-      .image_side(options.data_spec.height);
+      .image_side(options.data_spec.height)
+      .cond(parse_conditioning(options.cond));
 }
 
 TrainingState::TrainingState(const TrainOptions& options, const torch::Device& device)
@@ -182,12 +183,16 @@ std::string checkpoint_bytes(const TrainingState& state, const TrainOptions& opt
 std::string checkpoint_bytes(const TrainingState& state, const ConfigMap& config) {
   torch::serialize::OutputArchive archive;
   archive.write("magic", c10::IValue(std::string(kMagic)));
-  // cifar runs stay version 1, which every release reads; another family's is version 2, which
-  // a release without it refuses by its version instead of misreading the weights.
-  const auto arch = config.find("arch");
-  const bool cifar = arch == config.end() || arch->second == arch_name(Arch::kCifar);
+  // The original's networks and class loss (cifar, --cond ac) stay version 1, which every release
+  // reads; another family or cond is version 2, which a release without it refuses by its version
+  // instead of misreading the weights or dropping a head.
+  const auto is = [&](const char* key, const std::string& original) {
+    const auto it = config.find(key);
+    return it == config.end() || it->second == original;
+  };
+  const bool original = is("arch", arch_name(Arch::kCifar)) && is("cond", "ac");
   archive.write("format_version",
-                c10::IValue(cifar ? kFirstCheckpointFormatVersion : kCheckpointFormatVersion));
+                c10::IValue(original ? kFirstCheckpointFormatVersion : kCheckpointFormatVersion));
   archive.write("config", c10::IValue(encode_config(config)));
   const auto& p = state.progress;
   archive.write("progress", torch::tensor({p.epoch, p.batch, p.step}, torch::kLong));

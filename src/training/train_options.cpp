@@ -71,6 +71,15 @@ void validate_step_flags(const TrainOptions& o) {
   require_flag(o.label_smoothing == 0 || loss == SourceLoss::kBce, "label_smoothing",
                "0 with --loss hinge (smoothing is a BCE target)", o.label_smoothing);
   parse_on_off("d_class_loss_on_fakes", o.d_class_loss_on_fakes);
+  const auto cond = parse_conditioning(o.cond);
+  require_flag(cond == Conditioning::kAc || !o.given.count("d_class_loss_on_fakes"),
+               "d_class_loss_on_fakes",
+               "not given with --cond " + o.cond +
+                   " (it is ac's; the cond decides what D learns "
+                   "from generated images)",
+               o.d_class_loss_on_fakes);
+  require_flag(std::isfinite(o.cond_lambda) && o.cond_lambda >= 0, "cond_lambda",
+               "0 (the cond's reference weight) or a finite number > 0", o.cond_lambda);
   parse_spectral_norm(o.spectral_norm);
   require_flag(std::isfinite(o.g_ema) && o.g_ema >= 0 && o.g_ema < 1, "g_ema",
                "0 (none) or a decay in (0, 1), e.g. 0.999", o.g_ema);
@@ -224,6 +233,14 @@ const std::vector<TrainOptionSpec>& train_option_table() {
       {"d_class_loss_on_fakes",
        "on | off: D's class loss on generated images (off: ACGAN-Mod, keras-team/keras#8482)",
        &O::d_class_loss_on_fakes, false, may},
+      {"cond",
+       "ac | tac | adc: how D learns the class (ac: the original's auxiliary classifier; tac: and "
+       "a twin classifier of generated images, Gong et al. 2019; adc: one classifier of class and "
+       "source, 2K-way, Hou et al. 2022)",
+       &O::cond, false, kept},
+      {"cond_lambda",
+       "weight of the class terms in D's and G's losses (0: the cond's reference, 1)",
+       &O::cond_lambda, false, may},
       {"spectral_norm",
        "none | d | both: spectral normalisation of every layer of D (replacing its BatchNorm) or "
        "of "

@@ -7,20 +7,34 @@
 #include <optional>
 
 #include "acgan/error.h"
+#include "acgan/training/class_losses.h"
 
 namespace F = torch::nn::functional;
 
 namespace acgan {
 namespace {
 
-// The source loss plus CE on the class logits: an ACGAN loss term. D's outputs are already at
-// least float32 (models.h), so the loss is too.
+// The source loss plus the --cond's class term (class_losses.h) for `term`, weighted by
+// --cond_lambda (a weight of 1 is not multiplied: ac's step is the original's). D's outputs are
+// already at least float32 (models.h), so the loss is too.
 torch::Tensor source_class_loss(const DiscriminatorOutput& out, SourceTerm term,
-                                const torch::Tensor& classes, const StepOptions& options,
-                                bool with_class = true) {
+                                const torch::Tensor& classes, const StepOptions& options) {
   const auto source =
       source_loss(out.source_logit, term, options.source_loss, options.label_smoothing);
-  return with_class ? source + F::cross_entropy(out.class_logits, classes) : source;
+  torch::Tensor class_term;
+  switch (term) {
+    case SourceTerm::kDReal:
+      class_term = d_real_class_loss(out, classes, options.cond);
+      break;
+    case SourceTerm::kDFake:
+      class_term = d_fake_class_loss(out, classes, options.cond, options.d_class_loss_on_fakes);
+      break;
+    case SourceTerm::kG:
+      class_term = g_class_loss(out, classes, options.cond);
+      break;
+  }
+  if (!class_term.defined()) return source;
+  return source + (options.class_weight == 1 ? class_term : class_term * options.class_weight);
 }
 
 }  // namespace
@@ -151,9 +165,8 @@ DStep d_step(const StepContext& c, GeneratorImpl& g, DiscriminatorImpl& d,
     r.fake = g.forward(noise.z, noise.c);  // (B, C, S, S)
     r.on_fake = d.forward(c.augment(r.fake.detach()));
   }
-  r.loss_fake = StepContext::weighted(
-      source_class_loss(r.on_fake, SourceTerm::kDFake, noise.c, o, o.d_class_loss_on_fakes),
-      o.weights.d_fake);
+  r.loss_fake = StepContext::weighted(source_class_loss(r.on_fake, SourceTerm::kDFake, noise.c, o),
+                                      o.weights.d_fake);
   c.backward(r.loss_fake);
   c.step(opt_d, d);
   return r;
@@ -185,8 +198,13 @@ std::pair<DiscriminatorOutput, torch::Tensor> g_step(const StepContext& c, Gener
   return {on_fake, loss};
 }
 
-torch::Tensor accuracy_percent(const DiscriminatorOutput& out, const torch::Tensor& classes) {
-  return out.class_logits.argmax(1).eq(classes).to(out.class_logits.scalar_type()).mean() * 100;
+torch::Tensor accuracy_percent(const DiscriminatorOutput& out, const torch::Tensor& classes,
+                               Conditioning cond) {
+  return class_choice(out.class_logits, cond)
+             .eq(classes)
+             .to(out.class_logits.scalar_type())
+             .mean() *
+         100;
 }
 
 }  // namespace
@@ -202,7 +220,8 @@ torch::Tensor train_step(GeneratorImpl& g, DiscriminatorImpl& d, torch::optim::O
 
   torch::NoGradGuard no_grad;
   return torch::stack({dr.loss_real.detach(), dr.loss_fake.detach(), loss_g.detach(),
-                       accuracy_percent(dr.on_real, labels), accuracy_percent(dr.on_fake, noise.c),
+                       accuracy_percent(dr.on_real, labels, options.cond),
+                       accuracy_percent(dr.on_fake, noise.c, options.cond),
                        source_probability(dr.on_real).mean(), source_probability(dr.on_fake).mean(),
                        source_probability(on_fake_g).mean()});
 }

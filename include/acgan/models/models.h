@@ -7,13 +7,14 @@
 //   one-hot in a copy of z's first K entries, as the original's caller wrote it; mlp: a learnt
 //   embedding in front of z); nothing outside the networks writes it. C and K are the data's
 //   (data_spec.h), S the family's side.
-// Discriminator: D(x) -> {source logit (N), class logits (N, K)}. The source head's Sigmoid is
+// Discriminator: D(x) -> {source logit (N), class logits (N, K)}, and the heads --cond adds
+//   (conditioning.h: adc's class head is 2K wide, tac's twin head). The source head's Sigmoid is
 //   registered (the original's layout) but left to source_probability(): the loss takes BCE with
 //   logits (the same mathematics as BCE on the probability, without a NaN or saturated probability
 //   reaching BCE, which on CUDA is a device-side assert).
-// Spectral normalisation (spectral_norm.h, --spectral_norm) is the cifar family's: it normalises
-// every Conv, ConvTranspose and Linear layer under PyTorch's names (fc1.weight_orig, ...) and in D
-// replaces BatchNorm, as in SN-GAN's discriminators (Miyato et al. 2018).
+// Spectral normalisation (spectral_norm.h, --spectral_norm) normalises every family's Conv,
+// ConvTranspose and Linear layers under PyTorch's names (fc1.weight_orig, ...) and in D replaces
+// BatchNorm, as in SN-GAN's discriminators (Miyato et al. 2018).
 #pragma once
 
 #include <torch/nn/module.h>
@@ -23,7 +24,10 @@
 #include <string>
 #include <vector>
 
+#include <torch/nn/modules/container/any.h>
+
 #include "acgan/models/arch.h"
+#include "acgan/models/conditioning.h"
 #include "acgan/models/fast_ops.h"
 
 namespace acgan {
@@ -88,13 +92,15 @@ struct DiscriminatorOptions {
   TORCH_ARG(int64_t, channels) = kOriginalChannels;    // of the images it takes
   TORCH_ARG(bool, spectral_norm) = false;
   TORCH_ARG(Arch, arch) = Arch::kCifar;
-  TORCH_ARG(int64_t, image_side) = kSeedImageSide;  // of the images it takes (arch.h's sides)
+  TORCH_ARG(int64_t, image_side) = kSeedImageSide;    // of the images it takes (arch.h's sides)
+  TORCH_ARG(Conditioning, cond) = Conditioning::kAc;  // its class heads (conditioning.h)
 };
 
 // What D says about a batch. Both are at least float32 whatever precision D ran in (precision.h).
 struct DiscriminatorOutput {
   torch::Tensor source_logit;  // (N): logit of "x is real"
-  torch::Tensor class_logits;  // (N, K)
+  torch::Tensor class_logits;  // (N, K); (N, 2K) with --cond adc
+  torch::Tensor twin_logits;   // (N, K) with --cond tac; undefined otherwise
 };
 // sigmoid(source_logit) (N): D(x) as the original reports it.
 torch::Tensor source_probability(const DiscriminatorOutput& out);
@@ -111,8 +117,20 @@ class DiscriminatorImpl : public torch::nn::Module {
 
   FastPaths fast_paths;  // the CPU fast paths its forward takes (use_fast_paths)
 
+ protected:
+  // The class head's width: class_head_width(cond, K).
+  int64_t class_width() const { return class_head_width(options_.cond(), options_.num_classes()); }
+  // tac's twin head, a Linear (features -> K, spectrally normalised with D) under "fc_twin",
+  // registered after the family's own heads so that ac's modules, keys and initial draws stay the
+  // family's; nothing for the other conds. The families call it last in their constructors.
+  void add_twin_head(int64_t features);
+  // out.twin_logits from D's features h (N, features), where D has the twin head.
+  void apply_twin_head(const torch::Tensor& h, DiscriminatorOutput& out);
+  void trace_twin_head(const torch::Tensor& h, std::vector<LayerRecord>& rows);
+
  private:
   DiscriminatorOptions options_;
+  torch::nn::AnyModule twin_;
 };
 
 std::shared_ptr<DiscriminatorImpl> make_discriminator(const DiscriminatorOptions& options);

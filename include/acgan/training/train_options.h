@@ -58,7 +58,9 @@ struct TrainOptions {
   double beta2 = 0.999;                      // Adam's beta2 for both
   std::string loss = "bce";                  // bce | hinge: the source (real / fake) loss
   double label_smoothing = 0;                // one-sided: D's real target 1 - s (bce only)
-  std::string d_class_loss_on_fakes = "on";  // on | off: D's class loss on G's samples
+  std::string d_class_loss_on_fakes = "on";  // on | off: D's class loss on G's samples (ac)
+  std::string cond = "ac";                   // ac | tac | adc: D's class heads and terms
+  double cond_lambda = 0;                    // the class terms' weight; 0: the cond's reference
   std::string spectral_norm = "none";        // none | d | both (models.h)
   double g_ema = 0;                          // decay of G's weight average; 0: none
   std::string diffaugment = "none";          // none | color,translation,cutout (diff_augment.h)

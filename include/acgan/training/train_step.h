@@ -1,5 +1,5 @@
 // One ACGAN training step, exactly as the golden reference (../shared/golden/make_golden.py) runs
-// it:
+// it with --cond ac (the other conds change the class terms: class_losses.h):
 //   D step: BCE(D_src(x), 1) + CE(D_cls(x), y), backward; fake = G(z, c) detached:
 //           BCE(D_src(fake), 0) + CE(D_cls(fake), c), backward; one Adam step on the summed
 //           gradients.
@@ -102,7 +102,9 @@ struct StepOptions {
   bool freeze_d_in_g_step = true;
   SourceLoss source_loss = SourceLoss::kBce;
   double label_smoothing = 0;         // D's real target 1 - s (BCE)
-  bool d_class_loss_on_fakes = true;  // false: D's fake term is the source loss alone
+  bool d_class_loss_on_fakes = true;  // false: D's fake term is the source loss alone (ac only)
+  Conditioning cond = Conditioning::kAc;  // the class terms (class_losses.h)
+  double class_weight = 1;                // their weight (class_weight(), already resolved)
   DiffAugmentPolicy augment;          // on every image D sees (diff_augment.h)
   GradientHook* gradient_hook = nullptr;
   LossWeights weights;  // a weight of 1 is not multiplied: the original's step is unchanged
