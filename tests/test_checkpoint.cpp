@@ -175,6 +175,10 @@ TEST(CheckpointTest, GeneratorLoadsFromCheckpointAndFromGenPt) {
         << file;
   }
   expect_error([&] { acgan::load_generator(dir / "disc.pt"); }, {"disc.pt"});
+  // A plain dict of tensors: no LibTorch type tag, a global torch.load(weights_only=True) refuses.
+  const auto bytes = acgan::read_file(dir / "gen.pt");
+  EXPECT_EQ(bytes.find("restore_type_tag"), std::string::npos);
+  EXPECT_EQ(bytes.find("torch.jit"), std::string::npos);
 }
 
 TEST(AtomicFileTest, FailedWriteKeepsThePreviousFile) {

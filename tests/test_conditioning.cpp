@@ -16,6 +16,7 @@
 #include "acgan/training/checkpoint.h"
 #include "acgan/training/class_losses.h"
 #include "acgan/training/train_options.h"
+#include "acgan/training/train_step.h"
 #include "test_support.h"
 
 namespace acgan {
@@ -160,6 +161,43 @@ TEST(ConditioningStepTest, OptionsAreCheckedAndKeptOnResume) {
   EXPECT_EQ(find_train_option("cond")->on_resume, OnResume::kFixed);
 }
 
+// The step sends each term to its cond's loss with --cond_lambda's weight: against the same terms
+// computed outside the step on the same networks (dropout off; train mode: batch statistics, so the
+// order of forward passes does not matter), a weight of 0.5 takes half of each class term off.
+TEST(ConditioningStepTest, TheStepAddsEachCondsTermsWithTheirWeight) {
+  const auto x = torch::rand({6, 3, 32, 32}) * 2 - 1;
+  const auto y = torch::arange(6, torch::kLong).remainder(10);
+  torch::manual_seed(3);
+  const auto noise = make_noise(6, kDefaultNz, kOriginalClasses, torch::kCPU);
+  for (const auto cond : {Conditioning::kTac, Conditioning::kAdc}) {
+    SCOPED_TRACE(conditioning_name(cond));
+    const auto state = [&] {
+      TrainOptions o;
+      o.dropout = 0;
+      o.cond = conditioning_name(cond);
+      torch::manual_seed(1);
+      return TrainingState(o, torch::kCPU);
+    };
+    auto reference = state();
+    const auto fake = reference.g->forward(noise.z, noise.c).detach();
+    const double real_term = value(d_real_class_loss(reference.d->forward(x), y, cond));
+    const double fake_term =
+        value(d_fake_class_loss(reference.d->forward(fake), noise.c, cond, true));
+    auto full = state(), half = state();
+    StepOptions one, weighted;
+    one.cond = weighted.cond = cond;
+    weighted.class_weight = 0.5;
+    const auto a = train_step(*full.g, *full.d, *full.opt_g, *full.opt_d, x, y, noise, one);
+    const auto b = train_step(*half.g, *half.d, *half.opt_g, *half.opt_d, x, y, noise, weighted);
+    EXPECT_NEAR(value(a[kLossDReal] - b[kLossDReal]), 0.5 * real_term, 1e-5);
+    EXPECT_NEAR(value(a[kLossDFake] - b[kLossDFake]), 0.5 * fake_term, 1e-5);
+    // The heads D trains on generated images moved (in D's optimizer).
+    const auto head = cond == Conditioning::kTac ? "fc_twin.weight" : "fc_class.0.weight";
+    EXPECT_FALSE(
+        torch::equal(full.d->named_parameters()[head], reference.d->named_parameters()[head]));
+  }
+}
+
 class ConditioningTrainingTest : public testing::SyntheticCifarTest<4> {  // 20 images
  protected:
   static TrainOptions options(const std::string& cond) {
@@ -188,7 +226,7 @@ TEST_F(ConditioningTrainingTest, EachCondTrainsAndResumesBitForBit) {
     archive.load_from(out / "checkpoint.pt");
     c10::IValue version;
     archive.read("format_version", version);
-    EXPECT_EQ(version.toInt(), 2) << "a release without --cond must refuse it by its version";
+    EXPECT_EQ(version.toInt(), 3) << "a release without --cond must refuse it by its version";
     // A resume with another cond is refused, the checkpoint untouched.
     auto other = options("ac");
     other.outdir = out.path();

@@ -183,16 +183,16 @@ std::string checkpoint_bytes(const TrainingState& state, const TrainOptions& opt
 std::string checkpoint_bytes(const TrainingState& state, const ConfigMap& config) {
   torch::serialize::OutputArchive archive;
   archive.write("magic", c10::IValue(std::string(kMagic)));
-  // The original's networks and class loss (cifar, --cond ac) stay version 1, which every release
-  // reads; another family or cond is version 2, which a release without it refuses by its version
-  // instead of misreading the weights or dropping a head.
+  // The lowest version that holds the run (checkpoint.h), so that a release which would misread
+  // it refuses it by its version.
   const auto is = [&](const char* key, const std::string& original) {
     const auto it = config.find(key);
     return it == config.end() || it->second == original;
   };
-  const bool original = is("arch", arch_name(Arch::kCifar)) && is("cond", "ac");
-  archive.write("format_version",
-                c10::IValue(original ? kFirstCheckpointFormatVersion : kCheckpointFormatVersion));
+  const int64_t version = !is("cond", "ac")                      ? kCheckpointFormatVersion
+                          : !is("arch", arch_name(Arch::kCifar)) ? kArchCheckpointFormatVersion
+                                                                 : kFirstCheckpointFormatVersion;
+  archive.write("format_version", c10::IValue(version));
   archive.write("config", c10::IValue(encode_config(config)));
   const auto& p = state.progress;
   archive.write("progress", torch::tensor({p.epoch, p.batch, p.step}, torch::kLong));
@@ -234,6 +234,7 @@ void set_recorded_option(TrainOptions& options, const std::string& key, const st
   try {  // the values the rest of the file is read by must be ones this release knows
     if (ok && key == "arch") parse_arch(value);
     if (ok && key == "precision") parse_precision(value);
+    if (ok && key == "cond") parse_conditioning(value);
   } catch (const UsageError&) {
     ok = false;
   }

@@ -40,9 +40,10 @@ GeneratorOptions mlp_options(const Dict& dict, const std::string& path) {
   const auto first = matrix(dict, weight_key("model.0", sn));
   const auto last = matrix(dict, weight_key("model.11", sn));
   if (!first || !last) {
-    throw Error(path +
-                ": has label_emb.weight but no model.0.weight / model.11.weight of 2 "
-                "dimensions; not a gen.pt of the fully connected ACGAN (--arch mlp)");
+    throw Error(
+        path +
+        ": has label_emb.weight but no model.0.weight / model.11.weight (or weight_orig) of 2 "
+        "dimensions; not a gen.pt of the fully connected ACGAN (--arch mlp)");
   }
   const int64_t k = emb->size(0), n = last->size(0);
   const auto side_of = [](int64_t area) {

@@ -19,10 +19,13 @@
 
 namespace acgan {
 
-// The checkpoint format versions this acgan reads; it writes the first for the cifar networks and
-// the newest for another family (--arch), which a release from before the families refuses.
+// The checkpoint format versions this acgan reads. It writes the lowest that holds the run, so
+// that a release which would misread it refuses it by its version: 1 for the original's networks
+// and class loss (cifar, --cond ac), 2 for another family (--arch; releases before it refuse it),
+// 3 for another --cond (releases with --arch but before --cond would drop D's extra head).
 constexpr int64_t kFirstCheckpointFormatVersion = 1;
-constexpr int64_t kCheckpointFormatVersion = 2;
+constexpr int64_t kArchCheckpointFormatVersion = 2;
+constexpr int64_t kCheckpointFormatVersion = 3;
 
 // Where a run stands.
 struct Progress {
