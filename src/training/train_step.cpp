@@ -14,6 +14,11 @@ namespace F = torch::nn::functional;
 namespace acgan {
 namespace {
 
+// loss * weight; a weight of 1 is not multiplied, so the original's step keeps its kernels.
+torch::Tensor weighted(torch::Tensor loss, double weight) {
+  return weight == 1 ? loss : loss * weight;
+}
+
 // The source loss plus the --cond's class term (class_losses.h) for `term`, weighted by
 // --cond_lambda (a weight of 1 is not multiplied: ac's step is the original's). D's outputs are
 // already at least float32 (models.h), so the loss is too.
@@ -34,7 +39,7 @@ torch::Tensor source_class_loss(const DiscriminatorOutput& out, SourceTerm term,
       break;
   }
   if (!class_term.defined()) return source;
-  return source + (options.class_weight == 1 ? class_term : class_term * options.class_weight);
+  return source + weighted(class_term, options.class_weight);
 }
 
 }  // namespace
@@ -118,10 +123,6 @@ class StepContext {
   const StepOptions& options() const { return options_; }
   AutocastScope autocast() const { return AutocastScope(device_type_, options_.precision); }
   torch::Tensor augment(const torch::Tensor& x) const { return diff_augment(x, options_.augment); }
-  // A weight of 1 is not multiplied: the cifar step's kernels stay the original's.
-  static torch::Tensor weighted(torch::Tensor loss, double weight) {
-    return weight == 1 ? loss : loss * weight;
-  }
   void backward(const torch::Tensor& loss) const {
     (options_.scaler ? options_.scaler->scale(loss) : loss).backward();
   }
@@ -157,16 +158,16 @@ DStep d_step(const StepContext& c, GeneratorImpl& g, DiscriminatorImpl& d,
     const auto scope = c.autocast();
     r.on_real = d.forward(c.augment(real));  // (B), (B, K)
   }
-  r.loss_real = StepContext::weighted(source_class_loss(r.on_real, SourceTerm::kDReal, labels, o),
-                                      o.weights.d_real);
+  r.loss_real =
+      weighted(source_class_loss(r.on_real, SourceTerm::kDReal, labels, o), o.weights.d_real);
   c.backward(r.loss_real);
   {
     const auto scope = c.autocast();
     r.fake = g.forward(noise.z, noise.c);  // (B, C, S, S)
     r.on_fake = d.forward(c.augment(r.fake.detach()));
   }
-  r.loss_fake = StepContext::weighted(source_class_loss(r.on_fake, SourceTerm::kDFake, noise.c, o),
-                                      o.weights.d_fake);
+  r.loss_fake =
+      weighted(source_class_loss(r.on_fake, SourceTerm::kDFake, noise.c, o), o.weights.d_fake);
   c.backward(r.loss_fake);
   c.step(opt_d, d);
   return r;
@@ -190,8 +191,7 @@ std::pair<DiscriminatorOutput, torch::Tensor> g_step(const StepContext& c, Gener
       const auto scope = c.autocast();
       on_fake = d.forward(c.augment(fake));
     }
-    loss =
-        StepContext::weighted(source_class_loss(on_fake, SourceTerm::kG, noise.c, o), o.weights.g);
+    loss = weighted(source_class_loss(on_fake, SourceTerm::kG, noise.c, o), o.weights.g);
     c.backward(loss);
   }
   c.step(opt_g, g);
