@@ -19,10 +19,11 @@
 //    computes something else is off by orders of magnitude more.
 //  - Post-Adam weights in float32: Adam's first steps move each weight by ~lr * g / (|g| + eps),
 //    i.e. by about lr whatever |g|, so a weight whose gradient is at rounding level moves by a
-//    random
-//    +-lr in any float32 implementation. Those are counted, not bounded: the weights more than 1 %
-//    of lr from the exact result may be at most 2x PyTorch's count plus 3 (and the rest must be
-//    within that 1 %).
+//    random +-lr in any float32 implementation. Those are counted, not bounded: the weights more
+//    than 1 % of lr from the exact result may be at most 4x PyTorch's count (as the values) plus
+//    1 in 10,000 of the tensor's weights (another CPU's kernels sum in another order: 37 of D's
+//    1.2M conv6 weights on a Zen 3 against PyTorch's 11 on the Zen 4 that wrote the file), and
+//    the rest must be within that 1 %. A lost cast or a wrong gradient moves far more.
 #include <gtest/gtest.h>
 #include <torch/serialize.h>
 #include <torch/torch.h>
@@ -137,7 +138,7 @@ void expect_adam_step_as_accurate(const torch::Tensor& ours, const torch::Tensor
     return ((t.to(torch::kDouble) - exact).abs() > 0.01 * kLr).sum().item<int64_t>();
   };
   const int64_t ours_off = off(ours), golden_off = off(golden);
-  EXPECT_LE(ours_off, 2 * golden_off + 3)
+  EXPECT_LE(ours_off, 4 * golden_off + ours.numel() / 10000 + 3)
       << what << ": " << ours_off << " of " << ours.numel() << " weights more than 1 % of lr from "
       << "the float64 step, PyTorch's float32 " << golden_off;
   // A weight off by more than a step of Adam (~lr) in the first steps is a wrong update.
@@ -173,9 +174,20 @@ TEST_F(GoldenTest, DiscriminatorEvalOutputs) {
   expect_as_accurate(out.class_logits, at("out.D_eval_cls"), out64.class_logits, "D class logits");
 }
 
+// The step's gradients and post-Adam weights in float32 are compared on LibTorch's own kernels, as
+// PyTorch ran them (fast paths off): the golden inputs put one of D's LeakyReLU inputs within
+// float32 rounding of its kink on the generated batch, so a float32 result whose rounding differs
+// from PyTorch's there may take the other branch, and every gradient behind it then moves by ~1 %,
+// not by rounding (seen on a Zen 3 with the oneDNN transposed convolution: G's output 4e-8 from the
+// float64 one, as accurate as the plain kernel's 5e-8, but on the other side of the kink; moving
+// in.z by 0.1 % moves the kink onto the plain kernel instead). The fast paths are held to the plain
+// kernels' results within rounding on inputs without kinks (test_fast_ops.cpp), and the float32
+// trajectory below runs them.
 TEST_F(GoldenTest, OneTrainingStepMatchesPyTorch) {
   auto ours = networks(torch::kFloat);
   auto exact = networks(torch::kDouble);
+  acgan::use_fast_paths(*ours.g, {false, false});
+  acgan::use_fast_paths(*ours.d, {false, false});
   const auto stats = ours.step(at("in.x"), at("in.y"), at("in.z"), at("in.c"));
   const auto stats64 = exact.step(at("in.x"), at("in.y"), at("in.z"), at("in.c"));
 

@@ -134,7 +134,9 @@ TEST(PrecisionTest, Bf16StepTracksTheFp32StepAndKeepsFloat32Weights) {
       << bf16.stats << fp32.stats;
   // Adam's first step moves each weight by about lr * sign(gradient): the two runs must move G's
   // weights the same way wherever the gradient is above bf16's rounding. Measured: 93 % of them
-  // (the rest have gradients near zero, such as the biases in front of BatchNorm); chance is 50 %.
+  // on Zen 4 and Zen 5, 86 % on a Zen 3 (no bf16 instructions: oneDNN's AVX2 kernels round
+  // elsewhere); the rest have gradients near zero, such as the biases in front of BatchNorm. A
+  // gradient that autocast gets wrong agrees by chance, 50 %.
   const auto start = seeded_steps(step_with(Precision::kFp32, nullptr), 0);
   int64_t same = 0, total = 0;
   for (size_t i = 0; i < fp32.g_params.size(); ++i) {
@@ -144,7 +146,8 @@ TEST(PrecisionTest, Bf16StepTracksTheFp32StepAndKeepsFloat32Weights) {
     same += d32.eq(d16).sum().item<int64_t>();
     total += d32.numel();
   }
-  EXPECT_GT(static_cast<double>(same) / static_cast<double>(total), 0.9) << same << " of " << total;
+  EXPECT_GT(static_cast<double>(same) / static_cast<double>(total), 0.75)
+      << same << " of " << total;
 }
 
 TEST(LossScalerTest, ScaledStepEqualsTheUnscaledStepBitForBit) {
