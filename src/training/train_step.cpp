@@ -8,6 +8,7 @@
 
 #include "acgan/error.h"
 #include "acgan/training/class_losses.h"
+#include "acgan/training/train_options.h"
 
 namespace F = torch::nn::functional;
 
@@ -110,6 +111,18 @@ StepOptions step_options_for(Precision precision, LossScaler& scaler) {
   options.precision = precision;
   options.scaler = precision == Precision::kFp16 ? &scaler : nullptr;
   return options;
+}
+
+StepOptions step_options_for(const TrainOptions& o, LossScaler& scaler) {
+  auto step = step_options_for(parse_precision(o.precision), scaler);
+  step.source_loss = parse_source_loss(o.loss);
+  step.label_smoothing = o.label_smoothing;
+  step.d_class_loss_on_fakes = parse_on_off("d_class_loss_on_fakes", o.d_class_loss_on_fakes);
+  step.cond = parse_conditioning(o.cond);
+  step.class_weight = class_weight(step.cond, o.cond_lambda);
+  step.augment = parse_diffaugment(o.diffaugment);
+  step.weights = loss_weights_for(parse_arch(o.arch));
+  return step;
 }
 
 namespace {

@@ -101,16 +101,19 @@ struct StepOptions {
   LossScaler* scaler = nullptr;
   bool freeze_d_in_g_step = true;
   SourceLoss source_loss = SourceLoss::kBce;
-  double label_smoothing = 0;         // D's real target 1 - s (BCE)
-  bool d_class_loss_on_fakes = true;  // false: D's fake term is the source loss alone (ac only)
+  double label_smoothing = 0;             // D's real target 1 - s (BCE)
+  bool d_class_loss_on_fakes = true;      // false: D's fake term is the source loss alone (ac only)
   Conditioning cond = Conditioning::kAc;  // the class terms (class_losses.h)
   double class_weight = 1;                // their weight (class_weight(), already resolved)
-  DiffAugmentPolicy augment;          // on every image D sees (diff_augment.h)
+  DiffAugmentPolicy augment;              // on every image D sees (diff_augment.h)
   GradientHook* gradient_hook = nullptr;
   LossWeights weights;  // a weight of 1 is not multiplied: the original's step is unchanged
 };
 // `precision` with `scaler` where it needs one (fp16).
 StepOptions step_options_for(Precision precision, LossScaler& scaler);
+// The step the training flags (train_options.h) ask for, --precision's scaler from `scaler`.
+struct TrainOptions;
+StepOptions step_options_for(const TrainOptions& options, LossScaler& scaler);
 
 // Sets every parameter of a module to requires_grad(false) while in scope, restoring each one's
 // previous value on exit, exception or not.
