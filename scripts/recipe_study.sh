@@ -30,8 +30,13 @@ declare -A flags=(
   [ttur]="--lr_g 0.0001 --lr_d 0.0004"
   [mod_tac]="--recipe mod --cond tac"
   [mod_adc]="--recipe mod --cond adc"
+  # with the D updates a G update of their references' CIFAR-10 scripts (TAC-BigGAN 2, adcgan and
+  # BigGAN 4), the same real images a run: fewer G updates
+  [mod_d4]="--recipe mod --d_steps 4"
+  [mod_tac_d2]="--recipe mod --cond tac --d_steps 2"
+  [mod_adc_d4]="--recipe mod --cond adc --d_steps 4"
 )
-configs=${CONFIGS:-"original mod no_class_loss_on_fakes hinge sn_d sn_both g_ema diffaugment label_smoothing ttur mod_tac mod_adc"}
+configs=${CONFIGS:-"original mod no_class_loss_on_fakes hinge sn_d sn_both g_ema diffaugment label_smoothing ttur mod_tac mod_adc mod_d4 mod_tac_d2 mod_adc_d4"}
 
 for config in $configs; do
   [ -n "${flags[$config]+set}" ] || { echo "recipe_study: unknown configuration $config" >&2; exit 2; }

@@ -130,13 +130,14 @@ TEST_F(CliTest, UnwritableOutdirIsNamed) {
 }
 
 // Stopped mid-epoch with the default 2 data workers and resumed: every step once, and the same
-// weights, bit for bit, as a run that was never stopped.
-TEST_F(CliTest, CtrlCMidEpochAndResumeEqualAnUnstoppedRun) {
-  TempDir out, straight;
-  auto args = train_args(out.path());
-  args.insert(args.end(), {"--num_epochs", "2", "--num_workers", "2"});  // 10 steps an epoch
+// weights, bit for bit, as a run that was never stopped. `args`: train_args and more flags;
+// `steps`: the steps of an epoch of 10 batches with them.
+void expect_stop_and_resume_equal_an_unstopped_run(std::vector<std::string> args,
+                                                   const std::string& straight, int64_t steps) {
+  const std::string out = args[3];  // train_args' --outdir
+  args.insert(args.end(), {"--num_epochs", "2", "--num_workers", "2"});
   acgan::testing::AcganProcess run(args);
-  ASSERT_TRUE(run.read_until("[0/2][3/10]")) << "training never logged step 4";
+  ASSERT_TRUE(run.read_until("[0/2][3/10]")) << "training never logged batch 4";
   run.send_signal(SIGINT);
   const auto stopped = run.wait();
   ASSERT_EQ(stopped.exit_code, 130) << stopped.output;
@@ -144,32 +145,46 @@ TEST_F(CliTest, CtrlCMidEpochAndResumeEqualAnUnstoppedRun) {
   acgan::TrainOptions options;
   options.batch_size = 10;
   acgan::TrainingState state(options, torch::kCPU);
-  acgan::load_checkpoint(out / "checkpoint.pt", state);
+  acgan::load_checkpoint(out + "/checkpoint.pt", state);
   const int64_t stopped_at = state.progress.step;
-  EXPECT_GE(stopped_at, 4);
-  EXPECT_LT(stopped_at, 20);
+  EXPECT_GE(stopped_at, 2);
+  EXPECT_LT(stopped_at, 2 * steps);
 
   auto resume = args;
   resume.push_back("--resume");
   const auto finished = run_acgan(resume);
   ASSERT_EQ(finished.exit_code, 0) << finished.output;
-  std::vector<int64_t> expected(20);
+  std::vector<int64_t> expected(static_cast<size_t>(2 * steps));
   std::iota(expected.begin(), expected.end(), 1);
-  EXPECT_EQ(acgan::testing::metric_steps(out / "metrics.csv"), expected)
-      << "steps 1..20, each exactly once";
-  EXPECT_TRUE(fs::exists(out / "images/epoch_002.png"));
+  EXPECT_EQ(acgan::testing::metric_steps(out + "/metrics.csv"), expected)
+      << "every step exactly once";
+  EXPECT_TRUE(fs::exists(out + "/images/epoch_002.png"));
 
   auto unstopped = args;
-  unstopped.insert(unstopped.end(), {"--outdir", straight.path()});
+  unstopped.insert(unstopped.end(), {"--outdir", straight});
   ASSERT_EQ(run_acgan(unstopped).exit_code, 0);
   for (const char* file : {"gen.pt", "disc.pt"}) {
-    const auto x = acgan::load_tensor_dict_file(straight / file);
-    const auto y = acgan::load_tensor_dict_file(out / file);
+    const auto x = acgan::load_tensor_dict_file(straight + "/" + file);
+    const auto y = acgan::load_tensor_dict_file(out + "/" + file);
     for (const auto& item : x) {
       EXPECT_TRUE(torch::equal(item.value().toTensor(), y.at(item.key()).toTensor()))
           << file << " " << item.key().toStringRef();
     }
   }
+}
+
+TEST_F(CliTest, CtrlCMidEpochAndResumeEqualAnUnstoppedRun) {
+  TempDir out, straight;
+  expect_stop_and_resume_equal_an_unstopped_run(train_args(out.path()), straight.path(), 10);
+}
+
+// With three D updates a step: a stop lands between steps, and the resume takes the next three
+// batches where the stopped run would have.
+TEST_F(CliTest, CtrlCMidEpochAndResumeEqualAnUnstoppedRunWithDSteps) {
+  TempDir out, straight;
+  auto args = train_args(out.path());
+  args.insert(args.end(), {"--d_steps", "3"});
+  expect_stop_and_resume_equal_an_unstopped_run(args, straight.path(), 4);  // 3 + 3 + 3 + 1
 }
 
 TEST_F(CliTest, GenerateFromTheBinary) {

@@ -74,10 +74,11 @@ void log_run(const TrainOptions& o) {
                class_terms, weight != 1 ? fmt::format(" weighted {}", weight) : "",
                o.lr_g > 0 ? o.lr_g : o.lr, o.lr_d > 0 ? o.lr_d : o.lr, o.beta1, o.beta2);
   spdlog::info(
-      "recipe {} | spectral norm {} | G's weight average {} | DiffAugment {}", o.recipe,
-      o.spectral_norm,
+      "recipe {} | spectral norm {} | G's weight average {} | DiffAugment {} | D updates a G "
+      "update {}",
+      o.recipe, o.spectral_norm,
       o.g_ema > 0 ? fmt::format("decay {} (grids and evaluations use it)", o.g_ema) : "off",
-      o.diffaugment);
+      o.diffaugment, o.d_steps);
 }
 
 // Connects a launcher's job (a plain run has nothing to join). An elastic restart resumes by

@@ -17,6 +17,7 @@
 namespace fs = std::filesystem;
 
 namespace acgan {
+
 using Clock = SteadyClock;
 
 TrainingRun::TrainingRun(TrainOptions options, const torch::Device& device, ImageDataset data,
@@ -118,8 +119,12 @@ void TrainingRun::check_weights_agree() {
 
 double TrainingRun::eta_seconds() const {
   if (run_steps_ == 0) return NAN;
-  const int64_t total = options_.num_epochs * batches_;
-  return seconds_since(run_start_) / run_steps_ * static_cast<double>(total - state_.progress.step);
+  const auto& p = state_.progress;
+  const int64_t n = options_.d_steps;
+  const int64_t steps_per_epoch = (batches_ + n - 1) / n;
+  const int64_t left = (options_.num_epochs - p.epoch - 1) * steps_per_epoch +
+                       (std::max<int64_t>(batches_ - p.batch, 0) + n - 1) / n;
+  return seconds_since(run_start_) / run_steps_ * static_cast<double>(left);
 }
 
 std::string TrainingRun::kept_state_note() const {
@@ -168,8 +173,11 @@ void TrainingRun::flush_stats(bool log) {
 
 // --cuda_graphs where the step can be captured; where it cannot, the reason, once, and eager steps.
 void TrainingRun::use_cuda_graphs() {
-  const auto why =
-      CudaGraphStep::where_not_capturable(device_, step_options_, *state_.opt_g, *state_.opt_d);
+  const auto why = options_.d_steps != 1
+                       ? std::string("the captured step holds one D update, this run --d_steps " +
+                                     std::to_string(options_.d_steps))
+                       : CudaGraphStep::where_not_capturable(device_, step_options_, *state_.opt_g,
+                                                             *state_.opt_d);
   if (!why.empty()) {
     spdlog::warn("--cuda_graphs: the step runs eagerly: {}", why);
     return;
@@ -182,14 +190,37 @@ void TrainingRun::use_cuda_graphs() {
                graph.warmup_steps);
 }
 
-// One training step: noise, then train_step (train_step.h), or the captured graph's replay.
-torch::Tensor TrainingRun::step_on(const torch::Tensor& real, const torch::Tensor& labels) {
-  if (graph_step_) return (*graph_step_)(real, labels);
-  const auto noise = make_noise(real.size(0), options_.nz, state_.g->num_classes(), device_);
+// One training step: noise for each D update's fakes, then train_step (train_step.h), or the
+// captured graph's replay. The noise is drawn in order before the step, as for a single update.
+torch::Tensor TrainingRun::step_on(const std::vector<torch::data::Example<>>& batches) {
+  if (graph_step_) return (*graph_step_)(batches.front().data, batches.front().target);
+  std::vector<DBatch> d_batches;
+  for (const auto& batch : batches) {
+    d_batches.push_back(
+        {batch.data, batch.target,
+         make_noise(batch.data.size(0), options_.nz, state_.g->num_classes(), device_)});
+  }
   if (auto* dp = job_.data_parallel())  // BatchNorm's running statistics: rank 0's
     dp->broadcast_buffers({state_.g.get(), state_.d.get()});
-  return train_step(*state_.g, *state_.d, *state_.opt_g, *state_.opt_d, real, labels, noise,
-                    step_options_);
+  return train_step(*state_.g, *state_.d, *state_.opt_g, *state_.opt_d, d_batches, step_options_);
+}
+
+// The next step's batches: --d_steps of them, fewer at the epoch's end; none when it is over.
+std::vector<torch::data::Example<>> TrainingRun::next_step_batches(EpochBatches& batches) const {
+  std::vector<torch::data::Example<>> step;
+  while (static_cast<int64_t>(step.size()) < options_.d_steps) {
+    auto batch = batches.next();
+    if (!batch) break;
+    step.push_back(std::move(*batch));
+  }
+  return step;
+}
+
+// Whether a step over batches [first, first + n) of the epoch writes a log line: when one of them
+// is a multiple of --log_every (one batch a step: when its index is).
+bool TrainingRun::is_log_point(int64_t first, int64_t n) const {
+  const int64_t every = options_.log_every;
+  return (first + n - 1) / every * every >= first;
 }
 
 bool TrainingRun::train_epoch() {
@@ -202,23 +233,25 @@ bool TrainingRun::train_epoch() {
   EpochBatches batches(data_, order, options_.batch_size, p.batch, options_.num_workers);
   const auto epoch_start = Clock::now();
   int64_t epoch_images = 0;
-  while (auto batch = batches.next()) {
-    const int64_t b = batch->data.size(0);
+  for (auto step = next_step_batches(batches); !step.empty(); step = next_step_batches(batches)) {
+    int64_t images = 0;
+    for (const auto& batch : step) images += batch.data.size(0);
     // A NaN anywhere stays in the losses (BCE with logits does not assert on it, even on CUDA)
     // and is caught by flush_stats before anything is written.
-    const auto stats = step_on(batch->data, batch->target);
+    const auto stats = step_on(step);
     if (state_.ema) state_.ema->update(*state_.g, p.step + 1);
-    const int64_t iteration = p.batch;
-    const bool log_point = iteration % options_.log_every == 0;
+    const int64_t iteration = p.batch;  // the step's first batch in the epoch
+    const auto n = static_cast<int64_t>(step.size());
+    const bool log_point = is_log_point(iteration, n);
     pending_stats_.push_back(agree_on_step(stats, log_point));
     pending_index_.push_back({p.epoch, iteration, p.step + 1});
-    window_images_ += b;
-    epoch_images += b;
-    ++p.batch;
+    window_images_ += images;
+    epoch_images += images;
+    p.batch += n;
     ++p.step;
     ++run_steps_;
     if (log_point) flush_stats(/*log=*/true);
-    if (reporter_) reporter_->on_step(p.epoch, iteration, eta_seconds());
+    if (reporter_) reporter_->on_step(p.epoch, p.batch - 1, eta_seconds());
     if (stop_signal_ != 0) return false;
   }
   flush_stats(/*log=*/false);
@@ -284,8 +317,12 @@ int TrainingRun::run() {
         p.epoch, options_.num_epochs);
     return kExitOk;
   }
-  spdlog::info("training epochs {}..{} from step {} ({} iterations an epoch)", p.epoch + 1,
-               options_.num_epochs, p.step, batches_);
+  spdlog::info("training epochs {}..{} from step {} ({} iterations an epoch{})", p.epoch + 1,
+               options_.num_epochs, p.step, batches_,
+               options_.d_steps == 1
+                   ? ""
+                   : fmt::format("; a step: {} D updates on as many batches, then one G update",
+                                 options_.d_steps));
   const auto start = Clock::now();
   state_.g->train();
   state_.d->train();

@@ -189,7 +189,8 @@ std::string checkpoint_bytes(const TrainingState& state, const ConfigMap& config
     const auto it = config.find(key);
     return it == config.end() || it->second == original;
   };
-  const int64_t version = !is("cond", "ac")                      ? kCheckpointFormatVersion
+  const int64_t version = !is("d_steps", "1")                    ? kCheckpointFormatVersion
+                          : !is("cond", "ac")                    ? kCondCheckpointFormatVersion
                           : !is("arch", arch_name(Arch::kCifar)) ? kArchCheckpointFormatVersion
                                                                  : kFirstCheckpointFormatVersion;
   archive.write("format_version", c10::IValue(version));

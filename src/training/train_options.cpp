@@ -80,6 +80,8 @@ void validate_step_flags(const TrainOptions& o) {
                o.d_class_loss_on_fakes);
   require_flag(std::isfinite(o.cond_lambda) && o.cond_lambda >= 0, "cond_lambda",
                "0 (the cond's reference weight) or a finite number > 0", o.cond_lambda);
+  require_flag(o.d_steps >= 1 && o.d_steps <= kMaxDSteps, "d_steps",
+               "1.." + std::to_string(kMaxDSteps) + " D updates a G update", o.d_steps);
   parse_spectral_norm(o.spectral_norm);
   require_flag(std::isfinite(o.g_ema) && o.g_ema >= 0 && o.g_ema < 1, "g_ema",
                "0 (none) or a decay in (0, 1), e.g. 0.999", o.g_ema);
@@ -241,6 +243,10 @@ const std::vector<TrainOptionSpec>& train_option_table() {
       {"cond_lambda",
        "weight of the class terms in D's and G's losses (0: the cond's reference, 1)",
        &O::cond_lambda, false, may},
+      {"d_steps",
+       "D updates a G update, each on its own batch (the step and its metrics row hold them all; "
+       "1: the original's)",
+       &O::d_steps, false, may},
       {"spectral_norm",
        "none | d | both: spectral normalisation of every layer of D (replacing its BatchNorm) or "
        "of "

@@ -160,23 +160,29 @@ struct DStep {
   torch::Tensor loss_real, loss_fake;
 };
 
-// D step: real batch, then the detached fake; both backward passes accumulate into one Adam step.
+// D update: real batch, then the detached fake; both backward passes accumulate into one Adam
+// step. keep_fake_graph: the fake stays attached to G's graph for the G step (the step's last D
+// update); the others run G without a graph, the same numbers.
 DStep d_step(const StepContext& c, GeneratorImpl& g, DiscriminatorImpl& d,
-             torch::optim::Optimizer& opt_d, const torch::Tensor& real, const torch::Tensor& labels,
-             const Noise& noise) {
+             torch::optim::Optimizer& opt_d, const DBatch& batch, bool keep_fake_graph) {
   const auto& o = c.options();
+  const auto& noise = batch.noise;
   DStep r;
   opt_d.zero_grad();
   {
     const auto scope = c.autocast();
-    r.on_real = d.forward(c.augment(real));  // (B), (B, K)
+    r.on_real = d.forward(c.augment(batch.real));  // (B), (B, K)
   }
   r.loss_real =
-      weighted(source_class_loss(r.on_real, SourceTerm::kDReal, labels, o), o.weights.d_real);
+      weighted(source_class_loss(r.on_real, SourceTerm::kDReal, batch.labels, o), o.weights.d_real);
   c.backward(r.loss_real);
   {
     const auto scope = c.autocast();
-    r.fake = g.forward(noise.z, noise.c);  // (B, C, S, S)
+    {
+      std::optional<torch::NoGradGuard> no_graph;
+      if (!keep_fake_graph) no_graph.emplace();
+      r.fake = g.forward(noise.z, noise.c);  // (B, C, S, S)
+    }
     r.on_fake = d.forward(c.augment(r.fake.detach()));
   }
   r.loss_fake =
@@ -226,17 +232,34 @@ torch::Tensor train_step(GeneratorImpl& g, DiscriminatorImpl& d, torch::optim::O
                          torch::optim::Optimizer& opt_d, const torch::Tensor& real,
                          const torch::Tensor& labels, const Noise& noise,
                          const StepOptions& options) {
-  const StepContext context(options, real.device().type());
-  const auto dr = d_step(context, g, d, opt_d, real, labels, noise);
-  const auto [on_fake_g, loss_g] = g_step(context, g, d, opt_g, dr.fake, noise);
+  return train_step(g, d, opt_g, opt_d, {DBatch{real, labels, noise}}, options);
+}
+
+torch::Tensor train_step(GeneratorImpl& g, DiscriminatorImpl& d, torch::optim::Optimizer& opt_g,
+                         torch::optim::Optimizer& opt_d, const std::vector<DBatch>& d_batches,
+                         const StepOptions& options) {
+  TORCH_CHECK(!d_batches.empty(), "train_step: no batch for D");
+  const StepContext context(options, d_batches.front().real.device().type());
+  std::vector<torch::Tensor> d_stats;  // (6) each: D's statistics of each update
+  DStep last;
+  for (size_t i = 0; i < d_batches.size(); ++i) {
+    const auto& batch = d_batches[i];
+    const bool is_last = i + 1 == d_batches.size();
+    last = d_step(context, g, d, opt_d, batch, /*keep_fake_graph=*/is_last);
+    torch::NoGradGuard no_grad;
+    d_stats.push_back(torch::stack({last.loss_real.detach(), last.loss_fake.detach(),
+                                    accuracy_percent(last.on_real, batch.labels, options.cond),
+                                    accuracy_percent(last.on_fake, batch.noise.c, options.cond),
+                                    source_probability(last.on_real).mean(),
+                                    source_probability(last.on_fake).mean()}));
+  }
+  const auto [on_fake_g, loss_g] = g_step(context, g, d, opt_g, last.fake, d_batches.back().noise);
   if (options.scaler) options.scaler->update();
 
   torch::NoGradGuard no_grad;
-  return torch::stack({dr.loss_real.detach(), dr.loss_fake.detach(), loss_g.detach(),
-                       accuracy_percent(dr.on_real, labels, options.cond),
-                       accuracy_percent(dr.on_fake, noise.c, options.cond),
-                       source_probability(dr.on_real).mean(), source_probability(dr.on_fake).mean(),
-                       source_probability(on_fake_g).mean()});
+  const auto d_mean = torch::stack(d_stats).mean(0);  // one update: its own values, exactly
+  return torch::stack({d_mean[0], d_mean[1], loss_g.detach(), d_mean[2], d_mean[3], d_mean[4],
+                       d_mean[5], source_probability(on_fake_g).mean()});
 }
 
 }  // namespace acgan

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "acgan/clock.h"
+#include "acgan/data/epoch_batches.h"
 #include "acgan/data/image_dataset.h"
 #include "acgan/distributed/job.h"
 #include "acgan/eval/eval_log.h"
@@ -31,7 +32,9 @@ namespace acgan {
 constexpr int64_t kEvalSeed = 0;
 
 // One run of the step loop on a joined job whose outdir is claimed: the epochs, and what they
-// write as they go (metrics, grids, evaluations, checkpoints); a graceful stop on a signal.
+// write as they go (metrics, grids, evaluations, checkpoints); a graceful stop on a signal. A step
+// takes the epoch's next --d_steps batches (fewer at its end): that many D updates, one G update,
+// one metrics row.
 class TrainingRun {
  public:
   // `resume_bytes`: the checkpoint `resume_from` to continue, read by rank 0; empty: a new run.
@@ -45,7 +48,9 @@ class TrainingRun {
  private:
   void continue_random_streams();
   void use_cuda_graphs();
-  torch::Tensor step_on(const torch::Tensor& real, const torch::Tensor& labels);
+  torch::Tensor step_on(const std::vector<torch::data::Example<>>& batches);
+  std::vector<torch::data::Example<>> next_step_batches(EpochBatches& batches) const;
+  bool is_log_point(int64_t first, int64_t n) const;
   torch::Tensor agree_on_step(const torch::Tensor& stats, bool log_point);
   void check_weights_agree();
   bool train_epoch();  // false when stopped by a signal

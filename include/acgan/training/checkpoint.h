@@ -22,10 +22,12 @@ namespace acgan {
 // The checkpoint format versions this acgan reads. It writes the lowest that holds the run, so
 // that a release which would misread it refuses it by its version: 1 for the original's networks
 // and class loss (cifar, --cond ac), 2 for another family (--arch; releases before it refuse it),
-// 3 for another --cond (releases with --arch but before --cond would drop D's extra head).
+// 3 for another --cond (releases with --arch but before --cond would drop D's extra head), 4 for
+// --d_steps above 1 (releases before it would go on with one D update a step).
 constexpr int64_t kFirstCheckpointFormatVersion = 1;
 constexpr int64_t kArchCheckpointFormatVersion = 2;
-constexpr int64_t kCheckpointFormatVersion = 3;
+constexpr int64_t kCondCheckpointFormatVersion = 3;
+constexpr int64_t kCheckpointFormatVersion = 4;
 
 // Where a run stands.
 struct Progress {

@@ -19,6 +19,7 @@ namespace acgan {
 // The most samples one evaluation judges (--eval_n here, `acgan eval --n`): 1,000,000 samples are
 // 3 GB of pixels.
 constexpr int64_t kMaxEvalSamples = 1000000;
+constexpr int64_t kMaxDSteps = 100;  // --d_steps: far above the references' 2 to 5
 
 struct TrainOptions {
   // The original script's flags.
@@ -61,6 +62,7 @@ struct TrainOptions {
   std::string d_class_loss_on_fakes = "on";  // on | off: D's class loss on G's samples (ac)
   std::string cond = "ac";                   // ac | tac | adc: D's class heads and terms
   double cond_lambda = 0;                    // the class terms' weight; 0: the cond's reference
+  int64_t d_steps = 1;                       // D updates (each on its own batch) a G update
   std::string spectral_norm = "none";        // none | d | both (models.h)
   double g_ema = 0;                          // decay of G's weight average; 0: none
   std::string diffaugment = "none";          // none | color,translation,cutout (diff_augment.h)

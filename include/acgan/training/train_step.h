@@ -51,7 +51,8 @@ std::vector<int64_t> grid_classes(int64_t num_classes);
 Noise make_grid_noise(int64_t per_class, int64_t nz, int64_t num_classes,
                       const torch::Device& device);
 
-// Indices into the tensor returned by train_step.
+// Indices into the tensor returned by train_step. With several D updates a step (--d_steps), D's
+// entries are their mean.
 enum StepStat : int64_t {
   kLossDReal,  // BCE + CE of D on the real batch
   kLossDFake,  // BCE + CE of D on the detached fake batch
@@ -128,11 +129,23 @@ class FrozenParameters {
   std::vector<std::pair<torch::Tensor, bool>> saved_;
 };
 
-// real (B, 3, 32, 32) in [-1, 1], labels (B) int64; G and D in train mode. Returns (kNumStepStats)
+// real (B, C, S, S) in [-1, 1], labels (B) int64; G and D in train mode. Returns (kNumStepStats)
 // float on the device, detached.
 torch::Tensor train_step(GeneratorImpl& g, DiscriminatorImpl& d, torch::optim::Optimizer& opt_g,
                          torch::optim::Optimizer& opt_d, const torch::Tensor& real,
                          const torch::Tensor& labels, const Noise& noise,
+                         const StepOptions& options = {});
+
+// One D update's inputs: a real batch and the noise of its fakes.
+struct DBatch {
+  torch::Tensor real, labels;
+  Noise noise;
+};
+// --d_steps N: N D updates, each on its own batch and fakes, then one G update on the last D
+// update's fake (its noise and classes), as the one-batch step does. D's statistics are their mean
+// over the N updates (one update: its own values, bit for bit); G's are the G update's.
+torch::Tensor train_step(GeneratorImpl& g, DiscriminatorImpl& d, torch::optim::Optimizer& opt_g,
+                         torch::optim::Optimizer& opt_d, const std::vector<DBatch>& d_batches,
                          const StepOptions& options = {});
 
 }  // namespace acgan
